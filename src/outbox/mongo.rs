@@ -1,0 +1,1 @@
+//! The MongoDB store (placeholder until the MongoDB issue lands).
