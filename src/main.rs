@@ -1,1 +1,101 @@
-fn main() {}
+//! The `ssehub` binary: parse the configuration, bind, serve until SIGTERM/SIGINT.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use ssehub::app::App;
+use ssehub::config::{Cli, Command, Config};
+
+/// `EX_USAGE`: the configuration was refused before anything started.
+const EXIT_BAD_CONFIG: u8 = 64;
+/// `EX_UNAVAILABLE`: the store could not be opened or the address bound.
+const EXIT_UNAVAILABLE: u8 = 69;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Healthcheck) = cli.command {
+        return healthcheck(&cli.config);
+    }
+    init_tracing();
+    let config = cli.config;
+    if let Err(error) = config.validate() {
+        eprintln!("ssehub: {error}");
+        return ExitCode::from(EXIT_BAD_CONFIG);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ssehub: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(config))
+}
+
+async fn run(config: Config) -> ExitCode {
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("ssehub: cannot listen on {}: {error}", config.listen);
+            return ExitCode::from(EXIT_UNAVAILABLE);
+        }
+    };
+    let app = match App::build(config).await {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("ssehub: {error}");
+            return ExitCode::from(EXIT_UNAVAILABLE);
+        }
+    };
+    match app.serve(listener, ssehub::shutdown::signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("ssehub: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SSEHUB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+/// `ssehub healthcheck`: GET /health/live on the configured port; exit 0 on 200.
+fn healthcheck(config: &Config) -> ExitCode {
+    let mut addr = config.listen;
+    if addr.ip().is_unspecified() {
+        addr = SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port());
+    }
+    let probe = || -> std::io::Result<bool> {
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream.write_all(
+            b"GET /health/live HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head.starts_with(b"HTTP/1.1 200"))
+    };
+    match probe() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("ssehub healthcheck: {addr} answered, but not 200");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("ssehub healthcheck: {addr}: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

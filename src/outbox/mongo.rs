@@ -1,1 +1,1 @@
-//! The MongoDB store (placeholder until the MongoDB issue lands).
+//! The MongoDB store (being written; see the MongoDB issue).

@@ -1,0 +1,132 @@
+//! API keys and their scopes. Keys are compared as SHA-256 digests in constant time, so
+//! neither a key's bytes nor its length leak through timing.
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Connect, ack, stats, demo status.
+    Subscribe,
+    /// Everything.
+    Publish,
+}
+
+/// Why a request was not authorised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("an API key is required (X-API-Key header, Authorization: Bearer, or apikey=)")]
+    Missing,
+    #[error("the API key is not valid")]
+    Invalid,
+    #[error("this API key may not use this endpoint (it needs publish scope)")]
+    Forbidden,
+}
+
+pub struct KeyRing {
+    publish: Vec<[u8; 32]>,
+    subscribe: Vec<[u8; 32]>,
+}
+
+fn digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+impl KeyRing {
+    pub fn new(publish: &[String], subscribe: &[String]) -> KeyRing {
+        KeyRing {
+            publish: publish.iter().map(|k| digest(k)).collect(),
+            subscribe: subscribe.iter().map(|k| digest(k)).collect(),
+        }
+    }
+
+    /// No keys configured: every request has every scope.
+    pub fn is_open(&self) -> bool {
+        self.publish.is_empty() && self.subscribe.is_empty()
+    }
+
+    /// The scope of a presented key, comparing against every configured key.
+    fn scope_of(&self, key: &str) -> Option<Scope> {
+        let presented = digest(key);
+        let matches = |keys: &[[u8; 32]]| {
+            keys.iter().fold(subtle::Choice::from(0), |found, k| {
+                found | k.ct_eq(&presented)
+            })
+        };
+        if bool::from(matches(&self.publish)) {
+            Some(Scope::Publish)
+        } else if bool::from(matches(&self.subscribe)) {
+            Some(Scope::Subscribe)
+        } else {
+            None
+        }
+    }
+
+    /// Authorises a request that needs `needed`, given the key it presented.
+    ///
+    /// # Errors
+    /// `Missing` without a key, `Invalid` for an unknown key, `Forbidden` when the key's scope
+    /// is too narrow.
+    pub fn authorize(&self, presented: Option<&str>, needed: Scope) -> Result<Scope, AuthError> {
+        if self.is_open() {
+            return Ok(Scope::Publish);
+        }
+        let key = presented
+            .filter(|k| !k.is_empty())
+            .ok_or(AuthError::Missing)?;
+        let scope = self.scope_of(key).ok_or(AuthError::Invalid)?;
+        if scope < needed {
+            return Err(AuthError::Forbidden);
+        }
+        Ok(scope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring() -> KeyRing {
+        KeyRing::new(&["pub-1".into(), "pub-2".into()], &["sub-1".into()])
+    }
+
+    #[test]
+    fn scopes_are_enforced() {
+        let ring = ring();
+        assert_eq!(
+            ring.authorize(Some("pub-2"), Scope::Publish),
+            Ok(Scope::Publish)
+        );
+        assert_eq!(
+            ring.authorize(Some("pub-1"), Scope::Subscribe),
+            Ok(Scope::Publish)
+        );
+        assert_eq!(
+            ring.authorize(Some("sub-1"), Scope::Subscribe),
+            Ok(Scope::Subscribe)
+        );
+        assert_eq!(
+            ring.authorize(Some("sub-1"), Scope::Publish),
+            Err(AuthError::Forbidden)
+        );
+        assert_eq!(
+            ring.authorize(Some("nope"), Scope::Subscribe),
+            Err(AuthError::Invalid)
+        );
+        assert_eq!(
+            ring.authorize(None, Scope::Subscribe),
+            Err(AuthError::Missing)
+        );
+        assert_eq!(
+            ring.authorize(Some(""), Scope::Subscribe),
+            Err(AuthError::Missing)
+        );
+    }
+
+    #[test]
+    fn open_rings_allow_everything() {
+        let open = KeyRing::new(&[], &[]);
+        assert_eq!(open.authorize(None, Scope::Publish), Ok(Scope::Publish));
+    }
+}

@@ -1,0 +1,147 @@
+//! Reading requests: query parameters, the API key, JSON bodies within the size limit.
+
+use bytes::Bytes;
+use http::{header, HeaderMap};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde_json::{Map, Value};
+
+use super::error::ApiError;
+
+/// Decoded query parameters, first occurrence wins.
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn parse(query: Option<&str>) -> Query {
+        Query(
+            form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The API key: `X-API-Key`, else `Authorization: Bearer`, else `apikey=`.
+pub fn api_key<'a>(headers: &'a HeaderMap, query: &'a Query) -> Option<&'a str> {
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(key.trim());
+    }
+    if let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, token) = auth.trim().split_once(' ').unwrap_or((auth, ""));
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Some(token.trim());
+        }
+    }
+    query.get("apikey")
+}
+
+/// Reads a JSON object body of at most `limit` bytes. An empty body is `None`.
+///
+/// # Errors
+/// 415 when not declared JSON, 413 when too large, 400 when not a JSON object.
+pub async fn json_object(
+    headers: &HeaderMap,
+    body: Incoming,
+    limit: usize,
+) -> Result<Option<Map<String, Value>>, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let bytes: Bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            return Err(ApiError::PayloadTooLarge { limit })
+        }
+        Err(_) => {
+            return Err(ApiError::bad_request(
+                "body_unreadable",
+                "the request body could not be read",
+            ))
+        }
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(Some(map)),
+        Ok(_) => Err(ApiError::bad_request(
+            "invalid_body",
+            "the body must be a JSON object",
+        )),
+        Err(error) => Err(ApiError::bad_request(
+            "invalid_json",
+            format!("the body is not valid JSON: {error}"),
+        )),
+    }
+}
+
+/// A required JSON object body.
+///
+/// # Errors
+/// As [`json_object`], and 400 when the body is empty.
+pub async fn required_object(
+    headers: &HeaderMap,
+    body: Incoming,
+    limit: usize,
+) -> Result<Map<String, Value>, ApiError> {
+    json_object(headers, body, limit)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("missing_body", "a JSON object body is required"))
+}
+
+/// Typed access to body fields with clear messages.
+pub struct Fields<'a>(pub &'a Map<String, Value>);
+
+impl Fields<'_> {
+    /// A required non-empty string.
+    pub fn text(&self, name: &str, max: usize) -> Result<String, ApiError> {
+        self.optional_text(name, max)?
+            .ok_or_else(|| ApiError::bad_request("missing_field", format!("`{name}` is required")))
+    }
+
+    /// An optional non-empty string (absent or null → `None`).
+    pub fn optional_text(&self, name: &str, max: usize) -> Result<Option<String>, ApiError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Err(ApiError::bad_request(
+                "invalid_field",
+                format!("`{name}` must not be empty"),
+            )),
+            Some(Value::String(s)) if s.chars().count() > max => Err(ApiError::bad_request(
+                "invalid_field",
+                format!("`{name}` must be at most {max} characters"),
+            )),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(ApiError::bad_request(
+                "invalid_field",
+                format!("`{name}` must be a string"),
+            )),
+        }
+    }
+}

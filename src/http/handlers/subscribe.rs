@@ -1,0 +1,241 @@
+//! `GET /api/sse/connect` (the stream), `POST /api/sse/ack`, `GET /api/sse/stats`.
+
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use serde_json::{json, Value};
+
+use crate::auth::Scope;
+use crate::event::{ClientId, Filter, Sequence};
+use crate::http::error::{json_response, ApiError};
+use crate::http::extract::{self, Query};
+use crate::http::{AppState, HubBody};
+use crate::sse::body::SseBody;
+use crate::sse::frame;
+use crate::sse::resume::{self, History, Requested, Source, Start};
+
+fn position(text: Option<&str>, name: &str) -> Result<Option<Sequence>, ApiError> {
+    text.map(|t| {
+        Sequence::parse(t).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_position",
+                format!("`{name}` must be a decimal sequence number (0..2^64-1)"),
+            )
+        })
+    })
+    .transpose()
+}
+
+pub async fn connect(
+    req: Request<Incoming>,
+    state: &AppState,
+) -> Result<Response<HubBody>, ApiError> {
+    if state.readiness.is_draining() {
+        return Err(ApiError::ShuttingDown);
+    }
+    let query = Query::parse(req.uri().query());
+    state
+        .keys
+        .authorize(extract::api_key(req.headers(), &query), Scope::Subscribe)?;
+    let named_client = query
+        .get("clientId")
+        .map(|c| {
+            ClientId::new(c).map_err(|e| ApiError::bad_request("invalid_client_id", e.to_string()))
+        })
+        .transpose()?;
+    let filter = Filter::parse(
+        query.get("filter").unwrap_or(""),
+        state.settings.max_filter_types,
+    )
+    .map_err(|e| {
+        if matches!(e, crate::event::FilterError::TooMany { .. }) {
+            state.metrics.limit_hit("filter_types");
+        }
+        ApiError::bad_request("invalid_filter", e.to_string())
+    })?;
+    // EventSource omits the header when it has no id; an empty one means the same.
+    let header_id = req
+        .headers()
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("\u{0}").trim())
+        .filter(|v| !v.is_empty());
+    let requested = Requested {
+        checkpoint_param: position(query.get("checkpoint"), "checkpoint")?,
+        last_event_id_param: position(query.get("lastEventId"), "lastEventId")?,
+        last_event_id_header: position(header_id, "Last-Event-ID")?,
+    };
+
+    let (position, source) = match (requested.explicit(), &named_client) {
+        (Some(explicit), _) => (Some(explicit.0), explicit.1),
+        (None, Some(client)) => match state.checkpoints.load(client).await? {
+            Some(stored) => (Some(stored), Source::StoredCheckpoint),
+            None => (None, Source::Live),
+        },
+        (None, None) => (None, Source::Live),
+    };
+    let client = named_client.unwrap_or_else(ClientId::random);
+
+    let dispatched = state.stream.tail.dispatched();
+    let (head, oldest) = match position {
+        Some(_) => (state.store.head().await?, state.store.oldest().await?),
+        None => (dispatched, None),
+    };
+    let start = resume::plan(
+        position,
+        History {
+            dispatched,
+            head: head.max(dispatched),
+            oldest,
+        },
+    );
+    let cursor = start.cursor();
+    state.metrics.replay(match (start, source) {
+        (Start::Reset { .. }, _) => "reset",
+        (_, Source::Live) => "live",
+        _ => "replayed",
+    });
+
+    let prelude = prelude(state, &client, cursor, dispatched, start);
+    let subscription = state.registry.subscribe(client.clone(), filter);
+    tracing::info!(
+        client_id = %client,
+        conn = subscription.subscriber().id.0,
+        from = cursor.0,
+        source = source.as_str(),
+        "stream opened"
+    );
+    let body = SseBody::new(subscription, state.stream.clone(), cursor, prelude);
+    let mut response = Response::new(HubBody::Sse(Box::new(body)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+/// `retry:`, `connected` and, when history was truncated, `reset`: one write at connect.
+fn prelude(
+    state: &AppState,
+    client: &ClientId,
+    cursor: Sequence,
+    dispatched: Sequence,
+    start: Start,
+) -> Bytes {
+    let mut out = BytesMut::with_capacity(256);
+    out.put(frame::retry(state.settings.retry_ms));
+    let connected = json!({
+        "clientId": client.as_str(),
+        "node": state.settings.node_id,
+        "resumeFrom": cursor.0,
+        "headSequence": dispatched.0,
+    });
+    out.put(frame::control("connected", &connected));
+    if let Start::Reset {
+        requested,
+        oldest_available,
+    } = start
+    {
+        let reset = json!({ "requested": requested.0, "oldestAvailable": oldest_available.0 });
+        out.put(frame::control("reset", &reset));
+    }
+    out.freeze()
+}
+
+pub async fn ack(req: Request<Incoming>, state: &AppState) -> Result<Response<HubBody>, ApiError> {
+    let query = Query::parse(req.uri().query());
+    state
+        .keys
+        .authorize(extract::api_key(req.headers(), &query), Scope::Subscribe)?;
+    let (parts, body) = req.into_parts();
+    let body =
+        extract::required_object(&parts.headers, body, state.settings.max_body_bytes).await?;
+    let client = match body.get("clientId") {
+        Some(Value::String(c)) => ClientId::new(c)
+            .map_err(|e| ApiError::bad_request("invalid_client_id", e.to_string()))?,
+        None | Some(Value::Null) => {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "`clientId` is required",
+            ))
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_client_id",
+                "`clientId` must be a string",
+            ))
+        }
+    };
+    let sequence = match body.get("sequence") {
+        Some(Value::Number(n)) => n.as_u64().map(Sequence).ok_or_else(|| {
+            ApiError::bad_request("invalid_field", "`sequence` must be a whole number from 0")
+        })?,
+        None | Some(Value::Null) => {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "`sequence` is required",
+            ))
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                "`sequence` must be a number",
+            ))
+        }
+    };
+    if sequence > state.dispatch.head() && sequence > state.store.head().await? {
+        return Err(ApiError::bad_request(
+            "sequence_ahead",
+            format!("`sequence` {sequence} is past the newest event; acknowledge only what you received"),
+        ));
+    }
+    state.checkpoints.record(client, sequence);
+    let mut response = Response::new(HubBody::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    Ok(response)
+}
+
+/// How recently a node must have reported to count as part of the cluster.
+const NODE_FRESHNESS: Duration = Duration::from_secs(15);
+
+pub async fn stats(
+    req: Request<Incoming>,
+    state: &AppState,
+) -> Result<Response<HubBody>, ApiError> {
+    let query = Query::parse(req.uri().query());
+    state
+        .keys
+        .authorize(extract::api_key(req.headers(), &query), Scope::Subscribe)?;
+    let head = state.store.head().await?;
+    let oldest = state.store.oldest().await?;
+    let nodes = state.store.nodes(NODE_FRESHNESS).await?;
+    let nodes: Vec<Value> = nodes
+        .iter()
+        .map(|n| {
+            json!({
+                "node": n.node_id,
+                "connections": n.connections,
+                "clients": n.clients,
+                "dispatchedSequence": n.dispatched.0,
+                "seenAt": n.seen_at.to_rfc3339(),
+            })
+        })
+        .collect();
+    let body = json!({
+        "node": state.settings.node_id,
+        "connections": state.registry.connections(),
+        "clients": state.registry.clients(),
+        "headSequence": head.0,
+        "dispatchedSequence": state.stream.tail.dispatched().0,
+        "oldestSequence": oldest.map(|s| s.0),
+        "store": state.store.kind(),
+        "storeAvailable": state.dispatch.store_ok(),
+        "uptimeSeconds": state.started.elapsed().as_secs(),
+        "nodes": nodes,
+    });
+    Ok(json_response(StatusCode::OK, &body))
+}

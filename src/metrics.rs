@@ -1,0 +1,219 @@
+//! Prometheus metrics (`ssehub_` prefix) and their text exposition.
+//!
+//! Hot paths touch plain atomics (counters and gauges without labels); labelled families are
+//! for per-request and per-batch events only.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Reason {
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TypeLabel {
+    pub event_type: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Outcome {
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Operation {
+    pub operation: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Limit {
+    pub limit: &'static str,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 50 µs .. ~13 s
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 19))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub connections_open: Gauge,
+    pub connections_total: Counter,
+    pub disconnects: Family<Reason, Counter>,
+    pub events_published: Family<TypeLabel, Counter>,
+    pub frames_delivered: Counter,
+    pub bytes_written: Counter,
+    pub replays: Family<Outcome, Counter>,
+    pub dispatched_sequence: Gauge,
+    pub dispatch_lag: Gauge,
+    pub gaps_skipped: Counter,
+    pub store_seconds: HistogramFamily<Operation>,
+    pub store_errors: Family<Operation, Counter>,
+    pub publish_seconds: Histogram,
+    pub publish_batch_size: Histogram,
+    pub limit_rejections: Family<Limit, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("ssehub");
+        let metrics = Metrics {
+            connections_open: Gauge::default(),
+            connections_total: Counter::default(),
+            disconnects: Family::default(),
+            events_published: Family::default(),
+            frames_delivered: Counter::default(),
+            bytes_written: Counter::default(),
+            replays: Family::default(),
+            dispatched_sequence: Gauge::default(),
+            dispatch_lag: Gauge::default(),
+            gaps_skipped: Counter::default(),
+            store_seconds: Family::new_with_constructor(latency_histogram),
+            store_errors: Family::default(),
+            publish_seconds: latency_histogram(),
+            publish_batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
+            limit_rejections: Family::default(),
+            registry: Registry::default(),
+        };
+        let r = &mut registry;
+        r.register(
+            "sse_connections_open",
+            "Open SSE streams",
+            metrics.connections_open.clone(),
+        );
+        r.register(
+            "sse_connections",
+            "SSE streams opened",
+            metrics.connections_total.clone(),
+        );
+        r.register(
+            "sse_disconnects",
+            "SSE streams closed, by reason",
+            metrics.disconnects.clone(),
+        );
+        r.register(
+            "events_published",
+            "Events accepted into the outbox, by type",
+            metrics.events_published.clone(),
+        );
+        r.register(
+            "frames_delivered",
+            "Event frames handed to connections",
+            metrics.frames_delivered.clone(),
+        );
+        r.register(
+            "sse_bytes_written",
+            "Bytes of SSE frames handed to connections",
+            metrics.bytes_written.clone(),
+        );
+        r.register(
+            "replays",
+            "Stream starts by outcome (live, replayed, reset)",
+            metrics.replays.clone(),
+        );
+        r.register(
+            "dispatched_sequence",
+            "Newest sequence dispatched on this node",
+            metrics.dispatched_sequence.clone(),
+        );
+        r.register(
+            "dispatch_lag",
+            "Outbox head minus the dispatched sequence",
+            metrics.dispatch_lag.clone(),
+        );
+        r.register(
+            "gaps_skipped",
+            "Sequence numbers skipped after the gap timeout",
+            metrics.gaps_skipped.clone(),
+        );
+        r.register(
+            "store_operation_seconds",
+            "Store operation latency",
+            metrics.store_seconds.clone(),
+        );
+        r.register(
+            "store_errors",
+            "Failed store operations",
+            metrics.store_errors.clone(),
+        );
+        r.register(
+            "publish_seconds",
+            "Publish latency until durable",
+            metrics.publish_seconds.clone(),
+        );
+        r.register(
+            "publish_batch_size",
+            "Events per group-committed append",
+            metrics.publish_batch_size.clone(),
+        );
+        r.register(
+            "limit_rejections",
+            "Requests refused by a limit",
+            metrics.limit_rejections.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+
+    pub fn disconnect(&self, reason: &'static str) {
+        self.disconnects.get_or_create(&Reason { reason }).inc();
+    }
+
+    pub fn limit_hit(&self, limit: &'static str) {
+        self.limit_rejections.get_or_create(&Limit { limit }).inc();
+    }
+
+    pub fn replay(&self, outcome: &'static str) {
+        self.replays.get_or_create(&Outcome { outcome }).inc();
+    }
+
+    pub fn store_op(&self, operation: &'static str, seconds: f64, ok: bool) {
+        self.store_seconds
+            .get_or_create(&Operation { operation })
+            .observe(seconds);
+        if !ok {
+            self.store_errors
+                .get_or_create(&Operation { operation })
+                .inc();
+        }
+    }
+
+    /// Built-in types get their own label; custom types share one, so a publisher cannot
+    /// blow up the series count.
+    pub fn published(&self, event_type: &str) {
+        let event_type = match event_type {
+            "message" => "message",
+            "notification" => "notification",
+            "alert" => "alert",
+            "dataUpdate" => "dataUpdate",
+            "heartbeat" => "heartbeat",
+            _ => "custom",
+        };
+        self.events_published
+            .get_or_create(&TypeLabel { event_type })
+            .inc();
+    }
+}

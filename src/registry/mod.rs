@@ -1,0 +1,204 @@
+//! Who is connected: subscribers in a power-of-two number of lock shards, keyed by client id
+//! (so a client's connections share one shard and a targeted send locks one shard), with an
+//! index by event type so a batch wakes only the subscribers it concerns.
+//!
+//! A [`Subscription`] is the RAII membership: dropping it (client hang-up, body dropped,
+//! shutdown) unregisters. Wakers are collected under a shard lock and woken after it is
+//! released.
+
+mod shard;
+#[cfg(test)]
+mod tests;
+
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::Waker;
+
+use futures_util::task::AtomicWaker;
+use parking_lot::Mutex;
+
+use self::shard::Shard;
+use crate::event::{ClientId, Filter};
+
+/// A connection's id, unique within the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnId(pub u64);
+
+/// What the registry and the connection's body share.
+#[derive(Debug)]
+pub struct Subscriber {
+    pub id: ConnId,
+    pub client: ClientId,
+    pub filter: Filter,
+    waker: AtomicWaker,
+    closing: AtomicBool,
+}
+
+impl Subscriber {
+    /// Parks the body's waker; call before checking for work, so no wake is lost.
+    pub fn register(&self, waker: &Waker) {
+        self.waker.register(waker);
+    }
+
+    /// Whether the hub asked this stream to end.
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+}
+
+/// What a dispatched batch concerns: which subscribers to wake.
+#[derive(Debug, Default)]
+pub struct Interest {
+    /// Folded types of the batch's broadcasts and targeted events.
+    pub types: Vec<Arc<str>>,
+    /// Clients that targeted events in the batch are for.
+    pub targets: Vec<ClientId>,
+}
+
+impl Interest {
+    pub fn add(&mut self, folded_type: &Arc<str>, target: Option<&ClientId>) {
+        match target {
+            Some(client) if !self.targets.contains(client) => self.targets.push(client.clone()),
+            Some(_) => {}
+            None if !self.types.contains(folded_type) => self.types.push(folded_type.clone()),
+            None => {}
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty() && self.targets.is_empty()
+    }
+}
+
+pub struct Registry {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: std::collections::hash_map::RandomState,
+    next_id: AtomicU64,
+    connections: AtomicUsize,
+    /// Bumped by the shared heartbeat; bodies compare it with the epoch they last saw.
+    heartbeat_epoch: AtomicU64,
+}
+
+impl Registry {
+    /// `shards` is rounded up to a power of two.
+    pub fn new(shards: usize) -> Arc<Registry> {
+        let count = shards.max(1).next_power_of_two();
+        Arc::new(Registry {
+            shards: (0..count).map(|_| Mutex::new(Shard::default())).collect(),
+            hasher: Default::default(),
+            next_id: AtomicU64::new(1),
+            connections: AtomicUsize::new(0),
+            heartbeat_epoch: AtomicU64::new(0),
+        })
+    }
+
+    fn shard_of(&self, client: &ClientId) -> &Mutex<Shard> {
+        let hash = self.hasher.hash_one(client);
+        &self.shards[hash as usize & (self.shards.len() - 1)]
+    }
+
+    /// Registers a subscriber; it stays until the returned subscription is dropped.
+    pub fn subscribe(self: &Arc<Registry>, client: ClientId, filter: Filter) -> Subscription {
+        let subscriber = Arc::new(Subscriber {
+            id: ConnId(self.next_id.fetch_add(1, Ordering::Relaxed)),
+            client,
+            filter,
+            waker: AtomicWaker::new(),
+            closing: AtomicBool::new(false),
+        });
+        self.shard_of(&subscriber.client).lock().insert(&subscriber);
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        Subscription {
+            registry: self.clone(),
+            subscriber,
+        }
+    }
+
+    /// Wakes the subscribers a batch concerns.
+    pub fn wake(&self, interest: &Interest) {
+        if interest.is_empty() {
+            return;
+        }
+        let mut wakers = Vec::new();
+        for shard in self.shards.iter() {
+            shard.lock().collect_interested(interest, &mut wakers);
+            wake_all(&mut wakers);
+        }
+    }
+
+    /// Wakes everyone (heartbeat tick, shutdown).
+    fn wake_everyone(&self) {
+        let mut wakers = Vec::new();
+        for shard in self.shards.iter() {
+            shard.lock().collect_all(&mut wakers);
+            wake_all(&mut wakers);
+        }
+    }
+
+    /// One shared heartbeat tick: bodies that wrote nothing since the last tick send a ping.
+    pub fn heartbeat(&self) {
+        self.heartbeat_epoch.fetch_add(1, Ordering::AcqRel);
+        self.wake_everyone();
+    }
+
+    pub fn heartbeat_epoch(&self) -> u64 {
+        self.heartbeat_epoch.load(Ordering::Acquire)
+    }
+
+    /// Asks every stream to end (shutdown); their bodies write a last comment and finish.
+    pub fn close_all(&self) {
+        for shard in self.shards.iter() {
+            shard.lock().mark_closing();
+        }
+        self.wake_everyone();
+    }
+
+    /// Open SSE connections.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    /// Connections of one client id.
+    pub fn connections_of(&self, client: &ClientId) -> usize {
+        self.shard_of(client).lock().connections_of(client)
+    }
+
+    /// Distinct client ids connected.
+    pub fn clients(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().clients()).sum()
+    }
+}
+
+fn wake_all(wakers: &mut Vec<Waker>) {
+    for waker in wakers.drain(..) {
+        waker.wake();
+    }
+}
+
+/// Membership of one connection; unregisters on drop.
+pub struct Subscription {
+    registry: Arc<Registry>,
+    subscriber: Arc<Subscriber>,
+}
+
+impl Subscription {
+    pub fn subscriber(&self) -> &Subscriber {
+        &self.subscriber
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let subscriber = &self.subscriber;
+        self.registry
+            .shard_of(&subscriber.client)
+            .lock()
+            .remove(subscriber);
+        self.registry.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,121 @@
+//! The SSE wire format. Every event is encoded once, here, into one `Bytes` that all
+//! subscribers share; fixed frames are static.
+//!
+//! Nothing that reaches an `id:` or `event:` line can hold CR, LF or NUL: sequences are
+//! numbers and event types are validated by [`EventType`](crate::event::EventType). `data:` is
+//! one line of compact JSON (serde_json escapes control characters).
+
+use std::fmt::Write as _;
+
+use bytes::Bytes;
+
+use crate::event::Event;
+
+/// Sent on idle connections by the shared heartbeat.
+pub const PING: Bytes = Bytes::from_static(b": ping\n\n");
+
+/// The last bytes of a stream the hub closes on shutdown, so a client knows why.
+pub const SHUTDOWN: Bytes = Bytes::from_static(b": shutdown\n\n");
+
+/// The JSON object an event's `data:` line carries, `_sequence` first.
+pub fn event_data(event: &Event) -> String {
+    let mut data = String::with_capacity(140 + event.fields.len());
+    let _ = write!(
+        data,
+        r#"{{"_sequence":{},"messageId":"{}","timestamp":"{}","version":"1.0","type":"{}""#,
+        event.sequence,
+        event.message_id,
+        event.created_at.to_rfc3339(),
+        event.event_type,
+    );
+    let fields = event.fields.trim();
+    // `fields` is a JSON object; splice its members after ours.
+    let members = fields
+        .strip_prefix('{')
+        .and_then(|f| f.strip_suffix('}'))
+        .unwrap_or("")
+        .trim();
+    if !members.is_empty() {
+        data.push(',');
+        data.push_str(members);
+    }
+    data.push('}');
+    if data.contains(['\n', '\r']) {
+        // Only a corrupt store could produce this; never let it split the data line.
+        data = data.replace(['\n', '\r'], " ");
+    }
+    data
+}
+
+/// `id: <seq>\nevent: <type>\ndata: <json>\n\n`
+pub fn encode_event(event: &Event) -> Bytes {
+    let data = event_data(event);
+    let mut frame = String::with_capacity(data.len() + 40 + event.event_type.as_str().len());
+    let _ = write!(
+        frame,
+        "id: {}\nevent: {}\ndata: {}\n\n",
+        event.sequence, event.event_type, data
+    );
+    Bytes::from(frame)
+}
+
+/// A frame without `id:` (`connected`, `reset`): it must not move the client's position.
+pub fn control(event_name: &'static str, data: &serde_json::Value) -> Bytes {
+    Bytes::from(format!("event: {event_name}\ndata: {data}\n\n"))
+}
+
+/// `retry: <ms>`, sent once at connect.
+pub fn retry(millis: u64) -> Bytes {
+    Bytes::from(format!("retry: {millis}\n\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{ClientId, EventType, MessageId, Sequence, UnixMillis};
+
+    fn event(fields: &str) -> Event {
+        Event {
+            sequence: Sequence(42),
+            message_id: MessageId(uuid::Uuid::nil()),
+            event_type: EventType::known("notification"),
+            target: Some(ClientId::new("c1").unwrap()),
+            created_at: UnixMillis(1_767_954_600_123),
+            fields: fields.to_owned(),
+        }
+    }
+
+    #[test]
+    fn events_encode_to_exact_bytes() {
+        let frame = encode_event(&event(r#"{"message":"hi","severity":"info"}"#));
+        assert_eq!(
+            &frame[..],
+            b"id: 42\nevent: notification\ndata: {\"_sequence\":42,\"messageId\":\"00000000-0000-0000-0000-000000000000\",\"timestamp\":\"2026-01-09T10:30:00.123Z\",\"version\":\"1.0\",\"type\":\"notification\",\"message\":\"hi\",\"severity\":\"info\"}\n\n"
+        );
+    }
+
+    #[test]
+    fn empty_fields_leave_only_the_common_members() {
+        let data = event_data(&event("{}"));
+        assert!(data.ends_with(r#""type":"notification"}"#), "{data}");
+        let parsed: serde_json::Value = serde_json::from_str(&data).unwrap();
+        assert_eq!(parsed["_sequence"], 42);
+    }
+
+    #[test]
+    fn line_breaks_never_split_the_data_line() {
+        let data = event_data(&event("{\"a\":\n1}"));
+        assert!(!data.contains('\n'));
+    }
+
+    #[test]
+    fn fixed_frames_are_exact() {
+        assert_eq!(&retry(3000)[..], b"retry: 3000\n\n");
+        assert_eq!(&PING[..], b": ping\n\n");
+        let connected = control("connected", &serde_json::json!({"clientId": "c"}));
+        assert_eq!(
+            &connected[..],
+            b"event: connected\ndata: {\"clientId\":\"c\"}\n\n"
+        );
+    }
+}

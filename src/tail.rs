@@ -1,0 +1,245 @@
+//! The tail ring: the most recent encoded frames, shared by every connection.
+//!
+//! The dispatcher appends frames in sequence order; connections read from their own cursor
+//! under a short read lock, cloning only the `Bytes` (a reference count) of frames that pass
+//! their filter. A cursor older than the ring's floor has been evicted past and must catch up
+//! from the store.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+
+use crate::event::{ClientId, Event, Filter, Sequence};
+use crate::sse::frame;
+
+/// One event, encoded once, with what readers need to decide whether it is theirs.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub sequence: Sequence,
+    /// Folded (lower-case) event type, as filters hold it.
+    pub folded_type: Arc<str>,
+    pub target: Option<ClientId>,
+    pub bytes: Bytes,
+}
+
+impl Frame {
+    pub fn encode(event: &Event) -> Frame {
+        Frame {
+            sequence: event.sequence,
+            folded_type: event.event_type.folded(),
+            target: event.target.clone(),
+            bytes: frame::encode_event(event),
+        }
+    }
+
+    /// Whether a subscriber with this client id and filter receives the frame: broadcasts
+    /// and its own targeted events, both subject to the filter; never another's targeted event.
+    pub fn is_for(&self, client: &ClientId, filter: &Filter) -> bool {
+        self.target.as_ref().is_none_or(|t| t == client) && filter.accepts(&self.folded_type)
+    }
+}
+
+/// What a read from the ring found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Read {
+    /// The cursor may move to `through`; matching frames were pushed to the output.
+    Advanced { through: Sequence },
+    /// Nothing after the cursor yet.
+    Idle,
+    /// Frames after the cursor were evicted: read them from the store.
+    Evicted,
+}
+
+pub struct Tail {
+    ring: RwLock<Ring>,
+    capacity: usize,
+}
+
+struct Ring {
+    frames: VecDeque<Frame>,
+    /// Every dispatched event after `floor` is in `frames`.
+    floor: Sequence,
+    /// The newest dispatched position (may pass the last frame when a gap was skipped).
+    dispatched: Sequence,
+}
+
+impl Tail {
+    /// A ring holding up to `capacity` frames, starting empty at `start` (everything up to and
+    /// including `start` is history that only the store has).
+    pub fn new(capacity: usize, start: Sequence) -> Tail {
+        Tail {
+            ring: RwLock::new(Ring {
+                frames: VecDeque::with_capacity(capacity.min(4096)),
+                floor: start,
+                dispatched: start,
+            }),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Appends a batch in sequence order and marks everything through `dispatched` as done.
+    pub fn push(&self, frames: impl IntoIterator<Item = Frame>, dispatched: Sequence) {
+        let mut ring = self.ring.write();
+        for frame in frames {
+            debug_assert!(frame.sequence > ring.dispatched);
+            ring.frames.push_back(frame);
+        }
+        while ring.frames.len() > self.capacity {
+            if let Some(evicted) = ring.frames.pop_front() {
+                ring.floor = evicted.sequence;
+            }
+        }
+        ring.dispatched = ring.dispatched.max(dispatched);
+    }
+
+    /// The newest dispatched position.
+    pub fn dispatched(&self) -> Sequence {
+        self.ring.read().dispatched
+    }
+
+    /// The position before which only the store has history.
+    pub fn floor(&self) -> Sequence {
+        self.ring.read().floor
+    }
+
+    /// Reads after `cursor`, pushing the bytes of frames that `accept` takes to `out` until it
+    /// holds `max_out` or `max_scan` frames were looked at.
+    pub fn read(
+        &self,
+        cursor: Sequence,
+        accept: impl Fn(&Frame) -> bool,
+        out: &mut VecDeque<Bytes>,
+        max_out: usize,
+        max_scan: usize,
+    ) -> Read {
+        let ring = self.ring.read();
+        if cursor < ring.floor {
+            return Read::Evicted;
+        }
+        let start = ring.frames.partition_point(|f| f.sequence <= cursor);
+        let mut through = cursor;
+        let mut reached_end = true;
+        for (scanned, frame) in ring.frames.range(start..).enumerate() {
+            if out.len() >= max_out || scanned >= max_scan {
+                reached_end = false;
+                break;
+            }
+            if accept(frame) {
+                out.push_back(frame.bytes.clone());
+            }
+            through = frame.sequence;
+        }
+        // Past the last frame, the dispatched mark may still move the cursor (skipped gaps).
+        if reached_end {
+            through = through.max(ring.dispatched);
+        }
+        if through > cursor {
+            Read::Advanced { through }
+        } else {
+            Read::Idle
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::contract::sample;
+
+    fn frame(n: u64, target: Option<&str>) -> Frame {
+        Frame::encode(&sample(n, target).with_sequence(Sequence(n)))
+    }
+
+    fn all(_: &Frame) -> bool {
+        true
+    }
+
+    #[test]
+    fn reads_from_the_cursor_in_order() {
+        let tail = Tail::new(8, Sequence(0));
+        tail.push((1..=5).map(|n| frame(n, None)), Sequence(5));
+        let mut out = VecDeque::new();
+        assert_eq!(
+            tail.read(Sequence(2), all, &mut out, 10, 100),
+            Read::Advanced {
+                through: Sequence(5)
+            }
+        );
+        assert_eq!(out.len(), 3);
+        assert!(out[0].starts_with(b"id: 3\n"));
+        out.clear();
+        assert_eq!(tail.read(Sequence(5), all, &mut out, 10, 100), Read::Idle);
+    }
+
+    #[test]
+    fn output_limit_stops_at_the_last_frame_taken() {
+        let tail = Tail::new(8, Sequence(0));
+        tail.push((1..=5).map(|n| frame(n, None)), Sequence(5));
+        let mut out = VecDeque::new();
+        assert_eq!(
+            tail.read(Sequence(0), all, &mut out, 2, 100),
+            Read::Advanced {
+                through: Sequence(2)
+            }
+        );
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn rejected_frames_still_advance_the_cursor() {
+        let tail = Tail::new(8, Sequence(0));
+        tail.push((1..=3).map(|n| frame(n, Some("other"))), Sequence(3));
+        let me = ClientId::new("me").unwrap();
+        let mut out = VecDeque::new();
+        let read = tail.read(
+            Sequence(0),
+            |f| f.is_for(&me, &Filter::All),
+            &mut out,
+            10,
+            100,
+        );
+        assert_eq!(
+            read,
+            Read::Advanced {
+                through: Sequence(3)
+            }
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn eviction_sends_old_cursors_to_the_store() {
+        let tail = Tail::new(3, Sequence(0));
+        tail.push((1..=5).map(|n| frame(n, None)), Sequence(5));
+        assert_eq!(tail.floor(), Sequence(2));
+        let mut out = VecDeque::new();
+        assert_eq!(
+            tail.read(Sequence(1), all, &mut out, 10, 100),
+            Read::Evicted
+        );
+        assert_eq!(
+            tail.read(Sequence(2), all, &mut out, 10, 100),
+            Read::Advanced {
+                through: Sequence(5)
+            }
+        );
+        assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn a_skipped_gap_moves_idle_cursors_past_it() {
+        let tail = Tail::new(8, Sequence(0));
+        tail.push([frame(1, None)], Sequence(1));
+        // Sequence 2 never appeared; the dispatcher skipped it.
+        tail.push([], Sequence(2));
+        let mut out = VecDeque::new();
+        assert_eq!(
+            tail.read(Sequence(1), all, &mut out, 10, 100),
+            Read::Advanced {
+                through: Sequence(2)
+            }
+        );
+    }
+}
