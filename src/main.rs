@@ -15,7 +15,18 @@ const EXIT_BAD_CONFIG: u8 = 64;
 const EXIT_UNAVAILABLE: u8 = 69;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => {
+            // --help and --version
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
     if let Some(Command::Healthcheck) = cli.command {
         return healthcheck(&cli.config);
     }
