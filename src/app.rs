@@ -174,6 +174,12 @@ impl App {
             background,
         } = self;
         self::spawn_background(&state, &config, start, wake, &tracker, &background);
+        if config.demo_on_start {
+            match state.demo.start(crate::demo::DEFAULT_INTERVAL_SECS).await {
+                Ok(_) => tracing::info!("demo generator on"),
+                Err(error) => tracing::warn!(%error, "cannot switch the demo generator on"),
+            }
+        }
         let stop_accepting = CancellationToken::new();
         tracing::info!(
             addr = %listener.local_addr()?,

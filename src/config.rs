@@ -112,6 +112,9 @@ pub struct Config {
     /// Milliseconds between outbox polls for other nodes' events.
     #[arg(long, env = "SSEHUB_POLL_INTERVAL_MS", default_value_t = DEFAULT_POLL_INTERVAL_MS)]
     pub poll_interval_ms: u64,
+    /// Switch the demo generator on at start (as `POST /api/demo/start` would).
+    #[arg(long, env = "SSEHUB_DEMO_ON_START")]
+    pub demo_on_start: bool,
     /// Milliseconds a missing sequence number may hold dispatch before it is skipped.
     #[arg(long, env = "SSEHUB_GAP_TIMEOUT_MS", default_value_t = DEFAULT_GAP_TIMEOUT_MS)]
     pub gap_timeout_ms: u64,
