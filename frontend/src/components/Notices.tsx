@@ -1,0 +1,27 @@
+import type { SseSnapshot } from '../lib/sseClient';
+
+/** Visible problems of a stream: truncated history, invalid events, connection errors. */
+export function Notices({ stream }: { stream: SseSnapshot }) {
+  const { reset, invalid, error, status } = stream;
+  return (
+    <>
+      {reset !== null && (
+        <div className="notice warn" role="alert" data-testid="reset-notice">
+          History was truncated: asked to resume after #{reset.requested}, but the oldest event the hub still has is #
+          {reset.oldestAvailable}. Events #{reset.requested + 1}–#{reset.oldestAvailable - 1} are gone; replay continues from #
+          {reset.oldestAvailable}.
+        </div>
+      )}
+      {invalid > 0 && (
+        <div className="notice bad" role="alert" data-testid="invalid-notice">
+          {invalid} event{invalid === 1 ? '' : 's'} failed validation (shown in red below).
+        </div>
+      )}
+      {error !== null && status !== 'open' && (
+        <div className="notice info" data-testid="stream-error">
+          {error}
+        </div>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,34 @@
+import { useState } from 'react';
+import { DemoControls } from '../components/DemoControls';
+import { EventList } from '../components/EventList';
+import { FilterPicker } from '../components/FilterPicker';
+import { Notices } from '../components/Notices';
+import { PublishPanel } from '../components/PublishPanel';
+import { StreamControls } from '../components/StreamControls';
+import { StreamFacts } from '../components/StreamFacts';
+import { useEventRate } from '../hooks/useEventRate';
+import { useSse } from '../hooks/useSse';
+
+export function DashboardPage() {
+  const [filter, setFilter] = useState<string[]>([]);
+  const stream = useSse({ name: 'dashboard', filter, maxEvents: 1000 });
+  const rate = useEventRate(stream.events);
+  return (
+    <div className="dashboard">
+      <section className="panel stream" aria-labelledby="dash-h" data-testid="dashboard">
+        <div className="panel-head">
+          <h1 id="dash-h">Live stream</h1>
+          <StreamControls stream={stream} />
+        </div>
+        <StreamFacts stream={stream} rate={rate} />
+        <FilterPicker value={filter} onChange={setFilter} />
+        <Notices stream={stream} />
+        <EventList events={stream.events} label="Live events, newest first" emptyText="Waiting for events… publish one, or start the demo generator." />
+      </section>
+      <aside className="side-panels" aria-label="Tools">
+        <PublishPanel compact defaultClientId={stream.clientId} />
+        <DemoControls />
+      </aside>
+    </div>
+  );
+}
