@@ -1,1 +1,84 @@
-fn main() {}
+//! `ssehub-loadtest`: drives a running ssehub over loopback HTTP/SSE and judges it.
+//!
+//! An independent oracle: it never links the `ssehub` crate, and speaks the wire protocol of
+//! API.md with its own HTTP/1.1, chunked and SSE parsers. Every run is bounded in connections
+//! and time and stops by itself; targets outside 127.0.0.0/8 are refused.
+//!
+//! Layout: `cli` flags · `target` loopback URLs · `http`/`chunked`/`sse`/`stream` the wire ·
+//! `payload` what is published · `ledger`/`verify` the exactly-once oracle · `stats`/`procfs`
+//! measurements · `density`, `fanout` (+ replay, cluster) the scenarios · `report` output.
+
+mod chunked;
+mod cli;
+mod density;
+mod fanout;
+mod http;
+mod ledger;
+mod limits;
+mod payload;
+mod procfs;
+mod publisher;
+mod report;
+mod sse;
+mod stats;
+mod stream;
+mod subscriber;
+mod target;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Scenario};
+
+/// Exit code for usage errors (as sysexits' EX_USAGE, like the hub's bad-config exit).
+const EXIT_USAGE: u8 = 64;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if matches!(cli.scenario, Scenario::Cluster(_)) && cli.common.hubs.len() < 2 {
+        eprintln!("cluster needs at least two --hub URLs");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = runtime.block_on(async {
+        match &cli.scenario {
+            Scenario::Density(args) => density::run(&cli.common, args).await,
+            Scenario::Fanout(args) => {
+                let args = cli::ReplayArgs {
+                    fanout: args.clone(),
+                    drop_percent: 0,
+                    drop_at: 0.0,
+                    pause_ms: 0,
+                };
+                fanout::run("fanout", &cli.common, &args).await
+            }
+            Scenario::Replay(args) => fanout::run("replay", &cli.common, args).await,
+            Scenario::Cluster(args) => fanout::run("cluster", &cli.common, args).await,
+        }
+    });
+    // Lingering connection tasks must not keep the process alive past its report.
+    runtime.shutdown_background();
+    report.print();
+    if let Some(path) = &cli.common.json {
+        if let Err(e) = report.write_json(path) {
+            eprintln!("cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,114 @@
+//! Command line. Every run is bounded: counts and durations have hard upper limits here, and
+//! each scenario stops by itself.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::target::Hub;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ssehub-loadtest",
+    about = "Load and exactly-once checks against ssehub over loopback HTTP/SSE"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub scenario: Scenario,
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Hub base URL (loopback only); repeat for a cluster.
+    #[arg(long = "hub", global = true, default_value = "http://127.0.0.1:8080")]
+    pub hubs: Vec<Hub>,
+    /// Key with publish scope, sent as X-API-Key.
+    #[arg(long, global = true, env = "SSEHUB_LOADTEST_PUBLISH_KEY")]
+    pub publish_key: Option<String>,
+    /// Key with subscribe scope, sent as X-API-Key (defaults to the publish key).
+    #[arg(long, global = true, env = "SSEHUB_LOADTEST_SUBSCRIBE_KEY")]
+    pub subscribe_key: Option<String>,
+    /// Hub process id, for RSS and CPU readings from /proc.
+    #[arg(long, global = true)]
+    pub hub_pid: Option<u32>,
+    /// Write the JSON report here.
+    #[arg(long, global = true)]
+    pub json: Option<PathBuf>,
+    /// Event type used for harness events.
+    #[arg(long, global = true, default_value = "load")]
+    pub event_type: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Scenario {
+    /// Hold N idle SSE connections; report hub RSS and kernel TCP memory per connection.
+    Density(DensityArgs),
+    /// S subscribers, P publishers: exactly-once, order, throughput and latency.
+    Fanout(FanoutArgs),
+    /// Fan-out with X% of subscribers dropped and resumed with Last-Event-ID.
+    Replay(ReplayArgs),
+    /// Fan-out spread over several hubs (repeat --hub); all nodes must agree on one order.
+    Cluster(ReplayArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DensityArgs {
+    /// Idle connections to open.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub connections: u32,
+    /// Connections per source address (127.0.0.2, .3, ...); below the ephemeral port range.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=60_000))]
+    pub per_source: u32,
+    /// Connection attempts in flight at once (the hub's accept backlog is finite).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub connect_concurrency: u32,
+    /// Seconds to hold all connections before measuring and publishing the final event.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub hold_secs: u64,
+    /// Upper bound on the connect phase.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub connect_timeout_secs: u64,
+    /// Seconds to wait for the final event to reach every connection.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub deliver_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FanoutArgs {
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=500_000))]
+    pub subscribers: u32,
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub publishers: u32,
+    /// Total publish rate in events/s over all publishers; 0 = as fast as acks return.
+    #[arg(long, default_value_t = 200)]
+    pub rate: u32,
+    /// Seconds of publishing.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub duration_secs: u64,
+    /// Seconds to wait after the last publish for deliveries to complete.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub drain_secs: u64,
+    /// Subscriber connection attempts in flight at once.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub connect_concurrency: u32,
+    /// Subscribers per source address (127.0.0.2, ...).
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=60_000))]
+    pub per_source: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub fanout: FanoutArgs,
+    /// Percentage of subscribers to drop and resume (0 disables).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub drop_percent: u8,
+    /// When to drop them, as a fraction of the publish duration.
+    #[arg(long, default_value_t = 0.4)]
+    pub drop_at: f64,
+    /// How long a dropped subscriber stays away before resuming.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub pause_ms: u64,
+}

@@ -1,0 +1,229 @@
+//! Judges a fan-out run: every subscriber against the acknowledged set, publish outcomes,
+//! and the measurements for the report.
+
+use serde::Serialize;
+
+use super::Run;
+use crate::cli::{Common, ReplayArgs};
+use crate::publisher::{self, Acked};
+use crate::report::Report;
+use crate::stats::{summarise, LatencySummary};
+use crate::verify::Published;
+use crate::{procfs, stats};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Metrics {
+    hubs: Vec<String>,
+    subscribers: usize,
+    subscribers_connected: usize,
+    publishers: usize,
+    connect_secs: f64,
+    publish_secs: f64,
+    delivery_secs: f64,
+    drained: bool,
+    published: usize,
+    publish_rejected: u64,
+    publish_ambiguous: u64,
+    publish_per_sec: f64,
+    deliveries: u64,
+    deliveries_per_sec: f64,
+    latency: LatencySummary,
+    publish_rtt: LatencySummary,
+    planned_drops: u64,
+    unplanned_closes: u64,
+    real_time_inversions: u64,
+    hub_cpu_secs: Option<f64>,
+    hub_cpu_cores: Option<f64>,
+    harness_cpu_secs: Option<f64>,
+    harness_rss_bytes: Option<u64>,
+    nofile_limit: u64,
+}
+
+pub fn judge(scenario: &'static str, common: &Common, args: &ReplayArgs, run: Run) -> Report {
+    let mut report = Report::new(scenario);
+    let acked: Vec<Acked> = run
+        .publishers
+        .iter()
+        .flat_map(|p| p.acked.iter().copied())
+        .collect();
+    let ambiguous: u64 = run.publishers.iter().map(|p| p.ambiguous).sum();
+    let rejected: u64 = run.publishers.iter().map(|p| p.rejected).sum();
+    for (id, p) in run.publishers.iter().enumerate() {
+        for e in &p.errors {
+            report.warning(format!("publisher {id}: {e}"));
+        }
+    }
+    let (published, reused) = Published::new(acked.iter().map(|a| (a.seq, a.origin)).collect());
+    for seq in reused {
+        report.violation(format!(
+            "the hub acknowledged sequence {seq} for two publishes"
+        ));
+    }
+    if published.len() == 0 {
+        report.violation("no publish was acknowledged".to_owned());
+    }
+    let (inversions, examples) = publisher::real_time_inversions(&acked);
+    if inversions > 0 {
+        let text = format!(
+            "{inversions} publishes got a lower sequence than one acknowledged before they were sent (e.g. {examples:?})"
+        );
+        // One node has one counter; only several nodes reserving blocks may legitimately invert.
+        if common.hubs.len() == 1 {
+            report.violation(text);
+        } else {
+            report.warning(text);
+        }
+    }
+    if !run.drained {
+        report.warning(
+            "drain timed out before every subscriber saw the last acknowledged event".to_owned(),
+        );
+    }
+    if run.subscribers.len() < args.fanout.subscribers as usize {
+        report.violation(format!(
+            "only {} of {} subscribers reported back before the stop grace ended",
+            run.subscribers.len(),
+            args.fanout.subscribers
+        ));
+    }
+
+    let mut deliveries = 0;
+    let mut connected = 0;
+    let (mut planned, mut unplanned) = (0u64, 0u64);
+    for sub in &run.subscribers {
+        let who = format!(
+            "subscriber {} (hub {})",
+            sub.index, common.hubs[sub.hub_index]
+        );
+        deliveries += sub.ledger.received;
+        planned += u64::from(sub.planned_drops);
+        unplanned += u64::from(sub.unplanned_closes);
+        for p in &sub.protocol {
+            report.violation(format!("{who}: protocol: {p}"));
+        }
+        let Some(start) = sub.start else {
+            report.violation(format!("{who}: never connected: {:?}", sub.errors));
+            continue;
+        };
+        connected += 1;
+        if sub.unplanned_closes > 0 {
+            report.warning(format!(
+                "{who}: {} hub-side closes, resumed: {:?}",
+                sub.unplanned_closes, sub.errors
+            ));
+        }
+        for v in &sub.ledger.violations {
+            report.violation(format!("{who}: {v}"));
+        }
+        if sub.ledger.violation_count > sub.ledger.violations.len() as u64 {
+            report.violation(format!(
+                "{who}: {} more ledger violations",
+                sub.ledger.violation_count - sub.ledger.violations.len() as u64
+            ));
+        }
+        let d = published.check(start, &sub.ledger);
+        if d.missing > 0 {
+            report.violation(format!(
+                "{who}: missing {} of {} events after its start {start}, first {:?}",
+                d.missing, d.expected, d.first_missing
+            ));
+        }
+        if d.unexpected > 0 {
+            let text = format!(
+                "{who}: {} delivered events were never acknowledged (or precede its start {start}), first {:?}",
+                d.unexpected, d.first_unexpected
+            );
+            // A publish whose answer was lost may exist: only then is this explainable.
+            if ambiguous == 0 {
+                report.violation(text);
+            } else {
+                report.warning(text);
+            }
+        }
+        if d.payload_mismatch {
+            report.violation(format!(
+                "{who}: every sequence arrived but some carry another publish's payload"
+            ));
+        }
+    }
+
+    let rtt = run
+        .publishers
+        .iter()
+        .fold(stats::new_histogram(), |mut all, p| {
+            let _ = all.add(&p.rtt);
+            all
+        });
+    let metrics = Metrics {
+        hubs: common.hubs.iter().map(ToString::to_string).collect(),
+        subscribers: args.fanout.subscribers as usize,
+        subscribers_connected: connected,
+        publishers: run.publishers.len(),
+        connect_secs: round(run.connect_secs),
+        publish_secs: round(run.publish_secs),
+        delivery_secs: round(run.delivery_secs),
+        drained: run.drained,
+        published: published.len(),
+        publish_rejected: rejected,
+        publish_ambiguous: ambiguous,
+        publish_per_sec: round(published.len() as f64 / run.publish_secs),
+        deliveries,
+        deliveries_per_sec: round(deliveries as f64 / run.delivery_secs),
+        latency: run.board.latency.summary(),
+        publish_rtt: summarise(&rtt),
+        planned_drops: planned,
+        unplanned_closes: unplanned,
+        real_time_inversions: inversions,
+        hub_cpu_secs: run.hub_cpu_secs.map(round),
+        hub_cpu_cores: run.hub_cpu_secs.map(|c| round(c / run.delivery_secs)),
+        harness_cpu_secs: run.harness_cpu_secs.map(round),
+        harness_rss_bytes: procfs::self_rss_bytes(),
+        nofile_limit: run.nofile,
+    };
+    summarise_lines(&mut report, &metrics, args);
+    report.set_metrics(&metrics);
+    report
+}
+
+fn summarise_lines(report: &mut Report, m: &Metrics, args: &ReplayArgs) {
+    report.line(format!(
+        "hubs {}; {} of {} subscribers connected in {:.2} s; {} publishers",
+        m.hubs.join(" "),
+        m.subscribers_connected,
+        m.subscribers,
+        m.connect_secs,
+        m.publishers
+    ));
+    report.line(format!(
+        "published {} events in {:.2} s ({:.0}/s; target {}/s), {} rejected, {} ambiguous",
+        m.published,
+        m.publish_secs,
+        m.publish_per_sec,
+        args.fanout.rate,
+        m.publish_rejected,
+        m.publish_ambiguous
+    ));
+    report.line(format!(
+        "delivered {} frames in {:.2} s = {:.0} deliveries/s (drained: {})",
+        m.deliveries, m.delivery_secs, m.deliveries_per_sec, m.drained
+    ));
+    report.line(format!("publish→receive latency: {}", m.latency));
+    report.line(format!("publish round trip: {}", m.publish_rtt));
+    if args.drop_percent > 0 {
+        report.line(format!(
+            "dropped and resumed {} subscribers ({}%, pause {} ms); {} hub-side closes",
+            m.planned_drops, args.drop_percent, args.pause_ms, m.unplanned_closes
+        ));
+    }
+    if let (Some(cpu), Some(cores)) = (m.hub_cpu_secs, m.hub_cpu_cores) {
+        report.line(format!("hub CPU {cpu:.2} s ({cores:.2} cores)"));
+    }
+    if let Some(cpu) = m.harness_cpu_secs {
+        report.line(format!("harness CPU {cpu:.2} s"));
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

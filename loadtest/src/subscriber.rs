@@ -1,0 +1,246 @@
+//! A fan-out subscriber: holds one SSE stream, records every harness event in its ledger,
+//! resumes with `Last-Event-ID` after a planned drop or a hub-initiated close, and hands its
+//! ledger back for verification when told to stop.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify, Semaphore};
+use tokio::time::{sleep, timeout};
+
+use crate::ledger::{Ledger, Violation};
+use crate::payload::{scan_load, unix_nanos, Connected};
+use crate::sse::{Event, Item};
+use crate::stats::Latency;
+use crate::stream::{self, Outcome, SseStream};
+use crate::target::Hub;
+
+/// Bound on opening a stream and on resuming after a drop.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
+/// Failed opens tolerated before a subscriber gives up (it then fails verification).
+const MAX_OPEN_FAILURES: u32 = 5;
+/// Wait before resuming after a close the harness did not ask for.
+const UNPLANNED_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What the coordinator can observe while subscribers run.
+pub struct Board {
+    /// Last harness sequence per subscriber (0 = none yet): how the drain knows it is done.
+    pub last: Vec<AtomicU64>,
+    /// Subscribers that have seen their first `connected` frame.
+    pub connected: AtomicUsize,
+    pub latency: Latency,
+    pub connect_gate: Semaphore,
+}
+
+impl Board {
+    pub fn new(subscribers: usize, connect_concurrency: usize) -> Self {
+        Self {
+            last: (0..subscribers).map(|_| AtomicU64::new(0)).collect(),
+            connected: AtomicUsize::new(0),
+            latency: Latency::new(),
+            connect_gate: Semaphore::new(connect_concurrency),
+        }
+    }
+}
+
+pub struct Plan {
+    pub index: usize,
+    pub hub_index: usize,
+    pub hub: Hub,
+    pub path: String,
+    pub api_key: Option<String>,
+    pub source: Option<IpAddr>,
+    pub event_type: Arc<str>,
+    /// Set for subscribers the replay scenario drops: the signal, and the pause before resuming.
+    pub drop: Option<(Arc<Notify>, Duration)>,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub index: usize,
+    pub hub_index: usize,
+    /// `headSequence` of the first connection: everything after it must arrive.
+    pub start: Option<u64>,
+    pub ledger: Ledger,
+    pub opens: u32,
+    pub planned_drops: u32,
+    pub unplanned_closes: u32,
+    pub errors: Vec<String>,
+    pub nodes: Vec<String>,
+    /// Events of other types (demo generator, other tests): ignored.
+    pub foreign: u64,
+    /// Protocol deviations that are not loss/order (e.g. `connected` with an `id:`).
+    pub protocol: Vec<String>,
+    /// Last `id:` seen on any event, sent as `Last-Event-ID` when resuming.
+    last_id: Option<u64>,
+}
+
+pub async fn run(plan: Plan, board: Arc<Board>, mut stop: watch::Receiver<bool>) -> Report {
+    let mut rep = Report {
+        index: plan.index,
+        hub_index: plan.hub_index,
+        ..Report::default()
+    };
+    let mut drop_pending = plan.drop.clone();
+    let mut failures = 0;
+    'connection: while !*stop.borrow() {
+        let request = stream::Request {
+            path: plan.path.clone(),
+            api_key: plan.api_key.clone(),
+            last_event_id: rep.last_id.or(rep.start),
+            source: plan.source,
+        };
+        let opened = {
+            let _permit = board.connect_gate.acquire().await;
+            timeout(OPEN_TIMEOUT, SseStream::open(&plan.hub, &request)).await
+        };
+        let mut sse = match opened {
+            Ok(Ok(sse)) => sse,
+            Ok(Err(e)) => {
+                rep.error(format!("open: {e}"));
+                failures += 1;
+                if failures >= MAX_OPEN_FAILURES {
+                    break;
+                }
+                sleep(UNPLANNED_BACKOFF).await;
+                continue;
+            }
+            Err(_) => {
+                rep.error("open: timed out".into());
+                failures += 1;
+                if failures >= MAX_OPEN_FAILURES {
+                    break;
+                }
+                continue;
+            }
+        };
+        rep.opens += 1;
+        let mut samples = Vec::new();
+        loop {
+            let dropper = drop_pending.clone();
+            tokio::select! {
+                biased;
+                _ = stop.changed() => break 'connection,
+                () = async {
+                    match &dropper {
+                        Some((signal, _)) => signal.notified().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    drop(sse);
+                    rep.planned_drops += 1;
+                    let pause = drop_pending.take().map(|(_, p)| p).unwrap_or_default();
+                    tokio::select! {
+                        _ = stop.changed() => break 'connection,
+                        () = sleep(pause) => continue 'connection,
+                    }
+                }
+                read = sse.read(|item| rep.observe(item, &plan, &board, &mut samples)) => {
+                    board.latency.record_all(plan.index, &samples);
+                    samples.clear();
+                    match read {
+                        Ok(Outcome::More) => {}
+                        Ok(Outcome::Ended) => {
+                            rep.unplanned_closes += 1;
+                            rep.error("hub closed the stream".into());
+                            sleep(UNPLANNED_BACKOFF).await;
+                            continue 'connection;
+                        }
+                        Err(e) => {
+                            rep.unplanned_closes += 1;
+                            rep.error(format!("read: {e}"));
+                            sleep(UNPLANNED_BACKOFF).await;
+                            continue 'connection;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    rep
+}
+
+impl Report {
+    fn error(&mut self, text: String) {
+        if self.errors.len() < 5 {
+            self.errors.push(text);
+        }
+    }
+
+    fn protocol(&mut self, text: String) {
+        if self.protocol.len() < 5 {
+            self.protocol.push(text);
+        }
+    }
+
+    fn observe(&mut self, item: Item<'_>, plan: &Plan, board: &Board, samples: &mut Vec<u64>) {
+        let Item::Event(event) = item else { return };
+        if event.has_id {
+            self.last_id = event.last_event_id.parse().ok().or(self.last_id);
+        }
+        match event.event_type {
+            "connected" => self.on_connected(event, board),
+            "reset" => self.ledger.violate(Violation::Reset {
+                data: event.data.to_owned(),
+            }),
+            t if t == &*plan.event_type => self.on_load(event, plan, board, samples),
+            _ => self.foreign += 1,
+        }
+    }
+
+    fn on_connected(&mut self, event: Event<'_>, board: &Board) {
+        if event.has_id {
+            self.protocol(format!(
+                "connected frame carries id: {}",
+                event.last_event_id
+            ));
+        }
+        let info: Connected = match serde_json::from_str(event.data) {
+            Ok(info) => info,
+            Err(e) => return self.protocol(format!("connected data {:?}: {e}", event.data)),
+        };
+        if !self.nodes.contains(&info.node) {
+            self.nodes.push(info.node.clone());
+        }
+        match self.start {
+            None => {
+                self.start = Some(info.head_sequence);
+                board.connected.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(start) => {
+                let asked = self.last_id.unwrap_or(start);
+                if info.resume_from.is_some_and(|r| r != asked) {
+                    self.protocol(format!(
+                        "resumed with Last-Event-ID {asked} but connected.resumeFrom is {:?}",
+                        info.resume_from
+                    ));
+                }
+            }
+        }
+    }
+
+    fn on_load(&mut self, event: Event<'_>, plan: &Plan, board: &Board, samples: &mut Vec<u64>) {
+        let Some(load) = scan_load(event.data) else {
+            return self.protocol(format!(
+                "unparseable {} data {:?}",
+                plan.event_type, event.data
+            ));
+        };
+        if !event.has_id {
+            self.ledger.violate(Violation::MissingId {
+                sequence: load.sequence,
+            });
+        } else if event.last_event_id.parse() != Ok(load.sequence) {
+            self.ledger.violate(Violation::IdMismatch {
+                id: event.last_event_id.to_owned(),
+                sequence: load.sequence,
+            });
+        }
+        self.ledger.record(load.sequence, load.origin);
+        board.last[plan.index].fetch_max(load.sequence, Ordering::Relaxed);
+        let now = unix_nanos();
+        samples.push(now.saturating_sub(load.sent_unix_nanos) / 1000);
+    }
+}
