@@ -2,7 +2,7 @@ import type { SseSnapshot } from '../lib/sseClient';
 
 /** Visible problems of a stream: truncated history, invalid events, connection errors. */
 export function Notices({ stream }: { stream: SseSnapshot }) {
-  const { reset, invalid, error, status } = stream;
+  const { reset, invalid, error, status, rewound } = stream;
   return (
     <>
       {reset !== null && (
@@ -10,6 +10,12 @@ export function Notices({ stream }: { stream: SseSnapshot }) {
           History was truncated: asked to resume after #{reset.requested}, but the oldest event the hub still has is #
           {reset.oldestAvailable}. Events #{reset.requested + 1}–#{reset.oldestAvailable - 1} are gone; replay continues from #
           {reset.oldestAvailable}.
+        </div>
+      )}
+      {rewound !== null && (
+        <div className="notice warn" role="alert" data-testid="rewound-notice">
+          The hub's newest event is #{rewound.to}, behind this client's position #{rewound.from}: it lost its history or is a different hub.
+          The position was moved back to #{rewound.to} so new events are not mistaken for duplicates.
         </div>
       )}
       {invalid > 0 && (

@@ -83,7 +83,7 @@ export interface SseClientDeps {
 export interface ConnectionInfo {
   node: string;
   clientId: string;
-  /** The position the hub resumed from, null when it started live. */
+  /** The stream delivers events after this position (null if the hub did not say). */
   resumeFrom: number | null;
   /** The hub's head when this connection started: events up to it were replayed. */
   headSequence: number | null;
@@ -112,6 +112,8 @@ export interface SseSnapshot {
   nextRetryAt: number | null;
   /** The URL of the current (or last) EventSource. */
   streamUrl: string | null;
+  /** Set when the hub's head was behind our position (it lost history or is another hub). */
+  rewound: { from: number; to: number; at: number } | null;
   /** The last status transitions, oldest first (bounded). */
   history: readonly StatusChange[];
 }
@@ -189,7 +191,7 @@ export class SseClient {
   private esUrlCheckpoint: number | null = null;
   private esLastId: number | null = null;
   private esOpenedSinceError = false;
-  /** Head of the hub at a live-only start: a resume position even before any event arrived. */
+  /** The hub's `resumeFrom` of this connection: a resume position even before any event arrived. */
   private liveFloor: number | null = null;
   private attempt = 0;
   private connections = 0;
@@ -242,6 +244,7 @@ export class SseClient {
       nextRetryAt: null,
       streamUrl: null,
       history: [],
+      rewound: null,
     };
   }
 
@@ -402,10 +405,21 @@ export class SseClient {
     this.connections += 1;
     const resumeFrom = info.resumeFrom ?? null;
     const head = info.headSequence ?? null;
-    // A live-only start: nothing at or below head will come, so head is a safe
-    // resume position even if no event arrives before the next drop.
-    if (resumeFrom === null && head !== null && this.opts.resume) {
-      this.liveFloor = Math.max(this.liveFloor ?? 0, head);
+    const asked = this.esUrlCheckpoint ?? this.esLastId;
+    let rewound: SseSnapshot['rewound'] = this.snapshot.rewound;
+    if (resumeFrom !== null && this.opts.resume) {
+      if (asked !== null && resumeFrom < asked) {
+        // The hub capped our position at its head: it has fewer events than we
+        // saw (a new store, or another hub). Its next sequences are new events,
+        // so the dedupe watermark must come down or we would drop them all.
+        rewound = { from: asked, to: resumeFrom, at: this.deps.now() };
+        this.update({ lastSequence: resumeFrom });
+        this.liveFloor = resumeFrom;
+      } else {
+        // The stream delivers after resumeFrom: a safe resume position even
+        // before any event arrives (a live start, or a reset).
+        this.liveFloor = Math.max(this.liveFloor ?? 0, resumeFrom);
+      }
       this.persist();
     }
     this.update({
@@ -413,6 +427,7 @@ export class SseClient {
       error: null,
       node: info.node,
       reconnects: Math.max(0, this.connections - 1),
+      rewound,
       connection: {
         node: info.node,
         clientId: info.clientId,
@@ -450,7 +465,7 @@ export class SseClient {
     if (events.length > this.opts.maxEvents) events.splice(0, events.length - this.opts.maxEvents);
     const conn = this.snapshot.connection;
     const recovered =
-      conn !== null && seq !== null && conn.headSequence !== null && seq <= conn.headSequence
+      conn !== null && seq !== null && conn.headSequence !== null && seq <= conn.headSequence && (conn.resumeFrom === null || seq > conn.resumeFrom)
         ? { ...conn, recovered: [...conn.recovered, seq] }
         : conn;
     this.update({

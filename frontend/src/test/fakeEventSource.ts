@@ -49,7 +49,11 @@ export class FakeEventSource implements EventSourceLike {
     this.readyState = 1;
     this.onopen?.(new Event('open'));
     const clientId = this.params.get('clientId') ?? 'x';
-    this.dispatch('connected', JSON.stringify({ clientId, node: info.node ?? 'n1', resumeFrom: info.resumeFrom ?? null, headSequence: info.headSequence ?? 0 }), undefined);
+    const head = info.headSequence ?? 0;
+    const cp = this.params.get('checkpoint');
+    // Like the hub: deliver after the checkpoint, capped at the head; live start = head.
+    const resumeFrom = info.resumeFrom !== undefined ? info.resumeFrom : cp !== null ? Math.min(Number(cp), head) : head;
+    this.dispatch('connected', JSON.stringify({ clientId, node: info.node ?? 'n1', resumeFrom, headSequence: head }), undefined);
   }
 
   /** A frame as the hub writes it; `id` defaults to the sequence. */

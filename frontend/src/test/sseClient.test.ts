@@ -121,7 +121,7 @@ describe('resume position', () => {
     const { client, storage } = setup();
     client.start();
     const es = FakeEventSource.latest();
-    es.open({ headSequence: 30, resumeFrom: null });
+    es.open({ headSequence: 30 }); // live start: resumeFrom = head
     expect(storage.get(positionKey('c1'))).toBe('30');
     es.fail(true); // browser would retry with no Last-Event-ID: not exact, so we take over
     expect(es.closed).toBe(true);
@@ -277,7 +277,7 @@ describe('dedupe', () => {
     es.event(2);
     client.reconnectNow();
     es = FakeEventSource.latest();
-    es.open({ resumeFrom: 0, headSequence: 3 });
+    es.open({ headSequence: 3 }); // resumes after 2; frames 1 and 2 repeated anyway (overlapping replay)
     es.event(1);
     es.event(2);
     es.event(3);
@@ -293,6 +293,20 @@ describe('dedupe', () => {
     client.reconnectNow();
     old.event(9);
     expect(seqs(client)).toEqual([]);
+  });
+});
+
+describe('hub behind our position', () => {
+  it('lowers the watermark when the hub caps our checkpoint at a lower head (new store)', () => {
+    const { client, snap, storage } = setup({}, { [positionKey('c1')]: '41' });
+    client.start();
+    const es = FakeEventSource.latest();
+    es.open({ headSequence: 0 }); // capped: resumeFrom 0
+    expect(snap().rewound).toMatchObject({ from: 41, to: 0 });
+    es.event(1);
+    es.event(2);
+    expect(seqs(client)).toEqual([1, 2]);
+    expect(storage.get(positionKey('c1'))).toBe('2');
   });
 });
 

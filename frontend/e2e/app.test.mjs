@@ -1,0 +1,136 @@
+// End-to-end: the SPA in real Chromium against the real hub binary.
+// The scenarios run in order and share one hub (port + data dir) and one browser.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { artifactsDir, Hub, launchBrowser } from './hub.mjs';
+
+const T = 30_000;
+let hub;
+let context;
+let page;
+const connectUrls = [];
+
+before(async () => {
+  hub = await Hub.create();
+  await hub.start();
+  context = await launchBrowser();
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('request', (r) => {
+    if (r.url().includes('/api/sse/connect')) connectUrls.push(r.url());
+  });
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+});
+
+after(async () => {
+  await context?.close();
+  await hub?.kill('SIGTERM');
+});
+
+const statusOpen = (p = page) => p.locator('[data-testid=sse-status][data-status=open]').first().waitFor({ timeout: T });
+
+/** Sequences shown in the main event list, in DOM order. */
+const listedSeqs = (testId = 'event-list') =>
+  page.$$eval(`[data-testid=${testId}] [data-testid=event-row]`, (rows) => rows.map((r) => Number(r.getAttribute('data-seq'))));
+
+async function waitForSeqs(seqs, testId = 'event-list') {
+  await page.waitForFunction(
+    ({ want, id }) => {
+      const have = new Set(
+        [...document.querySelectorAll(`[data-testid=${id}] [data-testid=event-row]`)].map((r) => Number(r.getAttribute('data-seq'))),
+      );
+      return want.every((s) => have.has(s));
+    },
+    { want: seqs, id: testId },
+    { timeout: T },
+  );
+}
+
+test('the dashboard connects', async () => {
+  await page.goto(`${hub.base}/`);
+  await statusOpen();
+  assert.match(await page.getByTestId('sse-node').textContent(), /\S/);
+  assert.ok(connectUrls.some((u) => u.includes('clientId=')));
+});
+
+test('an event published from the publish panel appears', async () => {
+  const text = `hello from e2e ${Date.now()}`;
+  await page.getByTestId('publish-message').fill(text);
+  await page.getByTestId('publish-submit').click();
+  await page.getByTestId('publish-result').filter({ hasText: /Published #\d+/ }).waitFor({ timeout: T });
+  const row = page.getByTestId('event-list').getByTestId('event-row').filter({ hasText: text });
+  await row.waitFor({ timeout: T });
+  assert.equal(await row.getAttribute('data-type'), 'notification');
+  assert.equal(await row.count(), 1);
+});
+
+test('the filtered example shows only its types', async () => {
+  await page.getByRole('link', { name: 'Filtered events' }).click();
+  await statusOpen();
+  const dataUpdate = await hub.post('/api/sse/data-update', { entityId: 'e1', entityType: 'order', changes: { a: 1 } });
+  const message = await hub.post('/api/sse/broadcast', { data: { skip: true } });
+  const custom = await hub.post('/api/sse/broadcast', { eventType: 'orderShipped', data: { skip: true } });
+  const alert = await hub.post('/api/sse/alert', { message: 'filtered alert' });
+  const note = await hub.post('/api/sse/notification', { message: 'filtered note' });
+  await waitForSeqs([alert.sequence, note.sequence], 'filtered-list');
+  const types = await page.$$eval('[data-testid=filtered-list] [data-testid=event-row]', (rows) => rows.map((r) => r.getAttribute('data-type')));
+  assert.ok(types.length >= 2);
+  for (const t of types) assert.ok(t === 'alert' || t === 'notification', `unexpected type ${t}`);
+  const seqs = await listedSeqs('filtered-list');
+  for (const s of [dataUpdate.sequence, message.sequence, custom.sequence]) assert.ok(!seqs.includes(s), `#${s} should be filtered out`);
+});
+
+test('checkpoint recovery example recovers exactly what was published while away', async () => {
+  await page.getByRole('link', { name: 'Checkpoint recovery' }).click();
+  await statusOpen();
+  await page.getByTestId('cp-disconnect').click();
+  await page.locator('[data-testid=sse-status][data-status=closed]').waitFor({ timeout: T });
+  await page.getByTestId('cp-publish').click();
+  await page.getByTestId('cp-away').filter({ hasText: /#\d+ #\d+ #\d+ #\d+ #\d+/ }).waitFor({ timeout: T });
+  await page.getByTestId('cp-reconnect').click();
+  await page.getByTestId('cp-verdict').filter({ hasText: 'All 5 events published while away were recovered' }).waitFor({ timeout: T });
+});
+
+test('after SIGKILL and restart, 20 events arrive once each, in order', async () => {
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await statusOpen();
+  await hub.kill('SIGKILL');
+  await page.locator('[data-testid=sse-status]:not([data-status=open])').first().waitFor({ timeout: T });
+  // stay down until at least one of the client's own (backed-off) retries has failed
+  await page.getByTestId('stream-error').filter({ hasText: /retry [2-9]/ }).waitFor({ timeout: T });
+  await hub.start();
+  const published = [];
+  for (let i = 1; i <= 20; i++) {
+    const r = await hub.post('/api/sse/broadcast', { data: { burst: i } });
+    published.push(r.sequence);
+  }
+  for (let i = 1; i < published.length; i++) assert.ok(published[i] > published[i - 1]);
+  await waitForSeqs(published);
+  await statusOpen();
+  const shown = await listedSeqs();
+  for (const s of published) assert.equal(shown.filter((x) => x === s).length, 1, `#${s} shown once`);
+  // newest first: strictly decreasing top to bottom means in order, no repeats
+  for (let i = 1; i < shown.length; i++) assert.ok(shown[i] < shown[i - 1], `list order at ${i}: ${shown[i - 1]} then ${shown[i]}`);
+  mkdirSync(artifactsDir, { recursive: true });
+  await page.screenshot({ path: path.join(artifactsDir, 'dashboard.png') });
+});
+
+test('a reload resumes from the stored position with no duplicates', async () => {
+  const clientId = (await page.getByTestId('client-id').textContent()).trim();
+  // let the debounced ack go out, then read the stored position
+  const stored = await page.evaluate((id) => localStorage.getItem(`ssehub.lastSequence.${id}`), clientId);
+  assert.match(stored ?? '', /^\d+$/);
+  const before = connectUrls.length;
+  await page.reload();
+  await statusOpen();
+  const url = new URL(connectUrls.slice(before).at(-1));
+  assert.equal(url.searchParams.get('clientId'), clientId);
+  assert.equal(url.searchParams.get('checkpoint'), stored);
+  await page.getByTestId('resume-from').filter({ hasText: stored }).waitFor({ timeout: T });
+  const next = await hub.post('/api/sse/broadcast', { data: { afterReload: true } });
+  await waitForSeqs([next.sequence]);
+  const shown = await listedSeqs();
+  assert.deepEqual(shown, [next.sequence], 'only the new event: nothing replayed twice');
+  assert.equal((await page.getByTestId('duplicate-count').textContent()).trim(), '0');
+});

@@ -1,0 +1,107 @@
+// Test fixtures: the real ssehub binary serving frontend/dist, and Debian's
+// Chromium driven by playwright-core (no browser download, ever).
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const frontendDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const artifactsDir = path.resolve(frontendDir, '..', 'artifacts');
+const distDir = path.join(frontendDir, 'dist');
+const hubBin = path.resolve(frontendDir, process.env.SSEHUB_BIN ?? '../target/debug/ssehub');
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** One hub process on a fixed port and data dir; can be killed and started again. */
+export class Hub {
+  constructor(port, dataDir) {
+    this.port = port;
+    this.dataDir = dataDir;
+    this.base = `http://127.0.0.1:${port}`;
+    this.proc = null;
+    mkdirSync(artifactsDir, { recursive: true });
+    this.log = createWriteStream(path.join(artifactsDir, 'e2e-hub.log'), { flags: 'a' });
+  }
+
+  static async create() {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'ssehub-e2e-data-'));
+    return new Hub(await freePort(), dataDir);
+  }
+
+  async start() {
+    const args = ['--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--static-dir', distDir];
+    this.log.write(`\n=== ${new Date().toISOString()} ${hubBin} ${args.join(' ')}\n`);
+    const proc = spawn(hubBin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' } });
+    proc.stdout.pipe(this.log, { end: false });
+    proc.stderr.pipe(this.log, { end: false });
+    this.proc = proc;
+    const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = exited;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const early = await Promise.race([exited, sleep(100).then(() => null)]);
+      if (early !== null) throw new Error(`ssehub exited during start (${JSON.stringify(early)}); see artifacts/e2e-hub.log`);
+      try {
+        const res = await fetch(`${this.base}/health/live`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+    }
+    throw new Error('ssehub did not become live within 20 s');
+  }
+
+  async kill(signal = 'SIGKILL') {
+    if (this.proc === null) return;
+    const proc = this.proc;
+    this.proc = null;
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    await this.exited;
+  }
+
+  async post(pathname, body) {
+    const res = await fetch(`${this.base}${pathname}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`POST ${pathname} -> ${res.status} ${text}`);
+    return text === '' ? null : JSON.parse(text);
+  }
+}
+
+export async function launchBrowser() {
+  const userDataDir = mkdtempSync(path.join(tmpdir(), 'ssehub-e2e-chromium-'));
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1400, height: 900 },
+  });
+}
