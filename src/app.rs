@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::token::TokenSigner;
 use crate::auth::KeyRing;
 use crate::config::{Config, StoreKind};
 use crate::demo::Demo;
@@ -124,6 +125,15 @@ impl App {
                 max_filter_types: config.max_filter_types,
                 cors_origins: config.cors_origins.clone(),
                 static_dir: config.static_dir.clone(),
+                max_connections: config.max_connections,
+                max_connections_per_client: config.max_connections_per_client,
+                max_stream_lifetime: (config.max_stream_lifetime_secs > 0)
+                    .then(|| Duration::from_secs(config.max_stream_lifetime_secs)),
+                require_client_tokens: config.require_client_tokens,
+            },
+            tokens: match &config.token_secret {
+                Some(secret) => TokenSigner::new(secret.as_bytes()),
+                None => TokenSigner::random(),
             },
             keys: KeyRing::new(&config.publish_keys, &config.subscribe_keys),
             checkpoints: Checkpoints::new(store.clone(), metrics.clone()),
@@ -190,7 +200,14 @@ impl App {
         );
         let accept = {
             let (state, stop, tracker) = (state.clone(), stop_accepting.clone(), tracker.clone());
-            tokio::spawn(async move { server::accept_loop(listener, state, stop, &tracker).await })
+            let limits = server::Limits {
+                header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+                max_header_bytes: config.max_header_bytes,
+                write_stall: Duration::from_secs(config.write_stall_secs),
+            };
+            tokio::spawn(async move {
+                server::accept_loop(listener, state, stop, &tracker, limits).await
+            })
         };
         shutdown.await;
 

@@ -25,6 +25,18 @@ pub const DEFAULT_MAX_FILTER_TYPES: usize = 32;
 pub const DEFAULT_POLL_INTERVAL_MS: u64 = 20;
 /// `--gap-timeout-ms`: well above the worst publish latency of a healthy store.
 pub const DEFAULT_GAP_TIMEOUT_MS: u64 = 10_000;
+/// `--max-connections`: SSE streams per node; past it clients are told to retry elsewhere.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 250_000;
+/// `--max-connections-per-client`: tabs of one client id; more is a loop or an abuse.
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 32;
+/// `--header-read-timeout-secs`: a request head must arrive within this (slowloris).
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+/// `--max-header-bytes`: request line plus headers; hyper's floor is 8 KiB.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+/// `--write-stall-secs`: a socket that accepts no bytes for this long is closed.
+pub const DEFAULT_WRITE_STALL_SECS: u64 = 30;
+/// `--token-ttl-max-secs` is not a flag: one week bounds how long a leaked token is useful.
+pub const MAX_TOKEN_TTL_SECS: u64 = 7 * 24 * 3600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StoreKind {
@@ -112,6 +124,31 @@ pub struct Config {
     /// Milliseconds between outbox polls for other nodes' events.
     #[arg(long, env = "SSEHUB_POLL_INTERVAL_MS", default_value_t = DEFAULT_POLL_INTERVAL_MS)]
     pub poll_interval_ms: u64,
+    /// Most concurrent SSE streams on this node (over it: 503 with Retry-After).
+    #[arg(long, env = "SSEHUB_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Most concurrent streams of one client id (over it: 429).
+    #[arg(long, env = "SSEHUB_MAX_CONNECTIONS_PER_CLIENT", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_CLIENT)]
+    pub max_connections_per_client: usize,
+    /// End streams after this many seconds (minus up to 20 % jitter) so clients resume
+    /// elsewhere; 0 keeps them open.
+    #[arg(long, env = "SSEHUB_MAX_STREAM_LIFETIME_SECS", default_value_t = 0)]
+    pub max_stream_lifetime_secs: u64,
+    /// Seconds a client may take to send a request head.
+    #[arg(long, env = "SSEHUB_HEADER_READ_TIMEOUT_SECS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT_SECS)]
+    pub header_read_timeout_secs: u64,
+    /// Largest request line plus headers, in bytes.
+    #[arg(long, env = "SSEHUB_MAX_HEADER_BYTES", default_value_t = DEFAULT_MAX_HEADER_BYTES)]
+    pub max_header_bytes: usize,
+    /// Close a connection whose socket accepted no bytes for this many seconds.
+    #[arg(long, env = "SSEHUB_WRITE_STALL_SECS", default_value_t = DEFAULT_WRITE_STALL_SECS)]
+    pub write_stall_secs: u64,
+    /// Secret that signs client tokens (share it across nodes); random per process if unset.
+    #[arg(long, env = "SSEHUB_TOKEN_SECRET", hide_env_values = true)]
+    pub token_secret: Option<String>,
+    /// A subscribe key alone may not name a clientId: only a client token binds one.
+    #[arg(long, env = "SSEHUB_REQUIRE_CLIENT_TOKENS")]
+    pub require_client_tokens: bool,
     /// Switch the demo generator on at start (as `POST /api/demo/start` would).
     #[arg(long, env = "SSEHUB_DEMO_ON_START")]
     pub demo_on_start: bool,
@@ -190,7 +227,28 @@ impl Config {
         if self.is_open() && !self.listen.ip().is_loopback() {
             return Err(ConfigError::OpenOnNetwork(self.listen));
         }
-        let ranges: [(&'static str, bool, &'static str); 7] = [
+        let ranges: [(&'static str, bool, &'static str); 12] = [
+            ("max-connections", self.max_connections >= 1, "at least 1"),
+            (
+                "max-connections-per-client",
+                self.max_connections_per_client >= 1,
+                "at least 1",
+            ),
+            (
+                "header-read-timeout-secs",
+                (1..=600).contains(&self.header_read_timeout_secs),
+                "between 1 and 600",
+            ),
+            (
+                "max-header-bytes",
+                (8192..=1 << 20).contains(&self.max_header_bytes),
+                "between 8192 and 1048576",
+            ),
+            (
+                "write-stall-secs",
+                (1..=3600).contains(&self.write_stall_secs),
+                "between 1 and 3600",
+            ),
             (
                 "heartbeat-secs",
                 (1..=3600).contains(&self.heartbeat_secs),
@@ -257,6 +315,12 @@ impl Config {
             if !dir.is_dir() {
                 return Err(ConfigError::StaticDir(dir.clone()));
             }
+        }
+        if self.token_secret.as_deref().is_some_and(|s| s.len() < 16) {
+            return Err(ConfigError::OutOfRange {
+                flag: "token-secret",
+                rule: "at least 16 bytes long",
+            });
         }
         if self.write_concern != "majority" && self.write_concern.parse::<u32>().is_err() {
             return Err(ConfigError::WriteConcern(self.write_concern.clone()));

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 
 use super::HubBody;
+use crate::auth::token::TokenError;
 use crate::auth::AuthError;
 use crate::outbox::publisher::PublishError;
 use crate::outbox::StoreError;
@@ -37,6 +38,12 @@ pub enum ApiError {
     },
     #[error("{0}")]
     NotReady(&'static str),
+    #[error("client id {client} already has {limit} open streams")]
+    TooManyConnections { client: String, limit: usize },
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("{0}")]
+    ClientTokenRequired(&'static str),
 }
 
 impl ApiError {
@@ -68,6 +75,12 @@ impl ApiError {
             ApiError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
             ApiError::Overloaded { .. } => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            ApiError::TooManyConnections { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_connections")
+            }
+            ApiError::Token(TokenError::Invalid) => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            ApiError::Token(TokenError::Expired) => (StatusCode::UNAUTHORIZED, "token_expired"),
+            ApiError::ClientTokenRequired(_) => (StatusCode::FORBIDDEN, "client_token_required"),
         }
     }
 
@@ -88,6 +101,9 @@ impl ApiError {
                 retry_after_secs, ..
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            ApiError::TooManyConnections { .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             ApiError::StoreUnavailable(_) | ApiError::ShuttingDown => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -30,8 +30,13 @@ impl Query {
 
 /// The API key: `X-API-Key`, else `Authorization: Bearer`, else `apikey=`.
 pub fn api_key<'a>(headers: &'a HeaderMap, query: &'a Query) -> Option<&'a str> {
-    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        return Some(key.trim());
+    if let Some(key) = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        return Some(key);
     }
     if let Some(auth) = headers
         .get(header::AUTHORIZATION)

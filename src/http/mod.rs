@@ -2,9 +2,10 @@
 //!
 //! | method | path | scope | success | errors |
 //! |---|---|---|---|---|
-//! | GET | `/api/sse/connect` | subscribe | 200 stream | 400 401 403 503 |
+//! | GET | `/api/sse/connect` | subscribe or client token | 200 stream | 400 401 403 429 503 |
 //! | POST | `/api/sse/ack` | subscribe | 204 | 400 401 403 413 415 503 |
 //! | GET | `/api/sse/stats` | subscribe | 200 | 401 403 503 |
+//! | POST | `/api/sse/token` | publish | 200 | 400 401 403 413 415 |
 //! | POST | `/api/sse/broadcast` | publish | 200 | 400 401 403 413 415 503 |
 //! | POST | `/api/sse/send/{clientId}` | publish | 200 | as broadcast |
 //! | POST | `/api/sse/notification[/{clientId}]` | publish | 200 | as broadcast |
@@ -13,6 +14,7 @@
 //! | POST | `/api/demo/start` | publish | 200 | 400 401 403 409 503 |
 //! | POST | `/api/demo/stop` | publish | 200 | 401 403 409 503 |
 //! | GET | `/api/demo/status` | subscribe | 200 | 401 403 503 |
+//! | GET | `/api/openapi.json` | none | 200 | |
 //! | GET | `/health/live`, `/health/ready`, `/metrics` | none | 200 | 503 (ready) |
 //! | GET | anything else | none | the SPA (with `--static-dir`) | 404 |
 //!
@@ -24,6 +26,7 @@ pub mod extract;
 pub mod handlers;
 pub mod router;
 pub mod server;
+pub mod stall;
 pub mod static_files;
 
 use std::convert::Infallible;
@@ -31,11 +34,12 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
+use crate::auth::token::TokenSigner;
 use crate::auth::KeyRing;
 use crate::demo::Demo;
 use crate::dispatch::DispatchStatus;
@@ -57,12 +61,18 @@ pub struct Settings {
     /// Allowed CORS origins; `*` allows any.
     pub cors_origins: Vec<String>,
     pub static_dir: Option<PathBuf>,
+    pub max_connections: usize,
+    pub max_connections_per_client: usize,
+    /// Streams end after this (minus jitter); `None` keeps them open.
+    pub max_stream_lifetime: Option<Duration>,
+    pub require_client_tokens: bool,
 }
 
 /// Everything a handler may use; one per node, shared by reference.
 pub struct AppState {
     pub settings: Settings,
     pub keys: KeyRing,
+    pub tokens: TokenSigner,
     pub store: Arc<dyn Store>,
     pub publisher: Publisher,
     pub checkpoints: Arc<Checkpoints>,

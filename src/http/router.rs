@@ -4,17 +4,44 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use super::error::ApiError;
-use super::handlers::{demo, ops, publish, subscribe};
+use super::handlers::{demo, ops, publish, subscribe, token};
 use super::{static_files, AppState, HubBody};
+
+/// Every endpoint the router serves, as (method, path template). The OpenAPI document must
+/// list exactly these (a test checks both directions). `HEAD` and `OPTIONS` are implied.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/sse/connect"),
+    ("POST", "/api/sse/ack"),
+    ("GET", "/api/sse/stats"),
+    ("POST", "/api/sse/token"),
+    ("POST", "/api/sse/broadcast"),
+    ("POST", "/api/sse/send/{clientId}"),
+    ("POST", "/api/sse/notification"),
+    ("POST", "/api/sse/notification/{clientId}"),
+    ("POST", "/api/sse/alert"),
+    ("POST", "/api/sse/alert/{clientId}"),
+    ("POST", "/api/sse/data-update"),
+    ("POST", "/api/sse/data-update/{clientId}"),
+    ("POST", "/api/demo/start"),
+    ("POST", "/api/demo/stop"),
+    ("GET", "/api/demo/status"),
+    ("GET", "/api/openapi.json"),
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
+    ("GET", "/metrics"),
+];
 
 pub async fn route(req: Request<Incoming>, state: &AppState) -> Response<HubBody> {
     let origin = req.headers().get(header::ORIGIN).cloned();
     let mut response = if req.method() == Method::OPTIONS {
         preflight()
     } else {
-        dispatch(req, state)
-            .await
-            .unwrap_or_else(ApiError::into_response)
+        dispatch(req, state).await.unwrap_or_else(|error| {
+            if let ApiError::PayloadTooLarge { .. } = error {
+                state.metrics.limit_hit("body_bytes");
+            }
+            error.into_response()
+        })
     };
     if let Some(origin) = origin {
         allow_origin(&mut response, &origin, &state.settings.cors_origins);
@@ -36,6 +63,8 @@ async fn dispatch(req: Request<Incoming>, state: &AppState) -> Result<Response<H
         ["api", "sse", "connect"] if is_get => subscribe::connect(req, state).await,
         ["api", "sse", "ack"] if is_post => subscribe::ack(req, state).await,
         ["api", "sse", "stats"] if is_get => subscribe::stats(req, state).await,
+        ["api", "sse", "token"] if is_post => token::issue(req, state).await,
+        ["api", "openapi.json"] if is_get => Ok(ops::openapi()),
         ["api", "sse", "send", client] if is_post => {
             publish::publish(req, state, publish::Kind::Send, Some(client)).await
         }
@@ -70,7 +99,7 @@ async fn dispatch(req: Request<Incoming>, state: &AppState) -> Result<Response<H
         | ["api", "demo", "status"]
         | ["health", "live" | "ready"]
         | ["metrics"] => Err(wrong("GET, HEAD, OPTIONS")),
-        ["api", "sse", "ack" | "broadcast" | "notification" | "alert" | "data-update"]
+        ["api", "sse", "ack" | "token" | "broadcast" | "notification" | "alert" | "data-update"]
         | ["api", "sse", "send" | "notification" | "alert" | "data-update", _]
         | ["api", "demo", "start" | "stop"] => Err(wrong("POST, OPTIONS")),
         ["api", ..] | ["health", ..] => Err(ApiError::NotFound),

@@ -39,6 +39,13 @@ pub struct StreamContext {
     pub metrics: Arc<Metrics>,
 }
 
+/// What the connection under a stream tells it: set by the HTTP layer's socket wrapper.
+#[derive(Debug, Default)]
+pub struct Transport {
+    /// The socket accepted no bytes for the write-stall limit and was closed.
+    pub write_stalled: std::sync::atomic::AtomicBool,
+}
+
 type CatchUp = Pin<Box<dyn Future<Output = Result<(Vec<Event>, Sequence), StoreError>> + Send>>;
 
 pub struct SseBody {
@@ -54,6 +61,7 @@ pub struct SseBody {
     /// Ends the stream when reached (token expiry, maximum lifetime).
     deadline: Option<(tokio::time::Instant, &'static str)>,
     deadline_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    transport: Option<Arc<Transport>>,
     finished: bool,
     close_reason: &'static str,
     opened: Instant,
@@ -81,6 +89,7 @@ impl SseBody {
             wrote_since_beat: true,
             deadline: None,
             deadline_timer: None,
+            transport: None,
             finished: false,
             close_reason: "client",
             opened: Instant::now(),
@@ -90,6 +99,12 @@ impl SseBody {
     /// Ends the stream at `at`, counting it under `reason`.
     pub fn with_deadline(mut self, at: tokio::time::Instant, reason: &'static str) -> SseBody {
         self.deadline = Some((at, reason));
+        self
+    }
+
+    /// Links the stream to its connection, so a stalled socket is reported as the reason.
+    pub fn with_connection(mut self, transport: Arc<Transport>) -> SseBody {
+        self.transport = Some(transport);
         self
     }
 
@@ -222,6 +237,13 @@ impl Drop for SseBody {
     fn drop(&mut self) {
         let metrics = &self.context.metrics;
         metrics.connections_open.dec();
+        let stalled = self
+            .transport
+            .as_ref()
+            .is_some_and(|t| t.write_stalled.load(std::sync::atomic::Ordering::Relaxed));
+        if stalled && self.close_reason == "client" {
+            self.close_reason = "write_stall";
+        }
         metrics.disconnect(self.close_reason);
         tracing::info!(
             client_id = %self.subscription.subscriber().client,

@@ -4,3 +4,4 @@ pub mod demo;
 pub mod ops;
 pub mod publish;
 pub mod subscribe;
+pub mod token;

@@ -32,3 +32,15 @@ pub fn metrics(state: &AppState) -> Response<HubBody> {
     );
     response
 }
+
+/// The OpenAPI 3.1 document of every route (kept true by `tests/openapi.rs`).
+pub fn openapi() -> Response<HubBody> {
+    let mut response = Response::new(HubBody::full(Bytes::from_static(include_bytes!(
+        "../openapi.json"
+    ))));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

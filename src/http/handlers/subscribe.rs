@@ -1,5 +1,6 @@
 //! `GET /api/sse/connect` (the stream), `POST /api/sse/ack`, `GET /api/sse/stats`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -8,11 +9,11 @@ use hyper::body::Incoming;
 use serde_json::{json, Value};
 
 use crate::auth::Scope;
-use crate::event::{ClientId, Filter, Sequence};
+use crate::event::{ClientId, Filter, Sequence, UnixMillis};
 use crate::http::error::{json_response, ApiError};
 use crate::http::extract::{self, Query};
 use crate::http::{AppState, HubBody};
-use crate::sse::body::SseBody;
+use crate::sse::body::{SseBody, Transport};
 use crate::sse::frame;
 use crate::sse::resume::{self, History, Requested, Source, Start};
 
@@ -28,6 +29,71 @@ fn position(text: Option<&str>, name: &str) -> Result<Option<Sequence>, ApiError
     .transpose()
 }
 
+/// Who a connecting or acknowledging request acts as.
+struct Caller {
+    /// The client id it may use, if it named one it is entitled to.
+    client: Option<ClientId>,
+    /// A client token's expiry (unix seconds): the stream must end then.
+    token_expires_at: Option<i64>,
+}
+
+/// A client token binds a client id (and needs no key); otherwise a key with subscribe scope
+/// is needed, and under `--require-client-tokens` a subscribe key alone may not name a client.
+fn caller(req: &Request<Incoming>, query: &Query, state: &AppState) -> Result<Caller, ApiError> {
+    let named = query
+        .get("clientId")
+        .map(|c| {
+            ClientId::new(c).map_err(|e| ApiError::bad_request("invalid_client_id", e.to_string()))
+        })
+        .transpose()?;
+    if let Some(token) = query.get("token") {
+        let claims = state.tokens.verify(token, UnixMillis::now())?;
+        if named.as_ref().is_some_and(|n| *n != claims.client) {
+            return Err(ApiError::bad_request(
+                "token_client_mismatch",
+                "`clientId` differs from the client id the token was issued for",
+            ));
+        }
+        return Ok(Caller {
+            client: Some(claims.client),
+            token_expires_at: Some(claims.expires_at),
+        });
+    }
+    let scope = state
+        .keys
+        .authorize(extract::api_key(req.headers(), query), Scope::Subscribe)?;
+    let trusted = !state.settings.require_client_tokens || scope == Scope::Publish;
+    Ok(Caller {
+        client: named.filter(|_| trusted),
+        token_expires_at: None,
+    })
+}
+
+/// A random fraction in [0, 1) for jitter, without a dependency on a RNG crate.
+fn jitter() -> f64 {
+    (uuid::Uuid::new_v4().as_u128() % 10_000) as f64 / 10_000.0
+}
+
+/// When the stream must end, and why: the token's expiry or the maximum lifetime.
+fn stream_deadline(
+    state: &AppState,
+    token_expires_at: Option<i64>,
+) -> Option<(tokio::time::Instant, &'static str)> {
+    let now = tokio::time::Instant::now();
+    let by_token = token_expires_at.map(|secs| {
+        let left = (secs.saturating_mul(1000) - UnixMillis::now().0).max(0) as u64;
+        (now + Duration::from_millis(left), "token_expired")
+    });
+    let by_lifetime = state
+        .settings
+        .max_stream_lifetime
+        .map(|lifetime| (now + lifetime.mul_f64(1.0 - 0.2 * jitter()), "lifetime"));
+    match (by_token, by_lifetime) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
 pub async fn connect(
     req: Request<Incoming>,
     state: &AppState,
@@ -36,15 +102,9 @@ pub async fn connect(
         return Err(ApiError::ShuttingDown);
     }
     let query = Query::parse(req.uri().query());
-    state
-        .keys
-        .authorize(extract::api_key(req.headers(), &query), Scope::Subscribe)?;
-    let named_client = query
-        .get("clientId")
-        .map(|c| {
-            ClientId::new(c).map_err(|e| ApiError::bad_request("invalid_client_id", e.to_string()))
-        })
-        .transpose()?;
+    let caller = caller(&req, &query, state)?;
+    let req_flags = req.extensions().get::<Arc<Transport>>().cloned();
+    let named_client = caller.client;
     let filter = Filter::parse(
         query.get("filter").unwrap_or(""),
         state.settings.max_filter_types,
@@ -66,6 +126,27 @@ pub async fn connect(
         last_event_id_param: position(query.get("lastEventId"), "lastEventId")?,
         last_event_id_header: position(header_id, "Last-Event-ID")?,
     };
+    if state.registry.connections() >= state.settings.max_connections {
+        state.metrics.limit_hit("connections");
+        return Err(ApiError::Overloaded {
+            limit: "connections",
+            message: format!(
+                "this node holds its maximum of {} streams; retry later or elsewhere",
+                state.settings.max_connections
+            ),
+            retry_after_secs: 5,
+        });
+    }
+    if let Some(client) = &named_client {
+        let limit = state.settings.max_connections_per_client;
+        if state.registry.connections_of(client) >= limit {
+            state.metrics.limit_hit("connections_per_client");
+            return Err(ApiError::TooManyConnections {
+                client: client.to_string(),
+                limit,
+            });
+        }
+    }
 
     let (position, source) = match (requested.explicit(), &named_client) {
         (Some(explicit), _) => (Some(explicit.0), explicit.1),
@@ -106,7 +187,13 @@ pub async fn connect(
         source = source.as_str(),
         "stream opened"
     );
-    let body = SseBody::new(subscription, state.stream.clone(), cursor, prelude);
+    let mut body = SseBody::new(subscription, state.stream.clone(), cursor, prelude);
+    if let Some((at, reason)) = stream_deadline(state, caller.token_expires_at) {
+        body = body.with_deadline(at, reason);
+    }
+    if let Some(flags) = req_flags {
+        body = body.with_connection(flags);
+    }
     let mut response = Response::new(HubBody::Sse(Box::new(body)));
     let headers = response.headers_mut();
     headers.insert(
@@ -148,9 +235,20 @@ fn prelude(
 
 pub async fn ack(req: Request<Incoming>, state: &AppState) -> Result<Response<HubBody>, ApiError> {
     let query = Query::parse(req.uri().query());
-    state
-        .keys
-        .authorize(extract::api_key(req.headers(), &query), Scope::Subscribe)?;
+    let token = match query.get("token") {
+        Some(token) => Some(state.tokens.verify(token, UnixMillis::now())?),
+        None => {
+            let scope = state
+                .keys
+                .authorize(extract::api_key(req.headers(), &query), Scope::Subscribe)?;
+            if state.settings.require_client_tokens && scope == Scope::Subscribe {
+                return Err(ApiError::ClientTokenRequired(
+                    "acknowledging for a client id needs that client's token (token=)",
+                ));
+            }
+            None
+        }
+    };
     let (parts, body) = req.into_parts();
     let body =
         extract::required_object(&parts.headers, body, state.settings.max_body_bytes).await?;
@@ -170,6 +268,12 @@ pub async fn ack(req: Request<Incoming>, state: &AppState) -> Result<Response<Hu
             ))
         }
     };
+    if token.is_some_and(|claims| claims.client != client) {
+        return Err(ApiError::bad_request(
+            "token_client_mismatch",
+            "`clientId` differs from the client id the token was issued for",
+        ));
+    }
     let sequence = match body.get("sequence") {
         Some(Value::Number(n)) => n.as_u64().map(Sequence).ok_or_else(|| {
             ApiError::bad_request("invalid_field", "`sequence` must be a whole number from 0")

@@ -1,5 +1,8 @@
-//! API keys and their scopes. Keys are compared as SHA-256 digests in constant time, so
-//! neither a key's bytes nor its length leak through timing.
+//! API keys and their scopes, and signed client tokens ([`token`]). Keys are compared as
+//! SHA-256 digests in constant time, so neither a key's bytes nor its length leak through
+//! timing.
+
+pub mod token;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;

@@ -1,0 +1,71 @@
+//! `POST /api/sse/token`: a backend with a publish key issues a browser a token bound to one
+//! client id, valid for `ttlSeconds`.
+
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use serde_json::{json, Value};
+
+use crate::auth::Scope;
+use crate::config::MAX_TOKEN_TTL_SECS;
+use crate::event::{ClientId, UnixMillis};
+use crate::http::error::{json_response, ApiError};
+use crate::http::extract::{self, Query};
+use crate::http::{AppState, HubBody};
+
+/// Without `ttlSeconds`: an hour, long enough for a session, short enough to limit a leak.
+const DEFAULT_TTL_SECS: u64 = 3600;
+
+pub async fn issue(
+    req: Request<Incoming>,
+    state: &AppState,
+) -> Result<Response<HubBody>, ApiError> {
+    let query = Query::parse(req.uri().query());
+    state
+        .keys
+        .authorize(extract::api_key(req.headers(), &query), Scope::Publish)?;
+    let (parts, body) = req.into_parts();
+    let body =
+        extract::required_object(&parts.headers, body, state.settings.max_body_bytes).await?;
+    let client = match body.get("clientId") {
+        Some(Value::String(c)) => ClientId::new(c)
+            .map_err(|e| ApiError::bad_request("invalid_client_id", e.to_string()))?,
+        None | Some(Value::Null) => {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "`clientId` is required",
+            ))
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_client_id",
+                "`clientId` must be a string",
+            ))
+        }
+    };
+    let ttl = match body.get("ttlSeconds") {
+        None | Some(Value::Null) => DEFAULT_TTL_SECS,
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .filter(|n| (1..=MAX_TOKEN_TTL_SECS).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_field",
+                    format!("`ttlSeconds` must be a whole number from 1 to {MAX_TOKEN_TTL_SECS}"),
+                )
+            })?,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                "`ttlSeconds` must be a number",
+            ))
+        }
+    };
+    let expires_at = UnixMillis::now().0 / 1000 + ttl as i64;
+    let token = state.tokens.issue(&client, expires_at);
+    let body = json!({
+        "token": token,
+        "clientId": client.as_str(),
+        "expiresAt": UnixMillis(expires_at * 1000).to_rfc3339(),
+    });
+    Ok(json_response(StatusCode::OK, &body))
+}
