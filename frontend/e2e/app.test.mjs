@@ -134,3 +134,26 @@ test('a reload resumes from the stored position with no duplicates', async () =>
   assert.deepEqual(shown, [next.sequence], 'only the new event: nothing replayed twice');
   assert.equal((await page.getByTestId('duplicate-count').textContent()).trim(), '0');
 });
+
+test('the stats panel shows this hub and its connections', async () => {
+  await page.getByRole('link', { name: 'Stats' }).click();
+  await page.getByTestId('stats-node').first().waitFor({ timeout: T });
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=stats-connections]')?.textContent ?? 'x') >= 0, null, { timeout: T });
+  assert.ok((await page.getByTestId('stats-node').count()) >= 1);
+});
+
+test('demo controls start the generator and typed cards render every demo type', async () => {
+  await page.getByRole('link', { name: 'Demo generator' }).click();
+  await page.getByLabel('Interval (seconds)').fill('1');
+  await page.getByTestId('demo-start').click();
+  await page.getByTestId('demo-status').filter({ hasText: 'running every 1 s' }).waitFor({ timeout: T });
+  await page.getByRole('link', { name: 'Typed events' }).click();
+  await statusOpen();
+  for (const kind of ['alert', 'dataUpdate', 'heartbeat', 'notification']) {
+    await page.locator(`[data-testid=typed-card][data-kind=${kind}]`).first().waitFor({ timeout: T });
+  }
+  assert.equal(await page.locator('[data-testid=typed-card][data-kind=invalid]').count(), 0, 'demo events all validate');
+  await page.getByRole('link', { name: 'Demo generator' }).click();
+  await page.getByTestId('demo-stop').click();
+  await page.getByTestId('demo-status').filter({ hasText: 'stopped' }).waitFor({ timeout: T });
+});

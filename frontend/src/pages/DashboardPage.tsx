@@ -6,12 +6,19 @@ import { Notices } from '../components/Notices';
 import { PublishPanel } from '../components/PublishPanel';
 import { StreamControls } from '../components/StreamControls';
 import { StreamFacts } from '../components/StreamFacts';
+import { parseTypeList, TypeListField } from '../components/TypeListField';
 import { useEventRate } from '../hooks/useEventRate';
 import { useSse } from '../hooks/useSse';
 
 export function DashboardPage() {
   const [filter, setFilter] = useState<string[]>([]);
-  const stream = useSse({ name: 'dashboard', filter, maxEvents: 1000 });
+  const [customText, setCustomText] = useState('orderShipped');
+  const custom = parseTypeList(customText);
+  // With a filter the hub sends only those types; without one, the browser still
+  // only delivers event names it listens for, so custom names are listened for too.
+  const stream = useSse(
+    filter.length > 0 ? { name: 'dashboard', filter: [...filter, ...custom], maxEvents: 1000 } : { name: 'dashboard', extraTypes: custom, maxEvents: 1000 },
+  );
   const rate = useEventRate(stream.events);
   return (
     <div className="dashboard">
@@ -21,7 +28,10 @@ export function DashboardPage() {
           <StreamControls stream={stream} />
         </div>
         <StreamFacts stream={stream} rate={rate} />
-        <FilterPicker value={filter} onChange={setFilter} />
+        <div className="filters">
+          <FilterPicker value={filter} onChange={setFilter} />
+          <TypeListField label="Custom types to show" value={customText} onChange={setCustomText} testId="dashboard-custom-types" />
+        </div>
         <Notices stream={stream} />
         <EventList events={stream.events} label="Live events, newest first" emptyText="Waiting for events… publish one, or start the demo generator." />
       </section>

@@ -1,19 +1,17 @@
-import { useCallback, useId, useState } from 'react';
+import { useCallback, useState } from 'react';
 import { Code } from '../../components/Code';
 import { EventList } from '../../components/EventList';
 import { PageHeader } from '../../components/PageHeader';
 import { StreamFacts } from '../../components/StreamFacts';
+import { parseTypeList, TypeListField } from '../../components/TypeListField';
 import { useAction } from '../../hooks/useAction';
 import { useHubApi } from '../../hooks/useHubApi';
 import { useSse } from '../../hooks/useSse';
 
-const TYPE_RE = /^[A-Za-z0-9._:-]{1,64}$/;
-
 export function CustomEventsExample() {
-  const id = useId();
   const api = useHubApi();
   const [typesText, setTypesText] = useState('orderShipped, userJoined');
-  const types = typesText.split(',').map((t) => t.trim()).filter((t) => TYPE_RE.test(t));
+  const types = parseTypeList(typesText);
   const stream = useSse({ name: 'example-custom', filter: types });
   const send = useAction(useCallback((type: string) => api.broadcast({ at: new Date().toISOString(), note: `a ${type} event` }, type), [api]));
   return (
@@ -25,10 +23,7 @@ export function CustomEventsExample() {
       <Code>{`useSse({ filter: ['orderShipped', 'userJoined'] })
 // publish: POST /api/sse/broadcast {"eventType":"orderShipped","data":{...}}`}</Code>
       <section className="panel" aria-label="Custom event stream">
-        <div className="field">
-          <label htmlFor={id}>Custom types (comma separated)</label>
-          <input id={id} value={typesText} onChange={(e) => setTypesText(e.target.value)} data-testid="custom-types" />
-        </div>
+        <TypeListField label="Custom types (comma separated)" value={typesText} onChange={setTypesText} testId="custom-types" />
         <div className="actions" role="group" aria-label="Publish a custom event">
           {types.map((t) => (
             <button key={t} type="button" onClick={() => void send.run(t)} disabled={send.pending}>
