@@ -157,3 +157,25 @@ test('demo controls start the generator and typed cards render every demo type',
   await page.getByTestId('demo-stop').click();
   await page.getByTestId('demo-status').filter({ hasText: 'stopped' }).waitFor({ timeout: T });
 });
+
+test('a hub with keys: the stream explains the 401, and works once the key is typed in', async () => {
+  const key = 'e2e-publish-secret';
+  const keyed = await Hub.create(['--publish-keys', key]);
+  await keyed.start();
+  try {
+    await page.goto(`${keyed.base}/`);
+    await page.locator('[data-testid=sse-status][data-status=error]').waitFor({ timeout: T });
+    await page.getByTestId('stream-error').filter({ hasText: /401/ }).waitFor({ timeout: T });
+    await page.getByTestId('api-key').fill(key);
+    await page.getByTestId('api-key').press('Enter');
+    await statusOpen();
+    const r = await keyed.post('/api/sse/notification', { message: 'keyed hello' }, key);
+    await waitForSeqs([r.sequence]);
+    const inSession = await page.evaluate(() => sessionStorage.getItem('ssehub.apiKey'));
+    assert.equal(inSession, key);
+    const inLocal = await page.evaluate(() => JSON.stringify(localStorage).includes('e2e-publish-secret'));
+    assert.equal(inLocal, false, 'the key is never stored in localStorage');
+  } finally {
+    await keyed.kill('SIGTERM');
+  }
+});

@@ -39,7 +39,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** One hub process on a fixed port and data dir; can be killed and started again. */
 export class Hub {
-  constructor(port, dataDir) {
+  constructor(port, dataDir, extraArgs = []) {
+    this.extraArgs = extraArgs;
     this.port = port;
     this.dataDir = dataDir;
     this.base = `http://127.0.0.1:${port}`;
@@ -48,13 +49,13 @@ export class Hub {
     this.log = createWriteStream(path.join(artifactsDir, 'e2e-hub.log'), { flags: 'a' });
   }
 
-  static async create() {
+  static async create(extraArgs = []) {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'ssehub-e2e-data-'));
-    return new Hub(await freePort(), dataDir);
+    return new Hub(await freePort(), dataDir, extraArgs);
   }
 
   async start() {
-    const args = ['--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--static-dir', distDir];
+    const args = ['--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--static-dir', distDir, ...this.extraArgs];
     this.log.write(`\n=== ${new Date().toISOString()} ${hubBin} ${args.join(' ')}\n`);
     const proc = spawn(hubBin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' } });
     proc.stdout.pipe(this.log, { end: false });
@@ -84,10 +85,10 @@ export class Hub {
     await this.exited;
   }
 
-  async post(pathname, body) {
+  async post(pathname, body, apiKey) {
     const res = await fetch(`${this.base}${pathname}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...(apiKey ? { 'X-API-Key': apiKey } : {}) },
       body: JSON.stringify(body),
     });
     const text = await res.text();

@@ -47,6 +47,8 @@ export interface EventSourceLike {
 
 export type EventSourceFactory = (url: string) => EventSourceLike;
 export type AckFn = (clientId: string, sequence: number) => Promise<void>;
+/** Finds out why the hub refused a stream URL (EventSource cannot tell): a short reason, or null. */
+export type ProbeFn = (url: string) => Promise<string | null>;
 
 const CONNECTING = 0;
 const CLOSED = 2;
@@ -74,6 +76,8 @@ export interface SseClientDeps {
   eventSource?: EventSourceFactory;
   storage?: KeyValueStore;
   ack?: AckFn;
+  /** Diagnoses a refused stream; default: a fetch of the URL that reads the status and error body. */
+  probe?: ProbeFn;
   ackDebounceMs?: number;
   backoff?: BackoffPolicy;
   random?: () => number;
@@ -177,6 +181,26 @@ function defaultAck(ackUrl: string, apiKey: string | undefined): AckFn {
   };
 }
 
+async function defaultProbe(url: string): Promise<string | null> {
+  const abort = new AbortController();
+  try {
+    const res = await fetch(url, { signal: abort.signal, headers: { Accept: 'text/event-stream' } });
+    if (res.ok) return null;
+    let detail = res.statusText;
+    try {
+      const body = (await res.json()) as { error?: unknown; message?: unknown };
+      if (typeof body.message === 'string') detail = typeof body.error === 'string' ? `${body.error}: ${body.message}` : body.message;
+    } catch {
+      // not a JSON error body
+    }
+    return `HTTP ${res.status} ${detail}`.trim();
+  } catch {
+    return null;
+  } finally {
+    abort.abort();
+  }
+}
+
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
@@ -184,6 +208,7 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 export class SseClient {
   private opts: Required<Omit<SseClientOptions, 'apiKey'>> & { apiKey: string | undefined };
   private readonly deps: Required<Omit<SseClientDeps, 'ack'>> & { ack: AckFn | undefined };
+  private probeSeq = 0;
   private snapshot: SseSnapshot;
   private readonly listeners = new Set<() => void>();
 
@@ -206,6 +231,7 @@ export class SseClient {
       eventSource: deps.eventSource ?? defaultEventSource,
       storage: deps.storage ?? { get: () => null, set: () => undefined },
       ack: deps.ack,
+      probe: deps.probe ?? defaultProbe,
       ackDebounceMs: deps.ackDebounceMs ?? DEFAULT_ACK_DEBOUNCE_MS,
       backoff: deps.backoff ?? DEFAULT_BACKOFF,
       random: deps.random ?? Math.random,
@@ -497,6 +523,19 @@ export class SseClient {
       gaveUp ? 'error' : 'reconnecting',
       gaveUp ? 'the hub refused the stream (HTTP error or not an event stream)' : 'hub unreachable',
     );
+    if (gaveUp) this.explainRefusal();
+  }
+
+  /** Replaces the generic refusal message with the hub's own (e.g. 401 missing key). */
+  private explainRefusal(): void {
+    const ticket = ++this.probeSeq;
+    const url = this.snapshot.streamUrl;
+    if (url === null) return;
+    void this.deps.probe(url).then((reason) => {
+      if (reason === null || ticket !== this.probeSeq || this.snapshot.status !== 'error') return;
+      const retry = this.snapshot.error?.match(/; retry .*$/)?.[0] ?? '';
+      this.update({ error: `the hub refused the stream: ${reason}${retry}` });
+    });
   }
 
   private scheduleRetry(status: SseStatus, reason: string): void {

@@ -18,6 +18,7 @@ function setup(options: Partial<SseClientOptions> = {}, stored: Record<string, s
         acks.push([clientId, sequence]);
         return Promise.resolve();
       },
+      probe: (url) => Promise.resolve(url.includes('apikey=') ? null : 'HTTP 401 unauthorized: an API key is required'),
       ackDebounceMs: 200,
       backoff: BACKOFF,
       random: () => 1, // upper end of the jitter: delays are exactly the exponential step
@@ -230,13 +231,15 @@ describe('reconnect', () => {
     expect(snap().nextRetryAt).toBe(Date.now() + 100);
   });
 
-  it('shows error and retries when the browser gives up (HTTP error)', () => {
+  it('shows error, explains it, and retries when the browser gives up (HTTP error)', async () => {
     const { client, snap } = setup();
     client.start();
     FakeEventSource.latest().fail(false);
     expect(snap().status).toBe('error');
     expect(snap().error).toMatch(/refused/);
-    vi.advanceTimersByTime(100);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(snap().error).toBe('the hub refused the stream: HTTP 401 unauthorized: an API key is required; retry 1 in 0.1 s');
+    await vi.advanceTimersByTimeAsync(100);
     expect(FakeEventSource.instances).toHaveLength(2);
   });
 
