@@ -61,8 +61,9 @@ pub struct DensityArgs {
     /// Connections per source address (127.0.0.2, .3, ...); below the ephemeral port range.
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=60_000))]
     pub per_source: u32,
-    /// Connection attempts in flight at once (the hub's accept backlog is finite).
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    /// Connection attempts in flight at once. Kept below the hub's listen backlog (128 with
+    /// a default `listen()`): overflowing it drops SYNs, which cost a 1 s retransmit each.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub connect_concurrency: u32,
     /// Seconds to hold all connections before measuring and publishing the final event.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=3600))]
@@ -90,8 +91,8 @@ pub struct FanoutArgs {
     /// Seconds to wait after the last publish for deliveries to complete.
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub drain_secs: u64,
-    /// Subscriber connection attempts in flight at once.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    /// Subscriber connection attempts in flight at once (see `density --connect-concurrency`).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub connect_concurrency: u32,
     /// Subscribers per source address (127.0.0.2, ...).
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=60_000))]

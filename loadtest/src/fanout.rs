@@ -85,9 +85,9 @@ async fn execute(common: &Common, args: &ReplayArgs) -> Run {
         subs.spawn(subscriber::run(plan, board.clone(), stop_rx.clone()));
     }
     let connect_deadline = connect_start + CONNECT_PHASE;
-    while board.connected.load(Ordering::Relaxed) < subscribers
+    while board.connected.load(Ordering::Relaxed) + board.gave_up.load(Ordering::Relaxed)
+        < subscribers
         && Instant::now() < connect_deadline
-        && subs.len() == subscribers
     {
         sleep(POLL).await;
     }

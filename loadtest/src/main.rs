@@ -35,6 +35,24 @@ use cli::{Cli, Scenario};
 /// Exit code for usage errors (as sysexits' EX_USAGE, like the hub's bad-config exit).
 const EXIT_USAGE: u8 = 64;
 
+/// Fails fast, with one clear line, when a hub is not serving at all.
+async fn preflight(common: &cli::Common) -> Result<(), String> {
+    for hub in &common.hubs {
+        let mut client = http::Client::new(hub.clone());
+        let probe = client.send("GET", "/health/live", &[], b"");
+        match tokio::time::timeout(std::time::Duration::from_secs(5), probe).await {
+            Ok(Ok((200, _))) => {}
+            Ok(Ok((status, body))) => {
+                let body = String::from_utf8_lossy(&body);
+                return Err(format!("{hub}/health/live answered {status}: {body}"));
+            }
+            Ok(Err(e)) => return Err(format!("{hub} is not reachable: {e}")),
+            Err(_) => return Err(format!("{hub}/health/live did not answer within 5 s")),
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(cli.scenario, Scenario::Cluster(_)) && cli.common.hubs.len() < 2 {
@@ -52,6 +70,12 @@ fn main() -> ExitCode {
         }
     };
     let report = runtime.block_on(async {
+        if let Err(why) = preflight(&cli.common).await {
+            eprintln!("{why}");
+            let mut report = report::Report::new("preflight");
+            report.violation(why);
+            return report;
+        }
         match &cli.scenario {
             Scenario::Density(args) => density::run(&cli.common, args).await,
             Scenario::Fanout(args) => {

@@ -113,7 +113,7 @@ pub async fn run(mut plan: Plan) -> Report {
 
 impl Report {
     fn error(&mut self, text: String) {
-        if self.errors.len() < KEEP_ERRORS {
+        if self.errors.len() < KEEP_ERRORS && self.errors.last() != Some(&text) {
             self.errors.push(text);
         }
     }

@@ -30,7 +30,13 @@ pub struct Board {
     pub last: Vec<AtomicU64>,
     /// Subscribers that have seen their first `connected` frame.
     pub connected: AtomicUsize,
+    /// Subscribers that stopped trying to open a stream: the connect phase need not wait.
+    pub gave_up: AtomicUsize,
+    /// Publish→receive latency of events delivered live.
     pub latency: Latency,
+    /// Latency of events published before a resumed connection opened (replayed history):
+    /// kept apart because it includes the planned pause.
+    pub catchup_latency: Latency,
     pub connect_gate: Semaphore,
 }
 
@@ -39,7 +45,9 @@ impl Board {
         Self {
             last: (0..subscribers).map(|_| AtomicU64::new(0)).collect(),
             connected: AtomicUsize::new(0),
+            gave_up: AtomicUsize::new(0),
             latency: Latency::new(),
+            catchup_latency: Latency::new(),
             connect_gate: Semaphore::new(connect_concurrency),
         }
     }
@@ -75,6 +83,8 @@ pub struct Report {
     pub protocol: Vec<String>,
     /// Last `id:` seen on any event, sent as `Last-Event-ID` when resuming.
     last_id: Option<u64>,
+    /// Unix nanos when the current connection opened, if it is a resumed one.
+    resumed_at: Option<u64>,
 }
 
 pub async fn run(plan: Plan, board: Arc<Board>, mut stop: watch::Receiver<bool>) -> Report {
@@ -102,6 +112,7 @@ pub async fn run(plan: Plan, board: Arc<Board>, mut stop: watch::Receiver<bool>)
                 rep.error(format!("open: {e}"));
                 failures += 1;
                 if failures >= MAX_OPEN_FAILURES {
+                    board.gave_up.fetch_add(1, Ordering::Relaxed);
                     break;
                 }
                 sleep(UNPLANNED_BACKOFF).await;
@@ -111,13 +122,15 @@ pub async fn run(plan: Plan, board: Arc<Board>, mut stop: watch::Receiver<bool>)
                 rep.error("open: timed out".into());
                 failures += 1;
                 if failures >= MAX_OPEN_FAILURES {
+                    board.gave_up.fetch_add(1, Ordering::Relaxed);
                     break;
                 }
                 continue;
             }
         };
         rep.opens += 1;
-        let mut samples = Vec::new();
+        rep.resumed_at = (rep.opens > 1).then(unix_nanos);
+        let mut samples = Samples::default();
         loop {
             let dropper = drop_pending.clone();
             tokio::select! {
@@ -138,8 +151,10 @@ pub async fn run(plan: Plan, board: Arc<Board>, mut stop: watch::Receiver<bool>)
                     }
                 }
                 read = sse.read(|item| rep.observe(item, &plan, &board, &mut samples)) => {
-                    board.latency.record_all(plan.index, &samples);
-                    samples.clear();
+                    board.latency.record_all(plan.index, &samples.live);
+                    board.catchup_latency.record_all(plan.index, &samples.catchup);
+                    samples.live.clear();
+                    samples.catchup.clear();
                     match read {
                         Ok(Outcome::More) => {}
                         Ok(Outcome::Ended) => {
@@ -162,9 +177,16 @@ pub async fn run(plan: Plan, board: Arc<Board>, mut stop: watch::Receiver<bool>)
     rep
 }
 
+/// Latencies of one read batch, recorded under one lock afterwards.
+#[derive(Default)]
+struct Samples {
+    live: Vec<u64>,
+    catchup: Vec<u64>,
+}
+
 impl Report {
     fn error(&mut self, text: String) {
-        if self.errors.len() < 5 {
+        if self.errors.len() < 5 && self.errors.last() != Some(&text) {
             self.errors.push(text);
         }
     }
@@ -175,7 +197,7 @@ impl Report {
         }
     }
 
-    fn observe(&mut self, item: Item<'_>, plan: &Plan, board: &Board, samples: &mut Vec<u64>) {
+    fn observe(&mut self, item: Item<'_>, plan: &Plan, board: &Board, samples: &mut Samples) {
         let Item::Event(event) = item else { return };
         if event.has_id {
             self.last_id = event.last_event_id.parse().ok().or(self.last_id);
@@ -221,7 +243,7 @@ impl Report {
         }
     }
 
-    fn on_load(&mut self, event: Event<'_>, plan: &Plan, board: &Board, samples: &mut Vec<u64>) {
+    fn on_load(&mut self, event: Event<'_>, plan: &Plan, board: &Board, samples: &mut Samples) {
         let Some(load) = scan_load(event.data) else {
             return self.protocol(format!(
                 "unparseable {} data {:?}",
@@ -240,7 +262,10 @@ impl Report {
         }
         self.ledger.record(load.sequence, load.origin);
         board.last[plan.index].fetch_max(load.sequence, Ordering::Relaxed);
-        let now = unix_nanos();
-        samples.push(now.saturating_sub(load.sent_unix_nanos) / 1000);
+        let micros = unix_nanos().saturating_sub(load.sent_unix_nanos) / 1000;
+        match self.resumed_at {
+            Some(at) if load.sent_unix_nanos < at => samples.catchup.push(micros),
+            _ => samples.live.push(micros),
+        }
     }
 }

@@ -29,6 +29,7 @@ struct Metrics {
     deliveries: u64,
     deliveries_per_sec: f64,
     latency: LatencySummary,
+    catchup_latency: LatencySummary,
     publish_rtt: LatencySummary,
     planned_drops: u64,
     unplanned_closes: u64,
@@ -171,6 +172,7 @@ pub fn judge(scenario: &'static str, common: &Common, args: &ReplayArgs, run: Ru
         deliveries,
         deliveries_per_sec: round(deliveries as f64 / run.delivery_secs),
         latency: run.board.latency.summary(),
+        catchup_latency: run.board.catchup_latency.summary(),
         publish_rtt: summarise(&rtt),
         planned_drops: planned,
         unplanned_closes: unplanned,
@@ -209,6 +211,9 @@ fn summarise_lines(report: &mut Report, m: &Metrics, args: &ReplayArgs) {
         m.deliveries, m.delivery_secs, m.deliveries_per_sec, m.drained
     ));
     report.line(format!("publish→receive latency: {}", m.latency));
+    if m.catchup_latency.count > 0 {
+        report.line(format!("replayed after resume: {}", m.catchup_latency));
+    }
     report.line(format!("publish round trip: {}", m.publish_rtt));
     if args.drop_percent > 0 {
         report.line(format!(

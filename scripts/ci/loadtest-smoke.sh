@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Short smoke runs of every ssehub-loadtest scenario against a hub started here, each bounded
+# to ~20 s, all on 127.0.0.1. Fails if any scenario reports a loss, duplicate, order or
+# protocol violation. Long runs with real numbers: scripts/loadtest.sh.
+#
+#   SSEHUB_BIN            hub binary (default target/debug/ssehub)
+#   SSEHUB_LOADTEST_BIN   harness binary (default target/debug/ssehub-loadtest)
+#   LOADTEST_OUT          where JSON reports and hub logs go (default: a temp dir)
+#   LOADTEST_CLUSTER_MONGO=1  run `cluster` on two hub processes sharing a FerretDB outbox
+#                         (scripts/ferretdb.sh); otherwise two URLs of one memory-store hub,
+#                         since independent memory stores share no outbox.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+hub_bin=${SSEHUB_BIN:-target/debug/ssehub}
+lt_bin=${SSEHUB_LOADTEST_BIN:-target/debug/ssehub-loadtest}
+out=${LOADTEST_OUT:-$(mktemp -d -t ssehub-loadtest-smoke.XXXXXX)}
+mkdir -p "$out"
+for bin in "$hub_bin" "$lt_bin"; do
+  [ -x "$bin" ] || { echo "missing $bin: run cargo build --workspace first" >&2; exit 1; }
+done
+
+pids=()
+ferret_dir=""
+cleanup() {
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ -n "$ferret_dir" ]; then
+    scripts/ferretdb.sh stop "$ferret_dir" || true
+  fi
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_hub NAME ARGS... : starts a hub on a free port; sets $port and $pid.
+start_hub() {
+  local name=$1
+  shift
+  port=$(free_port)
+  "$hub_bin" --listen "127.0.0.1:$port" "$@" >"$out/$name.log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 100); do
+    if "$hub_bin" --listen "127.0.0.1:$port" healthcheck >/dev/null 2>&1; then
+      return
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "hub $name did not become live; log:" >&2
+  cat "$out/$name.log" >&2
+  exit 1
+}
+
+failed=()
+passed=0
+# scenario NAME ARGS... : runs the harness with a hard time bound and records the verdict.
+scenario() {
+  local name=$1
+  shift
+  echo
+  echo "==> loadtest smoke: $name"
+  if timeout 90 "$lt_bin" --json "$out/$name.json" "$@"; then
+    passed=$((passed + 1))
+  else
+    failed+=("$name")
+  fi
+}
+
+start_hub hub --store memory
+hub="http://127.0.0.1:$port"
+hub_pid=$pid
+
+scenario density --hub "$hub" --hub-pid "$hub_pid" \
+  density --connections 500 --hold-secs 1 --deliver-timeout-secs 10
+scenario fanout --hub "$hub" --hub-pid "$hub_pid" \
+  fanout --subscribers 50 --publishers 2 --rate 150 --duration-secs 3 --drain-secs 10
+scenario replay --hub "$hub" --hub-pid "$hub_pid" \
+  replay --subscribers 50 --publishers 2 --rate 150 --duration-secs 3 --drain-secs 10 \
+  --drop-percent 30 --pause-ms 300
+
+if [ "${LOADTEST_CLUSTER_MONGO:-0}" = 1 ]; then
+  ferret_dir="$out/ferretdb"
+  uri=$(scripts/ferretdb.sh start "$ferret_dir")
+  start_hub node1 --mongodb-uri "$uri" --node-id smoke-1
+  node1="http://127.0.0.1:$port"
+  start_hub node2 --mongodb-uri "$uri" --node-id smoke-2
+  node2="http://127.0.0.1:$port"
+else
+  echo "(cluster: two URLs of one memory-store hub; LOADTEST_CLUSTER_MONGO=1 for two nodes on FerretDB)"
+  node1=$hub
+  node2=$hub
+fi
+scenario cluster --hub "$node1" --hub "$node2" \
+  cluster --subscribers 40 --publishers 2 --rate 100 --duration-secs 3 --drain-secs 10 \
+  --drop-percent 20 --pause-ms 300
+
+echo
+echo "reports and hub logs: $out"
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "loadtest-smoke: $passed passed, ${#failed[@]} failed (${failed[*]})"
+  exit 1
+fi
+echo "loadtest-smoke: $passed passed, 0 failed"
