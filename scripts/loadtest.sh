@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Long load runs of ssehub, with numbers worth quoting: release builds, a fresh release hub per
+# scenario on 127.0.0.1, JSON reports in artifacts/loadtest/. Every run is bounded (counts and
+# seconds) and stops by itself; nothing leaves loopback.
+#
+#   scripts/loadtest.sh [SCENARIO...]     default: density-100k fanout-10k replay
+#
+#   density-20k    20,000 idle SSE connections: hub RSS and kernel TCP memory per connection
+#   density-100k   100,000 idle connections from 127.0.0.2..127.0.0.6
+#   density-200k   200,000 idle connections from 127.0.0.2..127.0.0.11
+#   fanout-10k     10,000 subscribers, 4 publishers at 200 events/s for 30 s (2M deliveries)
+#   fanout-max     1,000 subscribers, 8 publishers as fast as acks return, 20 s
+#   replay         5,000 subscribers at 200 events/s for 30 s; 20 % dropped at 40 % and
+#                  resumed with Last-Event-ID after 2 s
+#   cluster        two hub processes sharing one FerretDB outbox (scripts/ferretdb.sh),
+#                  2,000 subscribers and 4 publishers spread over both, 10 % resumed
+#
+#   SSEHUB_STORE   store for single-node runs: memory (default) or embedded
+#   LOADTEST_OUT   report directory (default artifacts/loadtest)
+#
+# Needs root or a high hard `ulimit -n`: the script raises the descriptor limit to 1,048,576
+# for itself, the hub and the harness. Both ends of every connection live on this machine,
+# so a 200k run holds 400k sockets; the harness and the hub share the 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=${LOADTEST_OUT:-artifacts/loadtest}
+store=${SSEHUB_STORE:-memory}
+mkdir -p "$out"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+
+if ! ulimit -n 1048576 2>/dev/null; then
+  echo "warning: cannot raise the fd limit (now $(ulimit -n)); large density runs will fail" >&2
+fi
+
+echo "building release binaries"
+cargo build --release --workspace --bins
+hub_bin=target/release/ssehub
+lt_bin=target/release/ssehub-loadtest
+
+pids=()
+ferret_dir=""
+cleanup() {
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  pids=()
+  if [ -n "$ferret_dir" ]; then
+    scripts/ferretdb.sh stop "$ferret_dir" || true
+    ferret_dir=""
+  fi
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_hub NAME ARGS... : a release hub on a free port; sets $port and $pid.
+start_hub() {
+  local name=$1
+  shift
+  port=$(free_port)
+  "$hub_bin" --listen "127.0.0.1:$port" --max-connections 400000 "$@" \
+    >"$out/$stamp-$name.log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 100); do
+    if "$hub_bin" --listen "127.0.0.1:$port" healthcheck >/dev/null 2>&1; then
+      return
+    fi
+    sleep 0.1
+  done
+  echo "hub $name did not start; see $out/$stamp-$name.log" >&2
+  exit 1
+}
+
+single_hub() {
+  local data
+  data=$(mktemp -d -t ssehub-loadtest-data.XXXXXX)
+  start_hub "$1" --store "$store" --data-dir "$data"
+}
+
+failed=()
+# run NAME HARNESS-ARGS... : one bounded harness run (1 h at most) writing NAME's report.
+run() {
+  local name=$1
+  shift
+  echo
+  echo "==> $name"
+  if timeout 3600 "$lt_bin" --json "$out/$stamp-$name.json" "$@"; then
+    echo "report: $out/$stamp-$name.json"
+  else
+    failed+=("$name")
+  fi
+}
+
+density() {
+  local name=$1 n=$2
+  single_hub "$name"
+  run "$name" --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
+    density --connections "$n" --per-source 20000 --hold-secs 10 \
+    --connect-timeout-secs 900 --deliver-timeout-secs 120
+  cleanup
+}
+
+scenario() {
+  case $1 in
+    density-20k) density density-20k 20000 ;;
+    density-100k) density density-100k 100000 ;;
+    density-200k) density density-200k 200000 ;;
+    fanout-10k)
+      single_hub fanout-10k
+      run fanout-10k --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
+        fanout --subscribers 10000 --publishers 4 --rate 200 --duration-secs 30 --drain-secs 60
+      cleanup
+      ;;
+    fanout-max)
+      single_hub fanout-max
+      run fanout-max --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
+        fanout --subscribers 1000 --publishers 8 --rate 0 --duration-secs 20 --drain-secs 120
+      cleanup
+      ;;
+    replay)
+      single_hub replay
+      run replay --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
+        replay --subscribers 5000 --publishers 4 --rate 200 --duration-secs 30 --drain-secs 60 \
+        --drop-percent 20 --drop-at 0.4 --pause-ms 2000
+      cleanup
+      ;;
+    cluster)
+      ferret_dir=$(mktemp -d -t ssehub-loadtest-ferret.XXXXXX)
+      local uri node1
+      uri=$(scripts/ferretdb.sh start "$ferret_dir")
+      start_hub cluster-1 --mongodb-uri "$uri" --node-id load-1
+      node1=$port
+      start_hub cluster-2 --mongodb-uri "$uri" --node-id load-2
+      run cluster --hub "http://127.0.0.1:$node1" --hub "http://127.0.0.1:$port" \
+        cluster --subscribers 2000 --publishers 4 --rate 100 --duration-secs 30 --drain-secs 60 \
+        --drop-percent 10 --pause-ms 1000
+      cleanup
+      ;;
+    *)
+      echo "unknown scenario $1 (see the header of $0)" >&2
+      exit 64
+      ;;
+  esac
+}
+
+if [ "$#" -eq 0 ]; then
+  set -- density-100k fanout-10k replay
+fi
+for s in "$@"; do
+  scenario "$s"
+done
+
+echo
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "loadtest: $(($# - ${#failed[@]})) passed, ${#failed[@]} failed (${failed[*]})"
+  exit 1
+fi
+echo "loadtest: $# passed, 0 failed; reports in $out"
