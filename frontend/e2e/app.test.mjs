@@ -135,6 +135,20 @@ test('a reload resumes from the stored position with no duplicates', async () =>
   assert.equal((await page.getByTestId('duplicate-count').textContent()).trim(), '0');
 });
 
+test('acks reach the hub: without a stored position, the hub resumes from the acked checkpoint', async () => {
+  const clientId = (await page.getByTestId('client-id').textContent()).trim();
+  const last = (await page.getByTestId('last-sequence').textContent()).trim();
+  await page.waitForTimeout(1500); // the ack is debounced by one second
+  await page.evaluate((id) => localStorage.removeItem(`ssehub.lastSequence.${id}`), clientId);
+  const before = connectUrls.length;
+  await page.reload();
+  await statusOpen();
+  const url = new URL(connectUrls.slice(before).at(-1));
+  assert.equal(url.searchParams.get('clientId'), clientId);
+  assert.equal(url.searchParams.has('checkpoint'), false);
+  await page.getByTestId('resume-from').filter({ hasText: last }).waitFor({ timeout: T });
+});
+
 test('the stats panel shows this hub and its connections', async () => {
   await page.getByRole('link', { name: 'Stats' }).click();
   await page.getByTestId('stats-node').first().waitFor({ timeout: T });

@@ -14,8 +14,8 @@ function NodeRow({ s, self }: { s: NodeStats | Stats; self: boolean }) {
       </th>
       <td>{n(s.connections)}</td>
       <td>{n(s.clients)}</td>
-      <td>{n(s.headSequence)}</td>
       <td>{n(s.dispatchedSequence)}</td>
+      <td>{'seenAt' in s && typeof s.seenAt === 'string' ? new Date(s.seenAt).toLocaleTimeString([], { hour12: false }) : 'now'}</td>
     </tr>
   );
 }
@@ -41,14 +41,14 @@ export function StatsPanel() {
             <div className="tile"><span>store</span><strong>{typeof data.store === 'string' ? data.store : data.store === undefined ? '—' : JSON.stringify(data.store)}</strong></div>
           </div>
           <table>
-            <caption>{data.nodes !== undefined ? `Cluster: ${data.nodes.length} nodes` : 'Single node'}</caption>
+            <caption>{data.nodes !== undefined && data.nodes.length > 1 ? `Cluster: ${data.nodes.length} nodes` : 'Single node'}</caption>
             <thead>
               <tr>
                 <th scope="col">node</th>
                 <th scope="col">connections</th>
                 <th scope="col">clients</th>
-                <th scope="col">head</th>
                 <th scope="col">dispatched</th>
+                <th scope="col">last seen</th>
               </tr>
             </thead>
             <tbody>

@@ -26,6 +26,7 @@ const nodeStats = z.looseObject({
   clients: z.number().optional(),
   headSequence: z.number().nullable().optional(),
   dispatchedSequence: z.number().nullable().optional(),
+  seenAt: z.string().optional(),
 });
 const stats = z.looseObject({
   node: z.string(),

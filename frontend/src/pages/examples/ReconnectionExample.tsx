@@ -25,6 +25,9 @@ export function ReconnectionExample() {
           </p>
         )}
         <Notices stream={stream} />
+        <p className="small muted">
+          Stream URL: <code data-testid="stream-url">{stream.streamUrl?.replace(/apikey=[^&]*/, 'apikey=•••') ?? '—'}</code>
+        </p>
         <h2>Status history</h2>
         <ol className="timeline" aria-label="Status history">
           {stream.history.map((h) => (
