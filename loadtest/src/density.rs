@@ -71,6 +71,8 @@ struct Metrics {
     tcp_mem_before: Option<u64>,
     tcp_mem_after: Option<u64>,
     tcp_mem_per_conn: Option<f64>,
+    /// Socket slab bytes per connection, both ends (see `procfs::socket_slab_bytes`).
+    kernel_slab_per_conn: Option<f64>,
     harness_rss_per_conn: Option<f64>,
     final_event_sequence: Option<u64>,
     received_once: u64,
@@ -92,6 +94,7 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
     let pid = common.hub_pid;
     let hub_rss_before = pid.and_then(procfs::rss_bytes);
     let tcp_mem_before = procfs::tcp_mem_bytes();
+    let slab_before = procfs::socket_slab_bytes();
     let self_rss_before = procfs::self_rss_bytes();
 
     let tally = Arc::new(Tally::default());
@@ -137,6 +140,7 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
     sleep(Duration::from_secs(args.hold_secs)).await;
     let hub_rss_after = pid.and_then(procfs::rss_bytes);
     let tcp_mem_after = procfs::tcp_mem_bytes();
+    let slab_after = procfs::socket_slab_bytes();
     let self_rss_after = procfs::self_rss_bytes();
 
     let publish_at = unix_nanos();
@@ -179,6 +183,7 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
         tcp_mem_before,
         tcp_mem_after,
         tcp_mem_per_conn: per_conn(tcp_mem_after, tcp_mem_before),
+        kernel_slab_per_conn: per_conn(slab_after, slab_before),
         harness_rss_per_conn: per_conn(self_rss_after, self_rss_before),
         final_event_sequence: final_seq,
         received_once: tally.mark_once.load(Ordering::Relaxed),
@@ -291,6 +296,12 @@ fn judge(report: &mut Report, m: &Metrics, tally: &Tally) {
             mib(m.tcp_mem_before),
             mib(m.tcp_mem_after),
             tcp / 1024.0
+        ));
+    }
+    if let Some(slab) = m.kernel_slab_per_conn {
+        report.line(format!(
+            "kernel socket slabs: {:.2} KiB per connection (both ends)",
+            slab / 1024.0
         ));
     }
     if let Some(own) = m.harness_rss_per_conn {

@@ -51,6 +51,40 @@ fn parse_sockstat_mem(text: &str) -> Option<u64> {
     Some(pages * 4096)
 }
 
+/// Slab caches a TCP connection's kernel objects live in (socket, inode, file, epoll entry).
+const SOCKET_SLABS: [&str; 5] = [
+    "TCP",
+    "sock_inode_cache",
+    "filp",
+    "eventpoll_epi",
+    "tcp_bind_bucket",
+];
+
+/// Bytes held by the socket-related slab caches (`/proc/slabinfo`, readable by root only).
+/// `sockstat`'s `mem` counts only buffer pages, which idle sockets do not hold; the slab
+/// objects are what an idle connection really costs the kernel.
+pub fn socket_slab_bytes() -> Option<u64> {
+    parse_slabinfo(&fs::read_to_string("/proc/slabinfo").ok()?)
+}
+
+fn parse_slabinfo(text: &str) -> Option<u64> {
+    let mut total = 0;
+    let mut found = false;
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let Some(name) = words.next() else { continue };
+        if !SOCKET_SLABS.contains(&name) {
+            continue;
+        }
+        let active: u64 = words.next()?.parse().ok()?;
+        let _all = words.next()?;
+        let size: u64 = words.next()?.parse().ok()?;
+        total += active * size;
+        found = true;
+    }
+    found.then_some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +100,13 @@ mod tests {
         let text =
             "sockets: used 290\nTCP: inuse 10 orphan 0 tw 2 alloc 12 mem 3\nUDP: inuse 1 mem 0\n";
         assert_eq!(parse_sockstat_mem(text), Some(3 * 4096));
+    }
+
+    #[test]
+    fn parses_slabinfo() {
+        let text = "slabinfo - version: 2.1\nTCP 10 20 2000 13 8 : tunables 0 0 0\nfilp 4 8 192 21 1\nkmalloc-8 1 1 8 1 1\n";
+        assert_eq!(parse_slabinfo(text), Some(10 * 2000 + 4 * 192));
+        assert_eq!(parse_slabinfo("kmalloc-8 1 1 8 1 1\n"), None);
     }
 
     #[test]

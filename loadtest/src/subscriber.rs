@@ -151,10 +151,7 @@ pub async fn run(plan: Plan, board: Arc<Board>, mut stop: watch::Receiver<bool>)
                     }
                 }
                 read = sse.read(|item| rep.observe(item, &plan, &board, &mut samples)) => {
-                    board.latency.record_all(plan.index, &samples.live);
-                    board.catchup_latency.record_all(plan.index, &samples.catchup);
-                    samples.live.clear();
-                    samples.catchup.clear();
+                    samples.flush(&board, plan.index);
                     match read {
                         Ok(Outcome::More) => {}
                         Ok(Outcome::Ended) => {
@@ -177,11 +174,26 @@ pub async fn run(plan: Plan, board: Arc<Board>, mut stop: watch::Receiver<bool>)
     rep
 }
 
-/// Latencies of one read batch, recorded under one lock afterwards.
+/// What one socket read produced, published to the board once per read rather than per frame.
 #[derive(Default)]
 struct Samples {
     live: Vec<u64>,
     catchup: Vec<u64>,
+    last: u64,
+    now: Option<u64>,
+}
+
+impl Samples {
+    fn flush(&mut self, board: &Board, index: usize) {
+        board.latency.record_all(index, &self.live);
+        board.catchup_latency.record_all(index, &self.catchup);
+        if self.last > 0 {
+            board.last[index].fetch_max(self.last, Ordering::Relaxed);
+        }
+        self.live.clear();
+        self.catchup.clear();
+        self.now = None;
+    }
 }
 
 impl Report {
@@ -207,7 +219,7 @@ impl Report {
             "reset" => self.ledger.violate(Violation::Reset {
                 data: event.data.to_owned(),
             }),
-            t if t == &*plan.event_type => self.on_load(event, plan, board, samples),
+            t if t == &*plan.event_type => self.on_load(event, plan, samples),
             _ => self.foreign += 1,
         }
     }
@@ -243,7 +255,7 @@ impl Report {
         }
     }
 
-    fn on_load(&mut self, event: Event<'_>, plan: &Plan, board: &Board, samples: &mut Samples) {
+    fn on_load(&mut self, event: Event<'_>, plan: &Plan, samples: &mut Samples) {
         let Some(load) = scan_load(event.data) else {
             return self.protocol(format!(
                 "unparseable {} data {:?}",
@@ -261,8 +273,10 @@ impl Report {
             });
         }
         self.ledger.record(load.sequence, load.origin);
-        board.last[plan.index].fetch_max(load.sequence, Ordering::Relaxed);
-        let micros = unix_nanos().saturating_sub(load.sent_unix_nanos) / 1000;
+        samples.last = samples.last.max(load.sequence);
+        // One clock read per socket read: frames of one read arrived together.
+        let now = *samples.now.get_or_insert_with(unix_nanos);
+        let micros = now.saturating_sub(load.sent_unix_nanos) / 1000;
         match self.resumed_at {
             Some(at) if load.sent_unix_nanos < at => samples.catchup.push(micros),
             _ => samples.live.push(micros),
