@@ -149,6 +149,9 @@ pub fn judge(scenario: &'static str, common: &Common, args: &ReplayArgs, run: Ru
         }
     }
 
+    if scenario == "cluster" {
+        cluster_lines(&mut report, &run);
+    }
     let rtt = run
         .publishers
         .iter()
@@ -226,6 +229,28 @@ fn summarise_lines(report: &mut Report, m: &Metrics, args: &ReplayArgs) {
     }
     if let Some(cpu) = m.harness_cpu_secs {
         report.line(format!("harness CPU {cpu:.2} s"));
+    }
+}
+
+/// States what the cluster check covered: each subscriber was held to the one global
+/// acknowledged order, so passing means every node delivered that same order.
+fn cluster_lines(report: &mut Report, run: &Run) {
+    let mut nodes: Vec<&str> = run
+        .subscribers
+        .iter()
+        .flat_map(|s| s.nodes.iter().map(String::as_str))
+        .collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    report.line(format!(
+        "nodes seen in connected frames: {} ({})",
+        nodes.len(),
+        nodes.join(", ")
+    ));
+    if nodes.len() < 2 {
+        report.warning(
+            "every hub URL is the same node: the cross-node order check is vacuous".to_owned(),
+        );
     }
 }
 
