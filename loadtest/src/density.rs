@@ -3,12 +3,12 @@
 //! connections that received it exactly once.
 
 mod conn;
+mod verdict;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::{sleep, timeout};
@@ -52,33 +52,6 @@ impl Tally {
             ex.push(text);
         }
     }
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Metrics {
-    hub: String,
-    requested: u32,
-    connected: u64,
-    failed: u64,
-    closed_by_hub: u64,
-    source_addresses: u32,
-    connect_secs: f64,
-    connects_per_sec: f64,
-    hub_rss_before: Option<u64>,
-    hub_rss_after: Option<u64>,
-    hub_rss_per_conn: Option<f64>,
-    tcp_mem_before: Option<u64>,
-    tcp_mem_after: Option<u64>,
-    tcp_mem_per_conn: Option<f64>,
-    /// Socket slab bytes per connection, both ends (see `procfs::socket_slab_bytes`).
-    kernel_slab_per_conn: Option<f64>,
-    harness_rss_per_conn: Option<f64>,
-    final_event_sequence: Option<u64>,
-    received_once: u64,
-    received_repeatedly: u64,
-    fanout_ms: Option<f64>,
-    nofile_limit: u64,
 }
 
 pub async fn run(common: &Common, args: &DensityArgs) -> Report {
@@ -165,18 +138,18 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
         after
             .zip(before)
             .filter(|_| connected > 0)
-            .map(|(a, b)| round((a as f64 - b as f64) / connected as f64))
+            .map(|(a, b)| verdict::round((a as f64 - b as f64) / connected as f64))
     };
     let last_mark = tally.last_mark_at.load(Ordering::Relaxed);
-    let m = Metrics {
+    let m = verdict::Metrics {
         hub: hub.to_string(),
         requested: args.connections,
         connected,
         failed: tally.failed.load(Ordering::Relaxed),
         closed_by_hub: tally.closed.load(Ordering::Relaxed),
         source_addresses: args.connections.div_ceil(args.per_source),
-        connect_secs: round(connect_secs),
-        connects_per_sec: round(connected as f64 / connect_secs),
+        connect_secs: verdict::round(connect_secs),
+        connects_per_sec: verdict::round(connected as f64 / connect_secs),
         hub_rss_before,
         hub_rss_after,
         hub_rss_per_conn: per_conn(hub_rss_after, hub_rss_before),
@@ -188,10 +161,11 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
         final_event_sequence: final_seq,
         received_once: tally.mark_once.load(Ordering::Relaxed),
         received_repeatedly: tally.mark_repeated.load(Ordering::Relaxed),
-        fanout_ms: (last_mark > publish_at).then(|| round((last_mark - publish_at) as f64 / 1e6)),
+        fanout_ms: (last_mark > publish_at)
+            .then(|| verdict::round((last_mark - publish_at) as f64 / 1e6)),
         nofile_limit: nofile,
     };
-    judge(&mut report, &m, &tally);
+    verdict::judge(&mut report, &m, &tally);
     report.set_metrics(&m);
     report
 }
@@ -232,94 +206,4 @@ async fn publish_mark(
             None
         }
     }
-}
-
-fn judge(report: &mut Report, m: &Metrics, tally: &Tally) {
-    let alive = m.connected - m.closed_by_hub;
-    if m.connected < u64::from(m.requested) {
-        report.violation(format!(
-            "only {} of {} connections opened ({} failed)",
-            m.connected, m.requested, m.failed
-        ));
-    }
-    if m.closed_by_hub > 0 {
-        report.violation(format!(
-            "the hub closed {} idle connections",
-            m.closed_by_hub
-        ));
-    }
-    if m.final_event_sequence.is_some() && m.received_once < alive {
-        report.violation(format!(
-            "final broadcast reached {} of {} open connections exactly once",
-            m.received_once, alive
-        ));
-    }
-    if m.received_repeatedly > 0 {
-        report.violation(format!(
-            "{} connections received the final broadcast more than once",
-            m.received_repeatedly
-        ));
-    }
-    let protocol = tally.protocol_errors.load(Ordering::Relaxed);
-    if protocol > 0 {
-        report.violation(format!("{protocol} protocol errors"));
-    }
-    for ex in tally
-        .examples
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .iter()
-    {
-        report.warning(ex.clone());
-    }
-    report.line(format!(
-        "{} of {} connections to {} from {} source addresses in {:.2} s ({:.0}/s), {} failed",
-        m.connected,
-        m.requested,
-        m.hub,
-        m.source_addresses,
-        m.connect_secs,
-        m.connects_per_sec,
-        m.failed
-    ));
-    if let Some(rss) = m.hub_rss_per_conn {
-        report.line(format!(
-            "hub RSS {:.1} MiB -> {:.1} MiB: {:.2} KiB per connection",
-            mib(m.hub_rss_before),
-            mib(m.hub_rss_after),
-            rss / 1024.0
-        ));
-    }
-    if let Some(tcp) = m.tcp_mem_per_conn {
-        report.line(format!(
-            "kernel TCP memory {:.1} MiB -> {:.1} MiB: {:.2} KiB per connection (both ends)",
-            mib(m.tcp_mem_before),
-            mib(m.tcp_mem_after),
-            tcp / 1024.0
-        ));
-    }
-    if let Some(slab) = m.kernel_slab_per_conn {
-        report.line(format!(
-            "kernel socket slabs: {:.2} KiB per connection (both ends)",
-            slab / 1024.0
-        ));
-    }
-    if let Some(own) = m.harness_rss_per_conn {
-        report.line(format!(
-            "harness RSS {:.2} KiB per connection",
-            own / 1024.0
-        ));
-    }
-    report.line(format!(
-        "final broadcast seq {:?}: exactly once on {} of {} open connections, repeated on {}, fan-out {:?} ms",
-        m.final_event_sequence, m.received_once, alive, m.received_repeatedly, m.fanout_ms
-    ));
-}
-
-fn mib(bytes: Option<u64>) -> f64 {
-    bytes.unwrap_or(0) as f64 / (1024.0 * 1024.0)
-}
-
-fn round(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
