@@ -1,7 +1,7 @@
 // Test fixtures: the real ssehub binary serving frontend/dist, and Debian's
 // Chromium driven by playwright-core (no browser download, ever).
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,17 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+// Temporary data dirs and browser profiles, removed when the test process exits.
+const tempDirs = [];
+function tempDir(prefix) {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+process.on('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -50,7 +61,7 @@ export class Hub {
   }
 
   static async create(extraArgs = []) {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'ssehub-e2e-data-'));
+    const dataDir = tempDir('ssehub-e2e-data-');
     return new Hub(await freePort(), dataDir, extraArgs);
   }
 
@@ -98,7 +109,7 @@ export class Hub {
 }
 
 export async function launchBrowser() {
-  const userDataDir = mkdtempSync(path.join(tmpdir(), 'ssehub-e2e-chromium-'));
+  const userDataDir = tempDir('ssehub-e2e-chromium-');
   return chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
     headless: true,
