@@ -3,11 +3,11 @@
 
 use std::fs;
 
-/// Kernel clock ticks per second for /proc/<pid>/stat times. 100 on every Linux build this
+/// Kernel clock ticks per second for `/proc/<pid>/stat` times. 100 on every Linux build this
 /// runs on (x86_64, aarch64); reading it needs `sysconf`, which would need unsafe code.
 const CLOCK_TICKS: f64 = 100.0;
 
-/// Resident set size of a process in bytes (`VmRSS` in /proc/<pid>/status).
+/// Resident set size of a process in bytes (`VmRSS` in `/proc/<pid>/status`).
 pub fn rss_bytes(pid: u32) -> Option<u64> {
     status_kib(&format!("/proc/{pid}/status"), "VmRSS:").map(|kib| kib * 1024)
 }
