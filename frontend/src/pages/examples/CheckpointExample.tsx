@@ -1,33 +1,20 @@
-import { useCallback, useState } from 'react';
+import { useState } from 'react';
 import { EventList } from '../../components/EventList';
 import { Notices } from '../../components/Notices';
 import { PageHeader } from '../../components/PageHeader';
 import { RecoveryReport } from '../../components/RecoveryReport';
 import { StreamFacts } from '../../components/StreamFacts';
-import { useAction } from '../../hooks/useAction';
-import { useHubApi } from '../../hooks/useHubApi';
+import { useBurstPublisher } from '../../hooks/useBurstPublisher';
 import { useSse } from '../../hooks/useSse';
 
 const AWAY_COUNT = 5;
 
 export function CheckpointExample() {
-  const api = useHubApi();
   const [online, setOnline] = useState(true);
-  const [away, setAway] = useState<number[]>([]);
   const stream = useSse({ name: 'example-checkpoint', enabled: online });
-  const publish = useAction(
-    useCallback(async () => {
-      const seqs: number[] = [];
-      for (let i = 1; i <= AWAY_COUNT; i++) {
-        const r = await api.broadcast({ note: 'published while away', n: i });
-        seqs.push(r.sequence);
-      }
-      setAway((prev) => [...prev, ...seqs]);
-      return seqs;
-    }, [api]),
-  );
+  const { action: publish, published: away, forget } = useBurstPublisher(AWAY_COUNT, 'published while away');
   const disconnect = () => {
-    setAway([]);
+    forget();
     setOnline(false);
   };
   return (
