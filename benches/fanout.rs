@@ -3,6 +3,9 @@
 //! `Registry::wake`, then every woken subscriber re-registers its waker and reads the tail from
 //! its cursor (as `SseBody::poll_frame` does) and hands the frame's `Bytes` on.
 //!
+//! The tail ring holds `DEFAULT_TAIL_CAPACITY` frames, full, as in a hub that has run a while,
+//! and every cursor starts at its head.
+//!
 //! The population mixes unfiltered subscribers, filtered ones that accept the event, filtered
 //! ones that do not (the type index must leave them asleep), and clients with several
 //! connections. Throughput is in deliveries, so criterion prints deliveries per second.
@@ -16,6 +19,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ssehub::config::DEFAULT_TAIL_CAPACITY;
 use ssehub::event::{ClientId, Event, EventType, Filter, Sequence};
 use ssehub::outbox::contract::sample;
 use ssehub::registry::{Interest, Registry, Subscription};
@@ -25,7 +29,6 @@ use ssehub::tail::{Frame, Read, Tail};
 const MAX_FRAMES_PER_READ: usize = 64;
 const MAX_SCAN_PER_READ: usize = 4096;
 const SHARDS: usize = 64;
-const TAIL_CAPACITY: usize = 1024;
 
 /// A waker that only records that it was woken, standing in for a task's.
 #[derive(Default)]
@@ -76,6 +79,11 @@ fn client_of(i: usize) -> ClientId {
 
 impl Hub {
     fn new(subscribers: usize) -> Hub {
+        let head = Sequence(DEFAULT_TAIL_CAPACITY as u64);
+        let tail = Tail::new(DEFAULT_TAIL_CAPACITY, Sequence::ZERO);
+        let history =
+            (1..=head.0).map(|n| Frame::encode(&sample(n, None).with_sequence(Sequence(n))));
+        tail.push(history, head);
         let registry = Registry::new(SHARDS);
         let bodies: Vec<Body> = (0..subscribers)
             .map(|i| {
@@ -87,7 +95,7 @@ impl Hub {
                     subscription,
                     flag,
                     waker,
-                    cursor: Sequence::ZERO,
+                    cursor: head,
                     queue: VecDeque::new(),
                 }
             })
@@ -98,9 +106,9 @@ impl Hub {
             .count() as u64;
         Hub {
             registry,
-            tail: Tail::new(TAIL_CAPACITY, Sequence::ZERO),
+            tail,
             bodies,
-            next: Sequence(1),
+            next: head.next(),
             receivers,
         }
     }
