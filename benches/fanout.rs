@@ -28,6 +28,7 @@ use ssehub::tail::{Frame, Read, Tail};
 /// As in `sse::body`.
 const MAX_FRAMES_PER_READ: usize = 64;
 const MAX_SCAN_PER_READ: usize = 4096;
+/// As `REGISTRY_SHARDS` in `app`.
 const SHARDS: usize = 64;
 
 /// A waker that only records that it was woken, standing in for a task's.
@@ -62,8 +63,8 @@ struct Hub {
     receivers: u64,
 }
 
-/// Per 100 subscribers: 80 unfiltered, 10 filtered to the event's type (and one other), 10
-/// filtered to other types. Every 10th client id has a second connection.
+/// Of every 10 subscribers: 8 unfiltered, 1 filtered to the event's type (and one other), 1
+/// filtered to another type. One client id in 10 has a second connection.
 fn filter_of(i: usize) -> Filter {
     match i % 10 {
         0 => Filter::Types(vec!["alert".into(), "message".into()]),
