@@ -140,6 +140,9 @@ async fn connect(addr: SocketAddr, source: Option<IpAddr>) -> io::Result<TcpStre
         SocketAddr::V6(_) => TcpSocket::new_v6()?,
     };
     if let Some(ip) = source {
+        // A previous large run leaves ~20k TIME_WAIT ports per source address for a minute;
+        // SO_REUSEADDR lets the next run bind them instead of failing with EADDRINUSE.
+        socket.set_reuseaddr(true)?;
         socket.bind(SocketAddr::new(ip, 0))?;
     }
     let stream = socket.connect(addr).await?;
