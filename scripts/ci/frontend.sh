@@ -7,15 +7,22 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
+apt_updated=false
+apt_install() {
+  if [[ $apt_updated == false ]]; then
+    apt-get update
+    apt_updated=true
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
+}
+
 if ! command -v chromium >/dev/null 2>&1; then
   echo "frontend: installing chromium (Debian package)"
-  apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+  apt_install chromium
 fi
 if ! command -v npm >/dev/null 2>&1; then
   echo "frontend: installing nodejs and npm (Debian packages)"
-  apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
+  apt_install nodejs npm
 fi
 
 export SSEHUB_BIN="${SSEHUB_BIN:-$root/target/debug/ssehub}"
@@ -24,25 +31,41 @@ if [[ ! -x "$SSEHUB_BIN" ]]; then
   exit 1
 fi
 
+# Plain output so the counts below can be read from the runners' summaries.
+export NO_COLOR=1 FORCE_COLOR=0 CI="${CI:-true}"
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+
 passed=0
 failed=0
+# step NAME CMD...: a check that counts as one test unless its runner reports its own counts.
 step() {
-  local name="$1"
+  local name="$1" log="$logs/$1.log" ok=true p f vt
   shift
   echo "::: frontend: $name"
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "::: frontend: $name FAILED" >&2
+  "$@" 2>&1 | tee "$log" || ok=false
+  if [[ $ok == true ]]; then p=1 f=0; else p=0 f=1; fi
+  # vitest: "Tests  34 passed (34)" / "Tests  1 failed | 33 passed (34)"; node --test: "# pass 10", "# fail 0"
+  vt="$(grep -E '^ *Tests +[0-9]' "$log" | tail -1 || true)"
+  if [[ -n $vt ]]; then
+    p="$(grep -oE '[0-9]+ passed' <<<"$vt" | grep -oE '[0-9]+' || echo 0)"
+    f="$(grep -oE '[0-9]+ failed' <<<"$vt" | grep -oE '[0-9]+' || echo 0)"
+  elif grep -qE '^# pass [0-9]+' "$log"; then
+    p="$(grep -E '^# pass [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+')"
+    f="$(grep -E '^# fail [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)"
   fi
+  # a runner that failed without reporting a failed test still counts as one failure
+  if [[ $ok == false && $f -eq 0 ]]; then f=1; fi
+  [[ $ok == true ]] || echo "::: frontend: $name FAILED" >&2
+  passed=$((passed + p))
+  failed=$((failed + f))
 }
 
 cd frontend
 npm ci --no-audit --no-fund
 step typecheck npm run typecheck
 step lint npm run lint
-step "unit tests" npm test
+step unit npm test
 step build npm run build
 if [[ -f dist/index.html ]]; then
   step e2e npm run e2e
