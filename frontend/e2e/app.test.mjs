@@ -193,3 +193,31 @@ test('a hub with keys: the stream explains the 401, and works once the key is ty
     await keyed.kill('SIGTERM');
   }
 });
+
+test('a stream the hub ends is resumed by the browser itself with Last-Event-ID', async () => {
+  const short = await Hub.create(['--max-stream-lifetime-secs', '4', '--retry-ms', '300']);
+  await short.start();
+  const requests = [];
+  const onRequest = async (r) => {
+    if (r.url().includes('/api/sse/connect')) requests.push({ url: r.url(), headers: await r.allHeaders() });
+  };
+  page.on('request', onRequest);
+  try {
+    await page.goto(`${short.base}/examples/basic`);
+    await statusOpen();
+    const first = await short.post('/api/sse/broadcast', { data: 'before the stream ends' });
+    await waitForSeqs([first.sequence]);
+    await page.getByTestId('reconnect-count').filter({ hasText: /^[1-9]/ }).waitFor({ timeout: T });
+    await statusOpen();
+    const second = await short.post('/api/sse/broadcast', { data: 'after' });
+    await waitForSeqs([second.sequence]);
+    assert.deepEqual(await listedSeqs(), [second.sequence, first.sequence]);
+    const resumed = requests.slice(1).find((r) => r.headers['last-event-id'] !== undefined);
+    assert.ok(resumed, `a reconnect carried Last-Event-ID: ${JSON.stringify(requests.map((r) => [r.url, r.headers['last-event-id']]))}`);
+    assert.equal(resumed.headers['last-event-id'], String(first.sequence));
+    assert.equal(new URL(resumed.url).searchParams.has('checkpoint'), false);
+  } finally {
+    page.off('request', onRequest);
+    await short.kill('SIGTERM');
+  }
+});
