@@ -221,3 +221,36 @@ test('a stream the hub ends is resumed by the browser itself with Last-Event-ID'
     await short.kill('SIGTERM');
   }
 });
+
+test('a position older than the retained history shows the reset notice, then continues', async () => {
+  const small = await Hub.create(['--retention-max-events', '3']);
+  await small.start();
+  try {
+    await page.goto(`${small.base}/examples/basic`);
+    await statusOpen();
+    const seen = await small.post('/api/sse/broadcast', { data: 'seen' });
+    await waitForSeqs([seen.sequence]);
+    await page.getByRole('link', { name: 'Stats' }).click(); // leaves the stream; its position stays stored
+    const later = [];
+    for (let i = 0; i < 10; i++) later.push((await small.post('/api/sse/broadcast', { data: { later: i } })).sequence);
+    // wait until the hub has trimmed its history past our position
+    const deadline = Date.now() + T;
+    for (;;) {
+      const stats = await (await fetch(`${small.base}/api/sse/stats`)).json();
+      if ((stats.oldestSequence ?? 0) > seen.sequence + 1) break;
+      assert.ok(Date.now() < deadline, `retention did not trim: ${JSON.stringify(stats)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await page.getByRole('link', { name: 'Basic' }).click();
+    await statusOpen();
+    await page.getByTestId('reset-notice').waitFor({ timeout: T });
+    const text = await page.getByTestId('reset-notice').textContent();
+    assert.match(text, new RegExp(`resume after #${seen.sequence}\\b`));
+    await waitForSeqs([later.at(-1)]);
+    const shown = await listedSeqs();
+    assert.ok(!shown.includes(seen.sequence));
+    for (let i = 1; i < shown.length; i++) assert.ok(shown[i] < shown[i - 1]);
+  } finally {
+    await small.kill('SIGTERM');
+  }
+});
