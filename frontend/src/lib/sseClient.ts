@@ -15,191 +15,32 @@
 //   exponential, jittered backoff with `checkpoint=<lastSequence>`.
 // - Events at or below lastSequence are duplicates and are dropped; sequences
 //   only grow (the hub's order guarantee), so one number is the whole dedupe set.
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
-import {
-  connectedSchema,
-  KNOWN_TYPES,
-  parseControl,
-  parseEvent,
-  resetSchema,
-  sequenceOf,
-  type ReceivedEvent,
-  type ResetInfo,
-} from './events';
-import { loadPosition, savePosition, type KeyValueStore } from './storage';
+// - The hub's `resumeFrom` (in `connected`) is a position too: after a live start
+//   or a `reset` nothing at or below it will come. If it is *below* what we asked
+//   for, the hub has fewer events than we saw (new store): the watermark comes down.
+//
+// Pure rules live in sse/resume.ts, the shapes in sse/types.ts, the browser
+// defaults (EventSource, fetch-based ack and probe) in sse/browser.ts.
+import { backoffDelay, DEFAULT_BACKOFF } from './backoff';
+import { connectedSchema, KNOWN_TYPES, parseControl, parseEvent, resetSchema, sequenceOf, type ReceivedEvent } from './events';
+import { defaultAck, defaultEventSource, defaultProbe } from './sse/browser';
+import { buildStreamUrl, nativeResumeIsExact, normalizeFilter } from './sse/resume';
+import type { AckFn, EventSourceLike, SseClientDeps, SseClientOptions, SseMessage, SseSnapshot, SseStatus } from './sse/types';
+import { loadPosition, savePosition } from './storage';
 
-export type SseStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'error';
+export * from './sse/types';
+export { buildStreamUrl, nativeResumeIsExact, normalizeFilter } from './sse/resume';
 
-/** The part of `MessageEvent` the client reads. */
-export interface SseMessage {
-  readonly data: string;
-  readonly lastEventId: string;
-}
-
-/** The part of the browser's `EventSource` the client uses (so tests can fake it). */
-export interface EventSourceLike {
-  readonly readyState: number;
-  onopen: ((ev: Event) => unknown) | null;
-  onerror: ((ev: Event) => unknown) | null;
-  addEventListener(type: string, listener: (ev: MessageEvent<string>) => void): void;
-  close(): void;
-}
-
-export type EventSourceFactory = (url: string) => EventSourceLike;
-export type AckFn = (clientId: string, sequence: number) => Promise<void>;
-/** Finds out why the hub refused a stream URL (EventSource cannot tell): a short reason, or null. */
-export type ProbeFn = (url: string) => Promise<string | null>;
-
+// EventSource.readyState values.
 const CONNECTING = 0;
 const CLOSED = 2;
 
-export interface SseClientOptions {
-  /** Stream endpoint, e.g. `/api/sse/connect`. */
-  url: string;
-  clientId: string;
-  /** Event types to receive (server-side filter); empty = all types. */
-  filter?: readonly string[];
-  /** Sent as `apikey=` (EventSource cannot set headers) and as `X-API-Key` on acks. */
-  apiKey?: string;
-  /** Resume from the stored position, ack, and persist it. Default true. */
-  resume?: boolean;
-  /**
-   * Extra event names to listen for when no filter is set. EventSource only
-   * dispatches named events to listeners registered for that exact name.
-   */
-  extraTypes?: readonly string[];
-  /** Bound of the `events` list (oldest dropped first). Default 500. */
-  maxEvents?: number;
-}
-
-export interface SseClientDeps {
-  eventSource?: EventSourceFactory;
-  storage?: KeyValueStore;
-  ack?: AckFn;
-  /** Diagnoses a refused stream; default: a fetch of the URL that reads the status and error body. */
-  probe?: ProbeFn;
-  ackDebounceMs?: number;
-  backoff?: BackoffPolicy;
-  random?: () => number;
-  now?: () => number;
-}
-
-export interface ConnectionInfo {
-  node: string;
-  clientId: string;
-  /** The stream delivers events after this position (null if the hub did not say). */
-  resumeFrom: number | null;
-  /** The hub's head when this connection started: events up to it were replayed. */
-  headSequence: number | null;
-  /** Sequences received on this connection that were at or below headSequence (recovered history). */
-  recovered: readonly number[];
-  connectedAt: number;
-}
-
-export interface SseSnapshot {
-  status: SseStatus;
-  clientId: string;
-  events: readonly ReceivedEvent[];
-  /** Last sequence processed (received, or restored from storage). */
-  lastSequence: number | null;
-  node: string | null;
-  error: string | null;
-  /** Set when the hub said the requested position is older than its retained history. */
-  reset: (ResetInfo & { at: number }) | null;
-  connection: ConnectionInfo | null;
-  received: number;
-  duplicates: number;
-  invalid: number;
-  /** Connections opened after the first one. */
-  reconnects: number;
-  /** When our own backoff timer fires, if one is pending. */
-  nextRetryAt: number | null;
-  /** The URL of the current (or last) EventSource. */
-  streamUrl: string | null;
-  /** Set when the hub's head was behind our position (it lost history or is another hub). */
-  rewound: { from: number; to: number; at: number } | null;
-  /** The last status transitions, oldest first (bounded). */
-  history: readonly StatusChange[];
-}
-
-export interface StatusChange {
-  status: SseStatus;
-  error: string | null;
-  at: number;
-}
-
+// Status transitions kept for display (the reconnection example's timeline).
 const HISTORY_LIMIT = 20;
 
 const DEFAULT_MAX_EVENTS = 500;
 // Debounce for POST /api/sse/ack: one write per second at most per client.
 const DEFAULT_ACK_DEBOUNCE_MS = 1000;
-
-/** Filter entries, trimmed and deduplicated, known types in their canonical case. */
-export function normalizeFilter(filter: readonly string[] | undefined): string[] {
-  const out: string[] = [];
-  for (const raw of filter ?? []) {
-    const t = raw.trim();
-    if (t === '') continue;
-    const known = KNOWN_TYPES.find((k) => k.toLowerCase() === t.toLowerCase());
-    const name = known ?? t;
-    if (!out.includes(name)) out.push(name);
-  }
-  return out;
-}
-
-/**
- * Whether the browser's automatic reconnect resumes exactly at `position`:
- * the hub honours a `checkpoint=` in the URL before the `Last-Event-ID` header.
- */
-export function nativeResumeIsExact(urlCheckpoint: number | null, lastIdSeen: number | null, position: number | null): boolean {
-  const effective = urlCheckpoint ?? lastIdSeen;
-  return effective === position;
-}
-
-export function buildStreamUrl(
-  base: string,
-  params: { clientId: string; filter: readonly string[]; apiKey?: string; checkpoint: number | null },
-): string {
-  const q = new URLSearchParams();
-  q.set('clientId', params.clientId);
-  if (params.filter.length > 0) q.set('filter', params.filter.join(','));
-  if (params.checkpoint !== null) q.set('checkpoint', String(params.checkpoint));
-  if (params.apiKey !== undefined && params.apiKey !== '') q.set('apikey', params.apiKey);
-  return `${base}${base.includes('?') ? '&' : '?'}${q.toString()}`;
-}
-
-function defaultEventSource(url: string): EventSourceLike {
-  return new EventSource(url);
-}
-
-function defaultAck(ackUrl: string, apiKey: string | undefined): AckFn {
-  return async (clientId, sequence) => {
-    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-    if (apiKey !== undefined && apiKey !== '') headers['X-API-Key'] = apiKey;
-    const res = await fetch(ackUrl, { method: 'POST', headers, body: JSON.stringify({ clientId, sequence }) });
-    if (!res.ok) throw new Error(`ack failed: HTTP ${res.status}`);
-  };
-}
-
-async function defaultProbe(url: string): Promise<string | null> {
-  const abort = new AbortController();
-  try {
-    const res = await fetch(url, { signal: abort.signal, headers: { Accept: 'text/event-stream' } });
-    if (res.ok) return null;
-    let detail = res.statusText;
-    try {
-      const body = (await res.json()) as { error?: unknown; message?: unknown };
-      if (typeof body.message === 'string') detail = typeof body.error === 'string' ? `${body.error}: ${body.message}` : body.message;
-    } catch {
-      // not a JSON error body
-    }
-    return `HTTP ${res.status} ${detail}`.trim();
-  } catch {
-    return null;
-  } finally {
-    abort.abort();
-  }
-}
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);

@@ -1,0 +1,35 @@
+// The browser defaults SseClient uses unless tests inject their own.
+import type { AckFn, EventSourceLike } from './types';
+
+export function defaultEventSource(url: string): EventSourceLike {
+  return new EventSource(url);
+}
+
+export function defaultAck(ackUrl: string, apiKey: string | undefined): AckFn {
+  return async (clientId, sequence) => {
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    if (apiKey !== undefined && apiKey !== '') headers['X-API-Key'] = apiKey;
+    const res = await fetch(ackUrl, { method: 'POST', headers, body: JSON.stringify({ clientId, sequence }) });
+    if (!res.ok) throw new Error(`ack failed: HTTP ${res.status}`);
+  };
+}
+
+export async function defaultProbe(url: string): Promise<string | null> {
+  const abort = new AbortController();
+  try {
+    const res = await fetch(url, { signal: abort.signal, headers: { Accept: 'text/event-stream' } });
+    if (res.ok) return null;
+    let detail = res.statusText;
+    try {
+      const body = (await res.json()) as { error?: unknown; message?: unknown };
+      if (typeof body.message === 'string') detail = typeof body.error === 'string' ? `${body.error}: ${body.message}` : body.message;
+    } catch {
+      // not a JSON error body
+    }
+    return `HTTP ${res.status} ${detail}`.trim();
+  } catch {
+    return null;
+  } finally {
+    abort.abort();
+  }
+}
