@@ -191,6 +191,8 @@ impl App {
             }
         }
         let stop_accepting = CancellationToken::new();
+        let drain = CancellationToken::new();
+        let connections = TaskTracker::new();
         tracing::info!(
             addr = %listener.local_addr()?,
             node = %state.settings.node_id,
@@ -199,14 +201,19 @@ impl App {
             "ssehub listening"
         );
         let accept = {
-            let (state, stop, tracker) = (state.clone(), stop_accepting.clone(), tracker.clone());
+            let (state, stop, drain, connections) = (
+                state.clone(),
+                stop_accepting.clone(),
+                drain.clone(),
+                connections.clone(),
+            );
             let limits = server::Limits {
                 header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
                 max_header_bytes: config.max_header_bytes,
                 write_stall: Duration::from_secs(config.write_stall_secs),
             };
             tokio::spawn(async move {
-                server::accept_loop(listener, state, stop, &tracker, limits).await
+                server::accept_loop(listener, state, stop, drain, &connections, limits).await;
             })
         };
         shutdown.await;
@@ -218,15 +225,20 @@ impl App {
         );
         state.readiness.start_draining();
         stop_accepting.cancel();
-        let graceful = accept
+        accept
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         state.registry.close_all();
-        if tokio::time::timeout_at(deadline, graceful.shutdown())
+        drain.cancel();
+        connections.close();
+        if tokio::time::timeout_at(deadline, connections.wait())
             .await
             .is_err()
         {
-            tracing::warn!("connections still open at the grace deadline; closing them");
+            tracing::warn!(
+                open = connections.len(),
+                "connections still open at the grace deadline; closing them"
+            );
         }
         background.cancel();
         tracker.close();

@@ -44,6 +44,8 @@ pub enum ApiError {
     Token(#[from] TokenError),
     #[error("{0}")]
     ClientTokenRequired(&'static str),
+    #[error("the request line and headers are larger than {limit} bytes")]
+    HeaderTooLarge { limit: usize },
 }
 
 impl ApiError {
@@ -81,6 +83,10 @@ impl ApiError {
             ApiError::Token(TokenError::Invalid) => (StatusCode::UNAUTHORIZED, "invalid_token"),
             ApiError::Token(TokenError::Expired) => (StatusCode::UNAUTHORIZED, "token_expired"),
             ApiError::ClientTokenRequired(_) => (StatusCode::FORBIDDEN, "client_token_required"),
+            ApiError::HeaderTooLarge { .. } => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "header_too_large",
+            ),
         }
     }
 

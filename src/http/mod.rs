@@ -24,6 +24,9 @@
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod head;
+pub mod lean;
+pub mod rewind;
 pub mod router;
 pub mod server;
 pub mod stall;

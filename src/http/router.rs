@@ -60,7 +60,7 @@ async fn dispatch(req: Request<Incoming>, state: &AppState) -> Result<Response<H
         allow,
     };
     match segments.as_slice() {
-        ["api", "sse", "connect"] if is_get => subscribe::connect(req, state).await,
+        ["api", "sse", "connect"] if is_get => subscribe::connect(&req.into_parts().0, state).await,
         ["api", "sse", "ack"] if is_post => subscribe::ack(req, state).await,
         ["api", "sse", "stats"] if is_get => subscribe::stats(req, state).await,
         ["api", "sse", "token"] if is_post => token::issue(req, state).await,
@@ -134,7 +134,7 @@ fn preflight() -> Response<HubBody> {
     response
 }
 
-fn allow_origin(response: &mut Response<HubBody>, origin: &HeaderValue, allowed: &[String]) {
+pub fn allow_origin(response: &mut Response<HubBody>, origin: &HeaderValue, allowed: &[String]) {
     let Ok(text) = origin.to_str() else { return };
     let any = allowed.iter().any(|a| a == "*");
     if !any && !allowed.iter().any(|a| a.eq_ignore_ascii_case(text)) {

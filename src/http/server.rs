@@ -1,21 +1,17 @@
-//! The accept loop: one hyper-util auto connection (HTTP/1.1 or h2c) per socket, watched by a
-//! graceful-shutdown handle. The loop never dies on one bad accept.
+//! The accept loop: one task per socket ([`lean::serve`]: SSE streams on the lean path,
+//! everything else through a hyper-util auto connection, HTTP/1.1 or h2c, watched by a
+//! graceful-shutdown handle). The loop never dies on one bad accept.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::stall::StallGuard;
-use super::{router, AppState};
-use crate::sse::body::Transport;
+use super::{lean, AppState};
 
 /// Connection-level limits.
 #[derive(Debug, Clone, Copy)]
@@ -30,23 +26,31 @@ pub struct Limits {
 /// Pause after `EMFILE`/`ENFILE` so the loop does not spin while descriptors are exhausted.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-/// Accepts until `stop` fires; returns the handle that drains the open connections.
+/// Accepts until `stop` fires. Each connection runs in a task of `connections`; cancelling
+/// `drain` asks the hyper ones to finish their request and close (SSE streams end when the
+/// registry closes them).
 pub async fn accept_loop(
     listener: TcpListener,
     state: Arc<AppState>,
     stop: CancellationToken,
-    tracker: &TaskTracker,
+    drain: CancellationToken,
+    connections: &TaskTracker,
     limits: Limits,
-) -> GracefulShutdown {
-    let graceful = GracefulShutdown::new();
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
+) {
+    let mut hyper = Builder::new(TokioExecutor::new());
+    hyper
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes)
         .keep_alive(true);
-    builder.http2().timer(TokioTimer::new());
+    hyper.http2().timer(TokioTimer::new());
+    let shared = Arc::new(lean::Shared {
+        state,
+        hyper,
+        drain,
+        limits,
+    });
     loop {
         let accepted = tokio::select! {
             biased;
@@ -66,30 +70,6 @@ pub async fn accept_loop(
         };
         // SSE frames are small and latency matters more than packet count.
         let _ = stream.set_nodelay(true);
-        let transport = Arc::new(Transport::default());
-        let io = StallGuard::new(TokioIo::new(stream), limits.write_stall, transport.clone());
-        let service = {
-            let state = state.clone();
-            service_fn(move |mut req| {
-                let state = state.clone();
-                req.extensions_mut().insert(transport.clone());
-                async move { Ok::<_, Infallible>(router::route(req, &state).await) }
-            })
-        };
-        let connection = builder.serve_connection(io, service).into_owned();
-        let connection = graceful.watch(connection);
-        let metrics = state.metrics.clone();
-        tracker.spawn(async move {
-            if let Err(error) = connection.await {
-                let timed_out = error
-                    .downcast_ref::<hyper::Error>()
-                    .is_some_and(hyper::Error::is_timeout);
-                if timed_out {
-                    metrics.limit_hit("header_read_timeout");
-                }
-                tracing::debug!(%error, "connection ended with an error");
-            }
-        });
+        connections.spawn(lean::serve(stream, shared.clone()));
     }
-    graceful
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use http::request::Parts;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
@@ -39,7 +40,7 @@ struct Caller {
 
 /// A client token binds a client id (and needs no key); otherwise a key with subscribe scope
 /// is needed, and under `--require-client-tokens` a subscribe key alone may not name a client.
-fn caller(req: &Request<Incoming>, query: &Query, state: &AppState) -> Result<Caller, ApiError> {
+fn caller(req: &Parts, query: &Query, state: &AppState) -> Result<Caller, ApiError> {
     let named = query
         .get("clientId")
         .map(|c| {
@@ -61,7 +62,7 @@ fn caller(req: &Request<Incoming>, query: &Query, state: &AppState) -> Result<Ca
     }
     let scope = state
         .keys
-        .authorize(extract::api_key(req.headers(), query), Scope::Subscribe)?;
+        .authorize(extract::api_key(&req.headers, query), Scope::Subscribe)?;
     let trusted = !state.settings.require_client_tokens || scope == Scope::Publish;
     Ok(Caller {
         client: named.filter(|_| trusted),
@@ -94,16 +95,13 @@ fn stream_deadline(
     }
 }
 
-pub async fn connect(
-    req: Request<Incoming>,
-    state: &AppState,
-) -> Result<Response<HubBody>, ApiError> {
+pub async fn connect(req: &Parts, state: &AppState) -> Result<Response<HubBody>, ApiError> {
     if state.readiness.is_draining() {
         return Err(ApiError::ShuttingDown);
     }
-    let query = Query::parse(req.uri().query());
-    let caller = caller(&req, &query, state)?;
-    let req_flags = req.extensions().get::<Arc<Transport>>().cloned();
+    let query = Query::parse(req.uri.query());
+    let caller = caller(req, &query, state)?;
+    let req_flags = req.extensions.get::<Arc<Transport>>().cloned();
     let named_client = caller.client;
     let filter = Filter::parse(
         query.get("filter").unwrap_or(""),
@@ -117,7 +115,7 @@ pub async fn connect(
     })?;
     // EventSource omits the header when it has no id; an empty one means the same.
     let header_id = req
-        .headers()
+        .headers
         .get("last-event-id")
         .map(|v| v.to_str().unwrap_or("\u{0}").trim())
         .filter(|v| !v.is_empty());
