@@ -17,7 +17,7 @@ pub enum Head {
     /// Not a stream request (or not one we parse): hand every byte read so far to hyper.
     Other,
     /// A complete `GET /api/sse/connect` head of `len` bytes.
-    Stream { parts: Parts, len: usize },
+    Stream { parts: Box<Parts>, len: usize },
 }
 
 /// Classifies what has been read so far. Never allocates for non-stream requests.
@@ -40,7 +40,10 @@ pub fn classify(buf: &BytesMut) -> Head {
     match request.parse(buf) {
         Ok(httparse::Status::Partial) => Head::Incomplete,
         Ok(httparse::Status::Complete(len)) => match to_parts(&request) {
-            Some(parts) => Head::Stream { parts, len },
+            Some(parts) => Head::Stream {
+                parts: Box::new(parts),
+                len,
+            },
             None => Head::Other,
         },
         Err(_) => Head::Other,
