@@ -11,6 +11,9 @@
 #   TAG          image tag (default: the git commit, else 0.1.0)
 #   SKIP_BUILD=1 use images that were already built with the same names
 #   TIMEOUT      how long to wait for each rollout (default 10m)
+#   RENDER_ONLY=DIR  write the manifests this script would apply (apply.yaml, phase1.yaml) to
+#                DIR and stop: no docker, no cluster, every Secret generated (the CI checks
+#                use this); KUSTOMIZE=path renders with that kustomize instead of kubectl
 #
 # Secrets: a Secret that does not exist in the cluster yet is created with freshly generated
 # random values in place of the REPLACE_ME placeholders in k8s/; one that exists is left as it
@@ -28,12 +31,18 @@ die() {
   exit 1
 }
 
-for tool in kubectl docker; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool is required but not installed"
-done
-kubectl version --request-timeout=10s >/dev/null 2>&1 ||
-  die "kubectl cannot reach a cluster (context: $(kubectl config current-context 2>/dev/null || echo none))"
-context=$(kubectl config current-context)
+render_only="${RENDER_ONLY:-}"
+kustomize="${KUSTOMIZE:-}"
+if [[ -z $render_only ]]; then
+  for tool in kubectl docker; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is required but not installed"
+  done
+  kubectl version --request-timeout=10s >/dev/null 2>&1 ||
+    die "kubectl cannot reach a cluster (context: $(kubectl config current-context 2>/dev/null || echo none))"
+  context=$(kubectl config current-context)
+elif [[ -z $kustomize ]]; then
+  command -v kubectl >/dev/null 2>&1 || die "RENDER_ONLY needs kubectl or KUSTOMIZE=path/to/kustomize"
+fi
 
 tag="${TAG:-$(git rev-parse --short HEAD 2>/dev/null || echo 0.1.0)}"
 prefix="${REGISTRY:+${REGISTRY%/}/}"
@@ -41,7 +50,9 @@ hub_image="${prefix}ssehub:$tag"
 frontend_image="${prefix}ssehub-frontend:$tag"
 
 # --- images -------------------------------------------------------------------------------------
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+if [[ -n $render_only ]]; then
+  : # no images
+elif [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   docker info >/dev/null 2>&1 || die "docker is installed but its daemon is not reachable"
   say "building $hub_image"
   DOCKER_BUILDKIT=1 docker build -t "$hub_image" -f Dockerfile .
@@ -49,7 +60,9 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   DOCKER_BUILDKIT=1 docker build -t "$frontend_image" -f frontend/Dockerfile .
 fi
 
-if [[ -n $prefix ]]; then
+if [[ -n $render_only ]]; then
+  : # nothing to push or load
+elif [[ -n $prefix ]]; then
   say "pushing to $REGISTRY"
   docker push "$hub_image"
   docker push "$frontend_image"
@@ -80,7 +93,11 @@ trap 'rm -rf "$tmp"' EXIT
 chmod 0700 "$tmp"
 
 say "rendering k8s/"
-kubectl kustomize k8s/ >"$tmp/all.yaml"
+if [[ -n $kustomize ]]; then
+  "$kustomize" build k8s/ >"$tmp/all.yaml"
+else
+  kubectl kustomize k8s/ >"$tmp/all.yaml"
+fi
 sed -i.bak -E \
   -e "s#^([[:space:]]*image: )ssehub:[^[:space:]]+\$#\\1$hub_image#" \
   -e "s#^([[:space:]]*image: )ssehub-frontend:[^[:space:]]+\$#\\1$frontend_image#" \
@@ -105,7 +122,7 @@ drop() {
   '
 }
 
-exists() { kubectl -n "$namespace" get "$1" >/dev/null 2>&1; }
+exists() { [[ -z $render_only ]] && kubectl -n "$namespace" get "$1" >/dev/null 2>&1; }
 hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 
 keep=()
@@ -138,6 +155,14 @@ drop "${keep[@]}" <"$tmp/all.yaml" >"$tmp/apply.yaml"
 if grep -q REPLACE "$tmp/apply.yaml"; then
   die "a REPLACE_ME placeholder was left unreplaced in the rendered manifests"
 fi
+drop Deployment/ssehub HorizontalPodAutoscaler/ssehub Deployment/ssehub-frontend Ingress/ssehub \
+  <"$tmp/apply.yaml" >"$tmp/phase1.yaml"
+if [[ -n $render_only ]]; then
+  mkdir -p "$render_only"
+  cp "$tmp/apply.yaml" "$tmp/phase1.yaml" "$render_only/"
+  echo "rendered $render_only/apply.yaml and $render_only/phase1.yaml (not applied)"
+  exit 0
+fi
 
 # --- apply: the database first, then the hubs -----------------------------------------------------
 if ! kubectl get ingressclass nginx >/dev/null 2>&1; then
@@ -153,8 +178,6 @@ if exists job/mongodb-init; then
 fi
 
 say "applying MongoDB and the settings (phase 1)"
-drop Deployment/ssehub HorizontalPodAutoscaler/ssehub Deployment/ssehub-frontend Ingress/ssehub \
-  <"$tmp/apply.yaml" >"$tmp/phase1.yaml"
 kubectl apply -f "$tmp/phase1.yaml"
 kubectl -n "$namespace" rollout status statefulset/mongodb --timeout="$timeout"
 say "waiting for the replica set (job/mongodb-init)"

@@ -8,6 +8,8 @@
 # - kustomize        `kustomize build k8s/` renders; the output validates the same way
 # - k8s-policy       what the schemas cannot say: probes, security context, secrets only via
 #                    secretKeyRef, drain timing, /metrics not routed, HPA/PDB, config names
+# - deploy-script    deploy-k8s.sh's rendering (RENDER_ONLY): images set, every placeholder
+#                    replaced by generated values that agree, both phases valid (strict)
 # - hadolint         Dockerfile and frontend/Dockerfile
 # - dockerfile-stubs the hub Dockerfile's dependency-layer stubs cover every target Cargo.toml names
 # - shellcheck       every *.sh in the repository (not node_modules, not target)
@@ -382,6 +384,51 @@ print(f"{len(objs)} objects meet the deployment policy")
 PY
 }
 
+check_deploy_script() {
+  local out="$tmp/deploy-k8s"
+  RENDER_ONLY="$out" KUSTOMIZE="$bindir/kustomize" REGISTRY=registry.test/team TAG=ci-check \
+    bash deploy-k8s.sh >/dev/null || return 1
+  validate_schemas "$out/apply.yaml" "$out/phase1.yaml" || return 1
+  "$venv/bin/python" - "$out" <<'PY'
+import base64, re, sys, urllib.parse, yaml
+out = sys.argv[1]
+def load(name):
+    return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(open(f"{out}/{name}")) if d}
+apply, phase1 = load("apply.yaml"), load("phase1.yaml")
+errors = []
+text = open(f"{out}/apply.yaml").read()
+if "REPLACE" in text:
+    errors.append("a placeholder survived")
+def data(kind_name):
+    s = apply[kind_name]
+    d = dict(s.get("stringData") or {})
+    d.update({k: base64.b64decode(v).decode() for k, v in (s.get("data") or {}).items()})
+    return d
+hub, auth, key = data(("Secret", "ssehub-secrets")), data(("Secret", "mongodb-auth")), data(("Secret", "mongodb-keyfile"))
+uri = urllib.parse.urlsplit(hub["MONGODB_URI"])
+if uri.password != auth["SSEHUB_MONGO_PASSWORD"]:
+    errors.append("generated MONGODB_URI password differs from SSEHUB_MONGO_PASSWORD")
+if len(hub["SSEHUB_TOKEN_SECRET"]) < 16:
+    errors.append("generated token secret is shorter than 16 bytes")
+for k in ("SSEHUB_PUBLISH_KEYS", "SSEHUB_SUBSCRIBE_KEYS"):
+    if not re.fullmatch(r"[A-Za-z0-9-]{20,}", hub[k]):
+        errors.append(f"generated {k} looks wrong")
+if hub["SSEHUB_PUBLISH_KEYS"] == hub["SSEHUB_SUBSCRIBE_KEYS"]:
+    errors.append("publish and subscribe keys are equal")
+if not re.fullmatch(r"[A-Za-z0-9+/=]{6,1024}", key["keyfile"]):
+    errors.append("generated keyfile is not 6-1024 base64 characters")
+images = set(re.findall(r"image: (\S+)", text))
+if images != {"registry.test/team/ssehub:ci-check", "registry.test/team/ssehub-frontend:ci-check", "mongo:7.0"}:
+    errors.append(f"images not set from REGISTRY/TAG: {sorted(images)}")
+held_back = {("Deployment", "ssehub"), ("Deployment", "ssehub-frontend"), ("HorizontalPodAutoscaler", "ssehub"), ("Ingress", "ssehub")}
+if set(apply) - set(phase1) != held_back:
+    errors.append(f"phase 1 should hold back exactly {sorted(held_back)}, holds back {sorted(set(apply) - set(phase1))}")
+if errors:
+    sys.exit("\n".join(errors))
+print(f"deploy-k8s.sh renders {len(apply)} objects (phase 1: {len(phase1)}), secrets generated and consistent")
+PY
+}
+
 check_hadolint() {
   "$venv/bin/hadolint" Dockerfile frontend/Dockerfile
 }
@@ -543,6 +590,7 @@ apt_install nginx nginx
 check k8s-schema check_k8s_schema
 check kustomize check_kustomize
 check k8s-policy check_k8s_policy
+check deploy-script check_deploy_script
 check hadolint check_hadolint
 check dockerfile-stubs check_dockerfile_stubs
 check shellcheck check_shellcheck
