@@ -1,7 +1,8 @@
 // End-to-end: the SPA in real Chromium against the real hub binary.
 // The scenarios run in order and share one hub (port + data dir) and one browser.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { artifactsDir, Hub, launchBrowser } from './hub.mjs';
@@ -253,4 +254,25 @@ test('a position older than the retained history shows the reset notice, then co
   } finally {
     await small.kill('SIGTERM');
   }
+});
+
+test('every page passes axe-core accessibility checks (no serious or critical violations)', async () => {
+  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  const paths = ['/', '/publish', '/demo', '/stats', '/examples/basic', '/examples/typed', '/examples/multiple', '/examples/reconnection', '/examples/filtered', '/examples/custom', '/examples/checkpoint'];
+  await hub.post('/api/sse/notification', { message: 'for the accessibility run' });
+  const problems = [];
+  for (const [scheme, p] of ['light', 'dark'].flatMap((c) => paths.map((q) => [c, q]))) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.goto(`${hub.base}${p}`);
+    await page.locator('main h1, main h2').first().waitFor({ timeout: T });
+    await page.waitForTimeout(300);
+    await page.addScriptTag({ content: axeSource });
+    const violations = await page.evaluate(async () => {
+      const r = await window.axe.run(document, { resultTypes: ['violations'] });
+      return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+    });
+    for (const v of violations) problems.push(`${scheme} ${p} ${v}`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  assert.deepEqual(problems, []);
 });
