@@ -16,20 +16,22 @@
 //! `sequence_blocks`, then inserts the K events with one ordered `insertMany`. The blocks tile
 //! the numbers from 1 without overlap: a block always starts right after an existing block's
 //! last number, so two nodes that read the same head race for the same `_id` and the unique
-//! `_id` index lets exactly one win; the loser reads the head again and retries. (A `$inc` on
-//! one counter document would be a round trip cheaper on MongoDB, but FerretDB 1.x runs
-//! `findAndModify` and `update` as read-modify-write without isolation, so concurrent `$inc`s
-//! lose updates and hand out the same numbers twice; an insert's unique key is atomic on both.)
+//! `_id` index lets exactly one win; the loser reads the head again and retries. A node that
+//! reserved recently builds on its own last block without reading, so a node publishing alone
+//! pays one round trip per block, as a `findAndModify` `$inc` on a counter document would.
+//! That counter is not used because FerretDB 1.x runs `findAndModify` and `update` as an
+//! unisolated read-modify-write: concurrent `$inc`s lose updates and hand out numbers twice
+//! (the concurrent-appender test caught it). An insert's unique `_id` is atomic on both.
 //! A reserved number can be invisible for a while (its insert is in flight) or forever (its
 //! node died between the two steps): the dispatcher's gap tracker owns that case. Every write
 //! carries the configured write concern, journaled, so a publish that was answered is durable.
 //!
 //! Only commands MongoDB and FerretDB 1.x both serve are used: `find` with filter, sort,
 //! projection and limit, `insert`, `update` (upserts with `$max`/`$set`, `replace`) and
-//! `delete`. No transactions, no change streams, no TTL index (`trim` does age retention and
-//! FerretDB 1.x has none). FerretDB runs an `update` as an unisolated read-modify-write, so
-//! there (tests only) racing checkpoint, lease and demo-switch writes can lose an update;
-//! on MongoDB each is atomic on its one document.
+//! `delete`. No transactions, no change streams, no TTL index (`trim` does age retention, and
+//! FerretDB 1.24 refuses one: `Index option "expireAfterSeconds" is not implemented yet`).
+//! On FerretDB (tests only) racing checkpoint, lease and demo-switch updates can therefore
+//! lose one; on MongoDB each is atomic on its one document.
 
 use std::fmt;
 use std::future::IntoFuture;
@@ -213,7 +215,7 @@ impl MongoStore {
             write_concern: doc! {
                 "w": match options.write_concern {
                     WriteAcknowledgment::Majority => Bson::from("majority"),
-                    WriteAcknowledgment::Nodes(nodes) => Bson::from(i64::from(nodes)),
+                    WriteAcknowledgment::Nodes(nodes) => Bson::from(i32::try_from(nodes).unwrap_or(i32::MAX)),
                 },
                 "j": true,
                 "wtimeout": millis(options.write_timeout),
