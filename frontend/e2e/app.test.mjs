@@ -276,3 +276,17 @@ test('every page passes axe-core accessibility checks (no serious or critical vi
   await page.emulateMedia({ colorScheme: 'light' });
   assert.deepEqual(problems, []);
 });
+
+test('keyboard only: skip link, then publish with Enter', async () => {
+  await page.goto(`${hub.base}/`);
+  await statusOpen();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('publish-message').focus();
+  await page.keyboard.press('ControlOrMeta+a');
+  const text = `typed with the keyboard ${Date.now()}`;
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+  await page.getByTestId('event-list').getByTestId('event-row').filter({ hasText: text }).waitFor({ timeout: T });
+});
