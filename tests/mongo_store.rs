@@ -131,6 +131,7 @@ async fn mongo_store_on_a_real_server() {
 
     concurrent_appenders_get_disjoint_gap_free_sequences(&server).await;
     a_new_connection_continues_after_the_head(&server).await;
+    edges_cost_nothing(&server).await;
 
     if server.ferretdb.is_some() {
         let store = server.store(&server.database("outage")).await;
@@ -208,6 +209,25 @@ async fn a_new_connection_continues_after_the_head(server: &Server) {
         second.append(vec![sample(4, None)]).await.unwrap(),
         vec![Sequence(4)]
     );
+}
+
+/// Empty batches, empty pages and positions beyond any stored number.
+async fn edges_cost_nothing(server: &Server) {
+    let store = server.store(&server.database("edges")).await;
+    assert_eq!(store.append(Vec::new()).await.unwrap(), Vec::new());
+    assert_eq!(store.head().await.unwrap(), Sequence::ZERO);
+    store.append(vec![sample(1, None)]).await.unwrap();
+    assert!(store
+        .read_after(Sequence::ZERO, 0)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.read_after(Sequence(1), 10).await.unwrap().is_empty());
+    assert!(store
+        .read_after(Sequence(u64::MAX), 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn calls_fail_fast_once_the_server_is_gone(store: MongoStore) {
