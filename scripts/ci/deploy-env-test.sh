@@ -295,8 +295,10 @@ if command -v nginx >/dev/null 2>&1; then
   echo 'console.log(1)' >"$ndir/html/assets/app-abc123.js"
   chmod -R a+rX "$ndir"
   sed -e "s|\${SSEHUB_UPSTREAM}|127.0.0.1:$port|g" \
-    -e "s|listen 8080;|listen 127.0.0.1:$nginx_port;|" -e '/listen \[::\]:8080;/d' \
+    -e "s|listen 8080;|listen 127.0.0.1:$nginx_port;|" \
     -e "s|root /usr/share/nginx/html;|root $ndir/html;|" frontend/nginx.conf >"$ndir/default.conf"
+  grep -q "listen 127.0.0.1:$nginx_port;" "$ndir/default.conf" ||
+    die "frontend/nginx.conf no longer has 'listen 8080;' for this test to rewrite"
   mime=/etc/nginx/mime.types
   [[ -f $mime ]] || { mime="$ndir/mime.types"; echo 'types { text/html html; application/javascript js; }' >"$mime"; }
   cat >"$ndir/nginx.conf" <<EOF
