@@ -66,7 +66,17 @@ hub=$!
 trap 'kill "$hub" 2>/dev/null || true; wait "$hub" 2>/dev/null || true' EXIT
 wait_live "$base/health/live"
 
+# Ack refuses schema-valid bodies for reasons of state that no schema can say (`sequence_ahead`
+# past the head, `token_client_mismatch`), so a 400 there is no failure of positive data.
+config="$report_dir/schemathesis.toml"
+cat >"$config" <<'TOML'
+[[operations]]
+include-operation-id = "ack"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "409", "429"]
+TOML
+
 args=(
+  --config-file "$config"
   run "$root/src/http/openapi.json"
   --url "$base"
   --header "X-API-Key: $publish_key"
@@ -75,7 +85,7 @@ args=(
   --checks all
   --max-time "$max_time"
   --request-timeout 10
-  --workers 2
+  --workers 1
   --generation-database none
   --report junit
   --report-dir "$report_dir"
