@@ -112,4 +112,8 @@ pub struct ReplayArgs {
     /// How long a dropped subscriber stays away before resuming.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(0..=600_000))]
     pub pause_ms: u64,
+    /// Stall instead: those subscribers stop reading for --pause-ms but keep the socket (a
+    /// slow consumer); the hub may close them, and they then resume with Last-Event-ID.
+    #[arg(long)]
+    pub stall: bool,
 }

@@ -81,6 +81,7 @@ async fn execute(common: &Common, args: &ReplayArgs) -> Run {
             source: Some(source_address(index as u32 / f.per_source)),
             event_type: event_type.clone(),
             drop,
+            stall: args.stall,
         };
         subs.spawn(subscriber::run(plan, board.clone(), stop_rx.clone()));
     }

@@ -84,6 +84,7 @@ fn main() -> ExitCode {
                     drop_percent: 0,
                     drop_at: 0.0,
                     pause_ms: 0,
+                    stall: false,
                 };
                 fanout::run("fanout", &cli.common, &args).await
             }

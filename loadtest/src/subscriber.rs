@@ -63,6 +63,8 @@ pub struct Plan {
     pub event_type: Arc<str>,
     /// Set for subscribers the replay scenario drops: the signal, and the pause before resuming.
     pub drop: Option<(Arc<Notify>, Duration)>,
+    /// On the signal, stop reading for the pause instead of disconnecting.
+    pub stall: bool,
 }
 
 #[derive(Debug, Default)]
@@ -74,6 +76,7 @@ pub struct Report {
     pub ledger: Ledger,
     pub opens: u32,
     pub planned_drops: u32,
+    pub planned_stalls: u32,
     pub unplanned_closes: u32,
     pub errors: Vec<String>,
     pub nodes: Vec<String>,
@@ -83,7 +86,8 @@ pub struct Report {
     pub protocol: Vec<String>,
     /// Last `id:` seen on any event, sent as `Last-Event-ID` when resuming.
     last_id: Option<u64>,
-    /// Unix nanos when the current connection opened, if it is a resumed one.
+    /// Unix nanos when the current connection opened, if it is a resumed one (or when a
+    /// planned stall ended): older events count as catch-up, not live latency.
     resumed_at: Option<u64>,
 }
 
@@ -142,9 +146,21 @@ pub async fn run(plan: Plan, board: Arc<Board>, mut stop: watch::Receiver<bool>)
                         None => std::future::pending().await,
                     }
                 } => {
+                    let pause = drop_pending.take().map(|(_, p)| p).unwrap_or_default();
+                    if plan.stall {
+                        // Keep the socket but stop reading, as a slow consumer does: the
+                        // hub's buffers fill; it may close us (then we resume) or wait.
+                        rep.planned_stalls += 1;
+                        tokio::select! {
+                            _ = stop.changed() => break 'connection,
+                            () = sleep(pause) => {
+                                rep.resumed_at = Some(unix_nanos());
+                                continue;
+                            }
+                        }
+                    }
                     drop(sse);
                     rep.planned_drops += 1;
-                    let pause = drop_pending.take().map(|(_, p)| p).unwrap_or_default();
                     tokio::select! {
                         _ = stop.changed() => break 'connection,
                         () = sleep(pause) => continue 'connection,

@@ -86,6 +86,13 @@ scenario replay --hub "$hub" --hub-pid "$hub_pid" \
   replay --subscribers 50 --publishers 2 --rate 150 --duration-secs 3 --drain-secs 10 \
   --drop-percent 30 --pause-ms 300
 
+# Slow consumers: half the subscribers stop reading for 2.5 s while publishers go flat out;
+# a hub that closes stalled sockets after 1 s must still lose nothing once they resume.
+start_hub slow --store memory --write-stall-secs 1 --tail-capacity 256
+scenario slow-consumer --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
+  replay --subscribers 10 --publishers 4 --rate 0 --duration-secs 4 --drain-secs 15 \
+  --drop-percent 50 --drop-at 0.25 --pause-ms 2500 --stall
+
 if [ "${LOADTEST_CLUSTER_MONGO:-0}" = 1 ]; then
   ferret_dir="$out/ferretdb"
   uri=$(scripts/ferretdb.sh start "$ferret_dir")

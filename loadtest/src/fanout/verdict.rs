@@ -32,6 +32,7 @@ struct Metrics {
     catchup_latency: LatencySummary,
     publish_rtt: LatencySummary,
     planned_drops: u64,
+    planned_stalls: u64,
     unplanned_closes: u64,
     real_time_inversions: u64,
     hub_cpu_secs: Option<f64>,
@@ -91,7 +92,7 @@ pub fn judge(scenario: &'static str, common: &Common, args: &ReplayArgs, run: Ru
 
     let mut deliveries = 0;
     let mut connected = 0;
-    let (mut planned, mut unplanned) = (0u64, 0u64);
+    let (mut planned, mut stalls, mut unplanned) = (0u64, 0u64, 0u64);
     for sub in &run.subscribers {
         let who = format!(
             "subscriber {} (hub {})",
@@ -99,6 +100,7 @@ pub fn judge(scenario: &'static str, common: &Common, args: &ReplayArgs, run: Ru
         );
         deliveries += sub.ledger.received;
         planned += u64::from(sub.planned_drops);
+        stalls += u64::from(sub.planned_stalls);
         unplanned += u64::from(sub.unplanned_closes);
         for p in &sub.protocol {
             report.violation(format!("{who}: protocol: {p}"));
@@ -178,6 +180,7 @@ pub fn judge(scenario: &'static str, common: &Common, args: &ReplayArgs, run: Ru
         catchup_latency: run.board.catchup_latency.summary(),
         publish_rtt: summarise(&rtt),
         planned_drops: planned,
+        planned_stalls: stalls,
         unplanned_closes: unplanned,
         real_time_inversions: inversions,
         hub_cpu_secs: run.hub_cpu_secs.map(round),
@@ -218,7 +221,12 @@ fn summarise_lines(report: &mut Report, m: &Metrics, args: &ReplayArgs) {
         report.line(format!("replayed after resume: {}", m.catchup_latency));
     }
     report.line(format!("publish round trip: {}", m.publish_rtt));
-    if args.drop_percent > 0 {
+    if args.drop_percent > 0 && args.stall {
+        report.line(format!(
+            "stalled {} subscribers ({}%, {} ms without reading); {} hub-side closes, resumed",
+            m.planned_stalls, args.drop_percent, args.pause_ms, m.unplanned_closes
+        ));
+    } else if args.drop_percent > 0 {
         report.line(format!(
             "dropped and resumed {} subscribers ({}%, pause {} ms); {} hub-side closes",
             m.planned_drops, args.drop_percent, args.pause_ms, m.unplanned_closes
