@@ -13,6 +13,8 @@
 #   fanout-max     1,000 subscribers, 8 publishers as fast as acks return, 20 s
 #   replay         5,000 subscribers at 40 events/s for 30 s; 20 % dropped at 40 % and
 #                  resumed with Last-Event-ID after 2 s
+#   slow-consumer  200 subscribers, 8 publishers flat out for 20 s; half stop reading for 10 s
+#                  (hub --write-stall-secs 2 closes them) and must resume losing nothing
 #   cluster        two hub processes sharing one FerretDB outbox (scripts/ferretdb.sh),
 #                  2,000 subscribers and 4 publishers spread over both, 10 % resumed
 #
@@ -139,6 +141,13 @@ scenario() {
       run replay --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
         replay --subscribers 5000 --publishers 4 --rate 40 --duration-secs 30 --drain-secs 60 \
         --drop-percent 20 --drop-at 0.4 --pause-ms 2000
+      cleanup
+      ;;
+    slow-consumer)
+      start_hub slow-consumer --store memory --write-stall-secs 2
+      run slow-consumer --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
+        replay --subscribers 200 --publishers 8 --rate 0 --duration-secs 20 --drain-secs 120 \
+        --drop-percent 50 --drop-at 0.2 --pause-ms 10000 --stall
       cleanup
       ;;
     cluster)
