@@ -20,6 +20,7 @@
 #
 #   SSEHUB_STORE   store for single-node runs: memory (default) or embedded
 #   LOADTEST_OUT   report directory (default artifacts/loadtest)
+#   CARGO_TARGET_DIR  honoured when building and locating the binaries
 #
 # Needs a high hard `ulimit -n`: the script raises the descriptor limit to 1,048,576 for itself,
 # the hub and the harness where it may (root with CAP_SYS_RESOURCE), else to the hard limit,
@@ -43,8 +44,9 @@ max_conns=$((fd_limit - 500))
 
 echo "building release binaries"
 cargo build --release --workspace --bins
-hub_bin=target/release/ssehub
-lt_bin=target/release/ssehub-loadtest
+target_dir=${CARGO_TARGET_DIR:-target}
+hub_bin=$target_dir/release/ssehub
+lt_bin=$target_dir/release/ssehub-loadtest
 
 pids=()
 ferret_dir=""
