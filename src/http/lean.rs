@@ -90,7 +90,9 @@ pub async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
             parts.extensions.insert(transport.clone());
             let origin = parts.headers.get(header::ORIGIN).cloned();
             let version = parts.version;
-            let result = subscribe::connect(&parts, &shared.state).await;
+            // Boxed: the connect future is large and short-lived; inline it would size every
+            // stream's task for its whole life.
+            let result = Box::pin(subscribe::connect(&parts, &shared.state)).await;
             drop(parts);
             let mut response = result.unwrap_or_else(ApiError::into_response);
             if let Some(origin) = origin {
@@ -116,7 +118,10 @@ pub async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
                 }
             }
         }
-        Head::Other | Head::Incomplete => hand_to_hyper(stream, buf.freeze(), &shared).await,
+        // Boxed for the same reason: hyper's connection state is kilobytes.
+        Head::Other | Head::Incomplete => {
+            Box::pin(hand_to_hyper(stream, buf.freeze(), &shared)).await
+        }
     }
 }
 

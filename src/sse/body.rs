@@ -29,6 +29,8 @@ use crate::tail::{Frame, Read, Tail};
 const MAX_FRAMES_PER_READ: usize = 64;
 /// Frames looked at per read when a filter rejects most of them.
 const MAX_SCAN_PER_READ: usize = 4096;
+/// Queue slots an idle stream may keep after a burst.
+const IDLE_QUEUE_CAPACITY: usize = 4;
 /// Events per store read while catching up.
 const CATCH_UP_BATCH: usize = 512;
 
@@ -164,6 +166,10 @@ impl Body for SseBody {
         let this = self.get_mut();
         loop {
             if let Some(bytes) = this.queue.pop_front() {
+                if this.queue.is_empty() && this.queue.capacity() > IDLE_QUEUE_CAPACITY {
+                    // An idle stream should not keep a burst's worth of slots.
+                    this.queue = VecDeque::new();
+                }
                 this.wrote_since_beat = true;
                 this.context.metrics.frames_delivered.inc();
                 this.context
