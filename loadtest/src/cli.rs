@@ -58,7 +58,8 @@ pub struct DensityArgs {
     /// Idle connections to open.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub connections: u32,
-    /// Connections per source address (127.0.0.2, .3, ...); below the ephemeral port range.
+    /// Connections per source address (127.0.0.2, .3, ...); at most the ports below the
+    /// kernel's ephemeral range.
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=60_000))]
     pub per_source: u32,
     /// Connection attempts in flight at once. Kept below the hub's listen backlog (128 with

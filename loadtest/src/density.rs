@@ -17,7 +17,7 @@ use crate::cli::{Common, DensityArgs};
 use crate::http::Client;
 use crate::payload::{unix_nanos, Ack};
 use crate::report::Report;
-use crate::target::source_address;
+use crate::source::Sources;
 use crate::{limits, procfs};
 
 const POLL: Duration = Duration::from_millis(50);
@@ -83,6 +83,7 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
         .subscribe_key
         .clone()
         .or_else(|| common.publish_key.clone());
+    let sources = Arc::new(Sources::new(args.per_source));
     let started = Instant::now();
     let mut tasks = JoinSet::new();
     for i in 0..args.connections {
@@ -91,7 +92,7 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
             path: format!("/api/sse/connect?clientId=lt-d{nonce}-{i}"),
             api_key: key.clone(),
             last_event_id: None,
-            source: Some(source_address(i / args.per_source)),
+            source: Some(sources.clone()),
         };
         let (hub, tally, stop, mark) = (hub.clone(), tally.clone(), stop_rx.clone(), mark.clone());
         tasks.spawn(conn::hold(hub, request, permit, tally, stop, mark));
@@ -147,7 +148,7 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
         connected,
         failed: tally.failed.load(Ordering::Relaxed),
         closed_by_hub: tally.closed.load(Ordering::Relaxed),
-        source_addresses: args.connections.div_ceil(args.per_source),
+        source_addresses: sources.addresses_used(),
         connect_secs: verdict::round(connect_secs),
         connects_per_sec: verdict::round(connected as f64 / connect_secs),
         hub_rss_before,

@@ -16,7 +16,7 @@ use tokio::time::{sleep, sleep_until, timeout};
 use crate::cli::{Common, ReplayArgs};
 use crate::http::Client;
 use crate::report::Report;
-use crate::target::source_address;
+use crate::source::Sources;
 use crate::{limits, procfs, publisher, subscriber};
 
 /// Bound on the subscriber connect phase.
@@ -62,6 +62,7 @@ async fn execute(common: &Common, args: &ReplayArgs) -> Run {
     let event_type: Arc<str> = common.event_type.as_str().into();
     let pause = Duration::from_millis(args.pause_ms);
 
+    let sources = Arc::new(Sources::new(f.per_source));
     let connect_start = Instant::now();
     let mut drop_signals = Vec::new();
     let mut subs = JoinSet::new();
@@ -78,7 +79,7 @@ async fn execute(common: &Common, args: &ReplayArgs) -> Run {
             hub: common.hubs[hub_index].clone(),
             path: format!("/api/sse/connect?clientId=lt-{run_id}-{index}"),
             api_key: subscribe_key.clone(),
-            source: Some(source_address(index as u32 / f.per_source)),
+            source: Some(sources.clone()),
             event_type: event_type.clone(),
             drop,
             stall: args.stall,

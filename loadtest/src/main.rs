@@ -4,7 +4,7 @@
 //! API.md with its own HTTP/1.1, chunked and SSE parsers. Every run is bounded in connections
 //! and time and stops by itself; targets outside 127.0.0.0/8 are refused.
 //!
-//! Layout: `cli` flags · `target` loopback URLs · `http`/`chunked`/`sse`/`stream` the wire ·
+//! Layout: `cli` flags · `target` loopback URLs · `source` client endpoints · `http`/`chunked`/`sse`/`stream` the wire ·
 //! `payload` what is published · `ledger`/`verify` the exactly-once oracle · `stats`/`procfs`
 //! measurements · `density`, `fanout` (+ replay, cluster) the scenarios · `report` output.
 
@@ -19,6 +19,7 @@ mod payload;
 mod procfs;
 mod publisher;
 mod report;
+mod source;
 mod sse;
 mod stats;
 mod stream;

@@ -6,13 +6,15 @@
 //! the parser's empty buffers; no per-connection heap buffer is held while waiting.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::chunked::Progress;
 use crate::http::{self, BodyDecoder, HttpError};
+use crate::source::Sources;
 use crate::sse::{Item, Parser};
 use crate::target::Hub;
 
@@ -26,8 +28,8 @@ pub struct Request {
     pub path: String,
     pub api_key: Option<String>,
     pub last_event_id: Option<u64>,
-    /// Local address to bind before connecting (spreads connections over 127.0.0.0/8).
-    pub source: Option<IpAddr>,
+    /// Local endpoints to bind before connecting (spreads connections over 127.0.0.0/8).
+    pub source: Option<Arc<Sources>>,
 }
 
 #[derive(Debug)]
@@ -53,7 +55,7 @@ impl SseStream {
     /// Connect failures, a non-200 status (with the start of the body in the message), or a
     /// content type other than `text/event-stream`.
     pub async fn open(hub: &Hub, req: &Request) -> Result<Self, HttpError> {
-        let mut tcp = connect(hub.addr, req.source).await?;
+        let mut tcp = connect(hub.addr, req.source.as_deref()).await?;
         let id = req.last_event_id.map(|id| id.to_string());
         let mut headers = vec![("Accept", "text/event-stream")];
         if let Some(key) = &req.api_key {
@@ -134,18 +136,45 @@ impl SseStream {
     }
 }
 
-async fn connect(addr: SocketAddr, source: Option<IpAddr>) -> io::Result<TcpStream> {
-    let socket = match addr {
-        SocketAddr::V4(_) => TcpSocket::new_v4()?,
-        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+/// Endpoints tried before giving up: one may be taken by another program's wildcard listener.
+const BIND_ATTEMPTS: usize = 16;
+
+async fn connect(addr: SocketAddr, sources: Option<&Sources>) -> io::Result<TcpStream> {
+    let Some(sources) = sources else {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        return Ok(stream);
     };
-    if let Some(ip) = source {
-        // A previous large run leaves ~20k TIME_WAIT ports per source address for a minute;
-        // SO_REUSEADDR lets the next run bind them instead of failing with EADDRINUSE.
+    let mut last_error = None;
+    for _ in 0..BIND_ATTEMPTS {
+        let socket = TcpSocket::new_v4()?;
+        // Steps over a previous run's TIME_WAIT on this endpoint; `Sources` never hands out
+        // an endpoint twice, so no live connection shares it.
         socket.set_reuseaddr(true)?;
-        socket.bind(SocketAddr::new(ip, 0))?;
+        match socket.bind(sources.next()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                last_error = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        match socket.connect(addr).await {
+            Ok(stream) => {
+                stream.set_nodelay(true)?;
+                return Ok(stream);
+            }
+            // The 4-tuple is still in TIME_WAIT from an earlier run against the same port.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::AddrInUse | io::ErrorKind::AddrNotAvailable
+                ) =>
+            {
+                last_error = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
     }
-    let stream = socket.connect(addr).await?;
-    stream.set_nodelay(true)?;
-    Ok(stream)
+    Err(last_error.unwrap_or_else(|| io::Error::other("no source endpoint")))
 }

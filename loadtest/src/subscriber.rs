@@ -2,7 +2,6 @@
 //! resumes with `Last-Event-ID` after a planned drop or a hub-initiated close, and hands its
 //! ledger back for verification when told to stop.
 
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +11,7 @@ use tokio::time::{sleep, timeout};
 
 use crate::ledger::{Ledger, Violation};
 use crate::payload::{scan_load, unix_nanos, Connected};
+use crate::source::Sources;
 use crate::sse::{Event, Item};
 use crate::stats::Latency;
 use crate::stream::{self, Outcome, SseStream};
@@ -59,7 +59,7 @@ pub struct Plan {
     pub hub: Hub,
     pub path: String,
     pub api_key: Option<String>,
-    pub source: Option<IpAddr>,
+    pub source: Option<Arc<Sources>>,
     pub event_type: Arc<str>,
     /// Set for subscribers the replay scenario drops: the signal, and the pause before resuming.
     pub drop: Option<(Arc<Notify>, Duration)>,
@@ -104,7 +104,7 @@ pub async fn run(plan: Plan, board: Arc<Board>, mut stop: watch::Receiver<bool>)
             path: plan.path.clone(),
             api_key: plan.api_key.clone(),
             last_event_id: rep.last_id.or(rep.start),
-            source: plan.source,
+            source: plan.source.clone(),
         };
         let opened = {
             let _permit = board.connect_gate.acquire().await;
