@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use ssehub::event::Sequence;
 use ssehub::outbox::contract::{self, sample};
-use ssehub::outbox::mongo::{MongoOptions, MongoStore};
+use ssehub::outbox::mongo::{MongoOptions, MongoStore, Numbering};
 use ssehub::outbox::{Store, StoreError};
 
 const URI_VAR: &str = "SSEHUB_TEST_MONGODB_URI";
@@ -55,7 +55,15 @@ impl Server {
     }
 
     async fn store(&self, database: &str) -> MongoStore {
-        MongoStore::connect(&self.uri, database, fast_failing())
+        self.store_numbering(database, Numbering::Auto).await
+    }
+
+    async fn store_numbering(&self, database: &str, numbering: Numbering) -> MongoStore {
+        let options = MongoOptions {
+            numbering,
+            ..fast_failing()
+        };
+        MongoStore::connect(&self.uri, database, options)
             .await
             .unwrap_or_else(|e| panic!("connect to {}: {e}", self.uri))
     }
@@ -98,12 +106,13 @@ fn fast_failing() -> MongoOptions {
 /// Runs each contract check on a fresh database, in a task of its own so one failure does not
 /// hide the others; evaluates to the names of the checks that failed.
 macro_rules! failed_checks {
-    ($server:expr; $($check:ident),* $(,)?) => {{
-        let mut failed: Vec<&str> = Vec::new();
+    ($server:expr, $numbering:expr; $($check:ident),* $(,)?) => {{
+        let mut failed: Vec<String> = Vec::new();
         $(
-            let store = $server.store(&$server.database(stringify!($check))).await;
+            let database = format!("{}_{:?}", stringify!($check), $numbering);
+            let store = $server.store_numbering(&$server.database(&database), $numbering).await;
             if tokio::spawn(contract::$check(store)).await.is_err() {
-                failed.push(stringify!($check));
+                failed.push(database);
             }
         )*
         failed
@@ -114,24 +123,27 @@ macro_rules! failed_checks {
 async fn mongo_store_on_a_real_server() {
     let mut server = Server::start();
 
-    let failed = failed_checks!(server;
-        empty_store_has_nothing,
-        append_assigns_consecutive_sequences,
-        read_after_pages_in_order,
-        targeted_events_keep_their_target,
-        trimming_by_count_moves_the_oldest,
-        trimming_by_age_keeps_recent_events,
-        trimming_everything_keeps_the_head,
-        checkpoints_only_move_forward,
-        demo_switch_has_one_winner,
-        leases_have_one_holder_until_expiry,
-        node_reports_are_upserted,
-    );
-    assert!(failed.is_empty(), "contract checks failed: {failed:?}");
+    for numbering in [Numbering::Counter, Numbering::Blocks] {
+        let failed = failed_checks!(server, numbering;
+            empty_store_has_nothing,
+            append_assigns_consecutive_sequences,
+            read_after_pages_in_order,
+            targeted_events_keep_their_target,
+            trimming_by_count_moves_the_oldest,
+            trimming_by_age_keeps_recent_events,
+            trimming_everything_keeps_the_head,
+            checkpoints_only_move_forward,
+            demo_switch_has_one_winner,
+            leases_have_one_holder_until_expiry,
+            node_reports_are_upserted,
+        );
+        assert!(failed.is_empty(), "contract checks failed: {failed:?}");
+    }
 
     concurrent_appenders_get_disjoint_gap_free_sequences(&server).await;
     a_new_connection_continues_after_the_head(&server).await;
     edges_cost_nothing(&server).await;
+    numbering_survives_pruning_wiping_and_rollback(&server).await;
 
     if server.ferretdb.is_some() {
         let store = server.store(&server.database("outage")).await;
@@ -140,14 +152,19 @@ async fn mongo_store_on_a_real_server() {
     }
 }
 
-/// Two connections (two "nodes"), eight tasks, fifty batches each: every number from 1 to the
-/// total is handed out exactly once, and the outbox holds exactly those events.
+/// Two connections (two "nodes"), eight tasks, fifty batches each, numbering as chosen for
+/// the server: every number from 1 to the total is handed out exactly once, and the outbox
+/// holds exactly those events.
 async fn concurrent_appenders_get_disjoint_gap_free_sequences(server: &Server) {
     let database = server.database("concurrent");
     let nodes = [
         Arc::new(server.store(&database).await),
         Arc::new(server.store(&database).await),
     ];
+    if server.ferretdb.is_some() {
+        // FerretDB's findAndModify is not atomic, so Auto must choose blocks there.
+        assert_eq!(nodes[0].numbering(), Numbering::Blocks);
+    }
     let mut tasks = tokio::task::JoinSet::new();
     for task in 0..8u64 {
         let store = nodes[task as usize % 2].clone();
@@ -208,6 +225,65 @@ async fn a_new_connection_continues_after_the_head(server: &Server) {
     assert_eq!(
         second.append(vec![sample(4, None)]).await.unwrap(),
         vec![Sequence(4)]
+    );
+}
+
+/// `trim` prunes the sequence blocks (one per append) once they are old, keeping the newest;
+/// without any block the head comes from the newest event; a counter behind the outbox heals.
+/// Ages blocks and rolls the counter back through the driver.
+async fn numbering_survives_pruning_wiping_and_rollback(server: &Server) {
+    use mongodb::bson::{doc, DateTime};
+    let database = server.database("prune");
+    let store = server.store_numbering(&database, Numbering::Blocks).await;
+    for n in 1..=3 {
+        store
+            .append(vec![sample(n, None), sample(n, None)])
+            .await
+            .unwrap();
+    }
+    let client = mongodb::Client::with_uri_str(&server.uri).await.unwrap();
+    let blocks = client
+        .database(&database)
+        .collection::<mongodb::bson::Document>("sequence_blocks");
+    let an_hour_ago = DateTime::from_millis(DateTime::now().timestamp_millis() - 3_600_000);
+    blocks
+        .update_many(doc! {}, doc! { "$set": { "reservedAt": an_hour_ago } })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .trim(ssehub::outbox::Retention::default())
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(blocks.count_documents(doc! {}).await.unwrap(), 1);
+    assert_eq!(store.head().await.unwrap(), Sequence(6));
+
+    blocks.drop().await.unwrap();
+    let later = server.store_numbering(&database, Numbering::Blocks).await;
+    assert_eq!(later.head().await.unwrap(), Sequence(6));
+    assert_eq!(
+        later.append(vec![sample(7, None)]).await.unwrap(),
+        vec![Sequence(7)]
+    );
+    // Switching to the counter numbers on after everything stored.
+    let counter = server.store_numbering(&database, Numbering::Counter).await;
+    assert_eq!(counter.head().await.unwrap(), Sequence(7));
+    assert_eq!(
+        counter.append(vec![sample(8, None)]).await.unwrap(),
+        vec![Sequence(8)]
+    );
+    // A counter that went back (a failover rollback under w: 1) is moved past the outbox.
+    client
+        .database(&database)
+        .collection::<mongodb::bson::Document>("counters")
+        .update_one(doc! { "_id": "outbox" }, doc! { "$set": { "seq": 2_i64 } })
+        .await
+        .unwrap();
+    assert_eq!(
+        counter.append(vec![sample(9, None)]).await.unwrap(),
+        vec![Sequence(9)]
     );
 }
 

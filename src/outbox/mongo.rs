@@ -1,34 +1,38 @@
 //! The MongoDB store: the outbox every node of a cluster shares. The order of the sequence
-//! blocks is the cluster's order.
+//! numbers it reserves is the cluster's order.
 //!
 //! Collections (all keyed by `_id`, so no secondary index is needed):
 //!
 //! | collection | documents |
 //! |---|---|
 //! | `outbox` | `{_id: <sequence i64>, type, target?, messageId: UUID, createdAt: Date, fields: <JSON text>}` |
-//! | `sequence_blocks` | `{_id: <first sequence>, last, reservedAt: Date}`, one per append |
+//! | `counters` | `{_id: "outbox", seq: <highest sequence assigned>}` (counter numbering) |
+//! | `sequence_blocks` | `{_id: <first sequence>, last, reservedAt: Date}` (block numbering) |
 //! | `checkpoints` | `{_id: <client id>, seq}`, raised with `$max` so it never goes back |
 //! | `nodes` | `{_id: <node id>, connections, clients, dispatched, seenAt}` |
 //! | `demo` | `{_id: "demo", running, intervalSecs}` |
 //! | `leases` | `{_id: <name>, holder, expiresAt}` |
 //!
-//! An append reserves a block of K numbers by inserting `{_id: head + 1, last: head + K}` into
-//! `sequence_blocks`, then inserts the K events with one ordered `insertMany`. The blocks tile
-//! the numbers from 1 without overlap: a block always starts right after an existing block's
-//! last number, so two nodes that read the same head race for the same `_id` and the unique
-//! `_id` index lets exactly one win; the loser reads the head again and retries. A node that
-//! reserved recently builds on its own last block without reading, so a node publishing alone
-//! pays one round trip per block, as a `findAndModify` `$inc` on a counter document would.
-//! That counter is not used because FerretDB 1.x runs `findAndModify` and `update` as an
-//! unisolated read-modify-write: concurrent `$inc`s lose updates and hand out numbers twice
-//! (the concurrent-appender test caught it). An insert's unique `_id` is atomic on both.
-//! A reserved number can be invisible for a while (its insert is in flight) or forever (its
-//! node died between the two steps): the dispatcher's gap tracker owns that case. Every write
-//! carries the configured write concern, journaled, so a publish that was answered is durable.
+//! An append reserves K consecutive numbers, then inserts the K events with one ordered
+//! `insertMany`. A reserved number can be invisible for a while (its insert is in flight) or
+//! forever (its node died between the two steps): the dispatcher's gap tracker owns that case.
+//! Every write carries the configured write concern, journaled, so an answered publish is
+//! durable. Numbers are reserved one of two ways ([`Numbering`]), chosen by the server:
 //!
-//! Only commands MongoDB and FerretDB 1.x both serve are used: `find` with filter, sort,
-//! projection and limit, `insert`, `update` (upserts with `$max`/`$set`, `replace`) and
-//! `delete`. No transactions, no change streams, no TTL index (`trim` does age retention, and
+//! - **MongoDB: a counter.** One `findAndModify` `$inc: K` on `counters {_id: "outbox"}`: one
+//!   round trip, atomic, served in arrival order.
+//! - **FerretDB 1.x: sequence blocks.** FerretDB runs `findAndModify` and `update` as an
+//!   unisolated read-modify-write, so concurrent `$inc`s lose updates and hand out numbers
+//!   twice (the concurrent-appender test caught it). An insert's unique `_id` is atomic there
+//!   too, so a node inserts `{_id: head + 1, last: head + K}` into `sequence_blocks`. Blocks
+//!   tile the numbers: each starts right after an existing block, so nodes that read the same
+//!   head race for one `_id` and exactly one wins; the losers read the head again. Optimistic,
+//!   so under heavy contention a node with a slower link can lose many races in a row; fine
+//!   for tests, which is what FerretDB is here for.
+//!
+//! Only commands MongoDB and FerretDB 1.x both serve are used: `buildInfo`, `find` with
+//! filter, sort, projection and limit, `insert`, `findAndModify` (`$inc`, counter numbering),
+//! `update` (upserts with `$max`/`$set`, `replace`) and `delete`. No transactions, no change streams, no TTL index (`trim` does age retention, and
 //! FerretDB 1.24 refuses one: `Index option "expireAfterSeconds" is not implemented yet`).
 //! On FerretDB (tests only) racing checkpoint, lease and demo-switch updates can therefore
 //! lose one; on MongoDB each is atomic on its one document.
@@ -40,14 +44,14 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, DateTime, Document};
 use mongodb::error::{ErrorKind, WriteFailure};
-use mongodb::options::{Acknowledgment, ClientOptions, ReadConcern, WriteConcern};
+use mongodb::options::{Acknowledgment, ClientOptions, ReadConcern, ReturnDocument, WriteConcern};
 use mongodb::{Client, Collection, Database};
 
 use super::{DemoState, NodeReport, Retention, Store, StoreError, StoreFuture};
 use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, UnixMillis};
 
 /// `w` is majority unless configured: on a replica set anything less can lose an answered
-/// publish, and worse, roll a sequence block back so its numbers are handed out twice.
+/// publish, and worse, roll reserved numbers back so they are handed out twice.
 pub const DEFAULT_WRITE_CONCERN: WriteAcknowledgment = WriteAcknowledgment::Majority;
 /// How long the primary may wait for the write concern before the write counts as failed.
 /// Short enough that a publish answers 503 while a majority is unreachable.
@@ -75,8 +79,10 @@ const BLOCK_KEEP: Duration = Duration::from_secs(600);
 /// round trip per append for a node publishing alone): every block after it is younger than
 /// [`BLOCK_KEEP`], so still there to collide with.
 const HEAD_FRESH: Duration = Duration::from_secs(60);
-/// Each lost race means another node's block went in, so this bounds contention, not a livelock.
-const MAX_RESERVE_ATTEMPTS: usize = 50;
+/// Longest pause after a lost block race (random below it, growing with each loss), so racing
+/// nodes spread out instead of colliding in lockstep.
+const MAX_RACE_BACKOFF_MS: u64 = 8;
+const OUTBOX_COUNTER: &str = "outbox";
 const DEMO_SWITCH: &str = "demo";
 
 /// How many nodes must acknowledge a write (MongoDB's `w`).
@@ -119,6 +125,19 @@ impl fmt::Display for WriteAcknowledgment {
     }
 }
 
+/// How appends reserve sequence numbers (see the module docs). Every node of a cluster must
+/// use the same; `Auto` guarantees it, as they share one server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Numbering {
+    /// `Counter` on MongoDB, `Blocks` on FerretDB (its `buildInfo` has `ferretdbVersion`).
+    #[default]
+    Auto,
+    /// A `findAndModify` `$inc` on one counter document; needs an atomic `findAndModify`.
+    Counter,
+    /// Sequence blocks claimed by unique `_id`; correct on any server.
+    Blocks,
+}
+
 /// Connection settings beyond the URI. Timeouts given in the URI (`serverSelectionTimeoutMS`,
 /// `connectTimeoutMS`) win over these; the write concern here wins over the URI's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +152,8 @@ pub struct MongoOptions {
     pub connect_timeout: Duration,
     /// See [`DEFAULT_OPERATION_TIMEOUT`].
     pub operation_timeout: Duration,
+    /// Leave at `Auto` but in tests.
+    pub numbering: Numbering,
 }
 
 impl Default for MongoOptions {
@@ -143,13 +164,18 @@ impl Default for MongoOptions {
             server_selection_timeout: DEFAULT_SERVER_SELECTION_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            numbering: Numbering::Auto,
         }
     }
 }
 
+/// A connection pool to one MongoDB (or FerretDB) database holding the cluster's outbox.
 pub struct MongoStore {
     db: Database,
     outbox: Collection<Document>,
+    /// `Counter` or `Blocks`, never `Auto`.
+    numbering: Numbering,
+    counters: Collection<Document>,
     blocks: Collection<Document>,
     /// The last number of a block that exists (ours or read), and when we learnt it.
     head_hint: parking_lot::Mutex<Option<(i64, Instant)>>,
@@ -204,8 +230,16 @@ impl MongoStore {
         let client = Client::with_options(client_options)
             .map_err(|e| classify("configure the MongoDB client", e))?;
         let db = client.database(database);
-        let store = MongoStore {
+        let w = match options.write_concern {
+            WriteAcknowledgment::Majority => Bson::from("majority"),
+            WriteAcknowledgment::Nodes(nodes) => {
+                Bson::from(i32::try_from(nodes).unwrap_or(i32::MAX))
+            }
+        };
+        let mut store = MongoStore {
             outbox: db.collection("outbox"),
+            numbering: options.numbering,
+            counters: db.collection("counters"),
             blocks: db.collection("sequence_blocks"),
             head_hint: parking_lot::Mutex::new(None),
             checkpoints: db.collection("checkpoints"),
@@ -213,37 +247,102 @@ impl MongoStore {
             demo: db.collection("demo"),
             leases: db.collection("leases"),
             write_concern: doc! {
-                "w": match options.write_concern {
-                    WriteAcknowledgment::Majority => Bson::from("majority"),
-                    WriteAcknowledgment::Nodes(nodes) => Bson::from(i32::try_from(nodes).unwrap_or(i32::MAX)),
-                },
+                "w": w,
                 "j": true,
                 "wtimeout": millis(options.write_timeout),
             },
             db,
             operation_timeout: limit,
         };
-        // One read, so that an unreachable server fails here rather than at the first publish.
-        store.stored_head().await?;
+        // The first request, so an unreachable server fails here, not at the first publish.
+        let build = store
+            .run(
+                "ask the server its version",
+                store.db.run_command(doc! { "buildInfo": 1 }),
+            )
+            .await?;
+        if store.numbering == Numbering::Auto {
+            store.numbering = if build.contains_key("ferretdbVersion") {
+                Numbering::Blocks
+            } else {
+                Numbering::Counter
+            };
+        }
+        if store.numbering == Numbering::Counter {
+            store.raise_counter_to_stored_head().await?;
+        }
         Ok(store)
     }
 
-    /// The newest block's last number; before any block, the newest stored event's (so a
-    /// wiped `sequence_blocks` does not reuse retained numbers); 0 for an empty store.
-    async fn stored_head(&self) -> Result<i64, StoreError> {
-        if let Some((_, last)) = self.newest_block().await? {
-            return Ok(last);
+    /// How this store reserves numbers: `Counter` or `Blocks` (`Auto` is resolved at connect).
+    pub fn numbering(&self) -> Numbering {
+        self.numbering
+    }
+
+    /// The highest number reserved: the counter, or the newest block's last number.
+    async fn head_number(&self) -> Result<i64, StoreError> {
+        match self.numbering {
+            Numbering::Blocks => match self.newest_block().await? {
+                Some((_, last)) => Ok(last),
+                None => self.floor_head().await,
+            },
+            _ => Ok(self.counter().await?.unwrap_or(0)),
         }
+    }
+
+    /// The highest number anything stored has seen: the newest event, the counter, the newest
+    /// block. Numbering starts above it, so a lost counter or a wiped `sequence_blocks` (or a
+    /// switch between the two) never hands out a retained number again.
+    async fn floor_head(&self) -> Result<i64, StoreError> {
         let newest_event = self
             .run(
-                "read the outbox head",
+                "read the newest event",
                 self.outbox
                     .find_one(doc! {})
                     .sort(doc! { "_id": -1 })
                     .projection(doc! { "_id": 1 }),
             )
             .await?;
-        newest_event.map_or(Ok(0), |event| sequence_of(&event))
+        let newest_event = newest_event.map_or(Ok(0), |event| sequence_of(&event))?;
+        let counter = self.counter().await?.unwrap_or(0);
+        let block = self.newest_block().await?.map_or(0, |(_, last)| last);
+        Ok(newest_event.max(counter).max(block))
+    }
+
+    async fn counter(&self) -> Result<Option<i64>, StoreError> {
+        let counter = self
+            .run(
+                "read the outbox counter",
+                self.counters.find_one(doc! { "_id": OUTBOX_COUNTER }),
+            )
+            .await?;
+        counter
+            .map(|doc| {
+                integer(&doc, "seq").ok_or_else(|| {
+                    StoreError::Corrupt(format!("the outbox counter is malformed: {doc}"))
+                })
+            })
+            .transpose()
+    }
+
+    /// `$max`es the counter with [`floor_head`](Self::floor_head). Idempotent; of two nodes
+    /// starting at once, the loser of the upsert race retries as a plain update.
+    async fn raise_counter_to_stored_head(&self) -> Result<(), StoreError> {
+        const WHAT: &str = "initialise the outbox counter";
+        let floor = self.floor_head().await?;
+        let raise = || {
+            self.counters
+                .update_one(
+                    doc! { "_id": OUTBOX_COUNTER },
+                    doc! { "$max": { "seq": floor } },
+                )
+                .upsert(true)
+        };
+        match timed(self.operation_timeout, WHAT, raise()).await? {
+            Err(error) if is_duplicate_key(&error) => self.run(WHAT, raise()).await?,
+            result => result.map_err(|e| classify(WHAT, e))?,
+        };
+        Ok(())
     }
 
     /// The first and last number of the newest sequence block.
@@ -294,15 +393,49 @@ impl MongoStore {
         Ok(())
     }
 
-    /// Reserves `count` numbers by inserting the block after the head; returns its first.
+    /// Reserves `count` consecutive numbers; returns the first.
     async fn reserve(&self, count: i64) -> Result<i64, StoreError> {
+        match self.numbering {
+            Numbering::Blocks => self.reserve_block(count).await,
+            _ => self.reserve_from_counter(count).await,
+        }
+    }
+
+    async fn reserve_from_counter(&self, count: i64) -> Result<i64, StoreError> {
         const WHAT: &str = "reserve sequence numbers";
+        // Upserts only if the counter vanished since connect; a lost upsert race is a
+        // duplicate key, and once the document exists a retry is a plain `$inc`.
+        let increment = || {
+            self.counters
+                .find_one_and_update(
+                    doc! { "_id": OUTBOX_COUNTER },
+                    doc! { "$inc": { "seq": count } },
+                )
+                .upsert(true)
+                .return_document(ReturnDocument::After)
+        };
+        let counter = match timed(self.operation_timeout, WHAT, increment()).await? {
+            Err(error) if is_duplicate_key(&error) => self.run(WHAT, increment()).await?,
+            result => result.map_err(|e| classify(WHAT, e))?,
+        };
+        let last = counter
+            .and_then(|doc| integer(&doc, "seq"))
+            .ok_or_else(|| StoreError::Corrupt("the outbox counter is malformed".into()))?;
+        Ok(last - count + 1)
+    }
+
+    /// Inserts the block after the head. A lost race (the `_id` exists) means another block
+    /// went in: read the newest and try after it, until the operation timeout.
+    async fn reserve_block(&self, count: i64) -> Result<i64, StoreError> {
+        const WHAT: &str = "reserve sequence numbers";
+        let deadline = Instant::now() + self.operation_timeout;
         let hint = *self.head_hint.lock();
         let mut head = match hint {
             Some((head, learnt)) if learnt.elapsed() < HEAD_FRESH => head,
-            _ => self.stored_head().await?,
+            _ => self.head_number().await?,
         };
-        for _ in 0..MAX_RESERVE_ATTEMPTS {
+        let mut lost = 0;
+        loop {
             let block = doc! {
                 "_id": head + 1,
                 "last": head + count,
@@ -313,36 +446,54 @@ impl MongoStore {
                     *self.head_hint.lock() = Some((head + count, Instant::now()));
                     return Ok(head + 1);
                 }
-                // Another node's block starts there: build on the newest one.
-                Err(error) if is_duplicate_key(&error) => head = self.stored_head().await?,
+                Err(error) if is_duplicate_key(&error) => {}
                 Err(error) => return Err(classify(WHAT, error)),
             }
+            lost += 1;
+            if Instant::now() >= deadline {
+                return Err(StoreError::Unavailable(format!(
+                    "{WHAT}: other nodes won {lost} races in a row"
+                )));
+            }
+            let ceiling = lost.min(MAX_RACE_BACKOFF_MS);
+            let pause = uuid::Uuid::new_v4().as_u64_pair().0 % ceiling;
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            head = self.head_number().await?;
         }
-        Err(StoreError::Unavailable(format!(
-            "{WHAT}: other nodes won {MAX_RESERVE_ATTEMPTS} races in a row"
-        )))
     }
 
     async fn append_batch(&self, batch: Vec<NewEvent>) -> Result<Vec<Sequence>, StoreError> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
+        const WHAT: &str = "append to the outbox";
         let count = batch.len() as i64;
-        let first = self.reserve(count).await?;
-        let last = first + count - 1;
-        let documents: Vec<Document> = batch
-            .iter()
-            .zip(first..)
-            .map(|(event, sequence)| event_document(sequence, event))
-            .collect();
-        // Ordered: if the insert fails part-way, what is missing is a suffix of the block,
-        // which the gap tracker then waits out like any other unwritten number.
-        self.run(
-            "append to the outbox",
-            self.outbox.insert_many(documents).ordered(true),
-        )
-        .await?;
-        Ok((first..=last).map(|s| Sequence(s as u64)).collect())
+        let mut healed = false;
+        loop {
+            let first = self.reserve(count).await?;
+            let documents: Vec<Document> = batch
+                .iter()
+                .zip(first..)
+                .map(|(event, sequence)| event_document(sequence, event))
+                .collect();
+            // Ordered: if the insert fails part-way, what is missing is a suffix of the
+            // block, which the gap tracker then waits out like any other unwritten number.
+            let insert = self.outbox.insert_many(documents).ordered(true);
+            match timed(self.operation_timeout, WHAT, insert).await? {
+                Ok(_) => return Ok((first..first + count).map(|s| Sequence(s as u64)).collect()),
+                // The first number is taken, so nothing went in: the numbering is behind the
+                // outbox (a counter rolled back by a failover under `w: 1`, a deleted counter
+                // or blocks). Move it past everything stored and reserve again, once.
+                Err(error) if !healed && first_insert_was_duplicate(&error) => {
+                    healed = true;
+                    *self.head_hint.lock() = None;
+                    if self.numbering == Numbering::Counter {
+                        self.raise_counter_to_stored_head().await?;
+                    }
+                }
+                Err(error) => return Err(classify(WHAT, error)),
+            }
+        }
     }
 
     async fn read_events(&self, after: Sequence, limit: usize) -> Result<Vec<Event>, StoreError> {
@@ -388,8 +539,10 @@ impl MongoStore {
 
     async fn trim_events(&self, retention: Retention) -> Result<u64, StoreError> {
         const WHAT: &str = "trim the outbox";
-        self.prune_blocks().await?;
-        let head = self.stored_head().await?;
+        if self.numbering == Numbering::Blocks {
+            self.prune_blocks().await?;
+        }
+        let head = self.head_number().await?;
         let mut removed = 0;
         if let Some(max_events) = retention.max_events {
             // By number, not by document: everything more than `max_events` below the head
@@ -681,6 +834,18 @@ fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
     }
 }
 
+/// Whether an ordered insert stopped at its first document on a duplicate `_id`.
+fn first_insert_was_duplicate(error: &mongodb::error::Error) -> bool {
+    match &*error.kind {
+        ErrorKind::InsertMany(insert) => insert
+            .write_errors
+            .iter()
+            .flatten()
+            .any(|e| e.index == 0 && e.code == DUPLICATE_KEY),
+        _ => false,
+    }
+}
+
 /// The first statement error or the write concern error of an `update` command's reply, with
 /// its code. (`run_command` only turns `ok: 0` into an error.)
 fn update_reply_error(reply: &Document) -> Option<(i32, StoreError)> {
@@ -818,7 +983,7 @@ impl Store for MongoStore {
     }
 
     fn head(&self) -> StoreFuture<'_, Sequence> {
-        Box::pin(async { Ok(Sequence(self.stored_head().await? as u64)) })
+        Box::pin(async { Ok(Sequence(self.head_number().await? as u64)) })
     }
 
     fn oldest(&self) -> StoreFuture<'_, Option<Sequence>> {
