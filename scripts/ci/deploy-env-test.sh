@@ -243,6 +243,13 @@ else
   pass "ssehub healthcheck exits non-zero when nothing listens"
 fi
 
+# The store the Deployment selects (SSEHUB_STORE / MONGODB_URI) is the one in use.
+want_store=$(tr '\0' '\n' <"$tmp/env" | sed -n 's/^SSEHUB_STORE=//p')
+stats=$(curl -s --max-time 5 -H "X-API-Key: $subscribe_key" "$base/api/sse/stats" || true)
+store=$("$py" -c 'import json,sys; print(json.loads(sys.argv[1]).get("store", ""))' "$stats" 2>/dev/null || true)
+expect "$store" "${want_store:-mongodb}" "the hub runs on the ${store:-?} store (GET /api/sse/stats)" store \
+  "stats say store=${store:-?}, the Deployment selects ${want_store:-mongodb}: $stats"
+
 code=$(status /metrics)
 expect "$code" 200 "GET /metrics -> 200 (in-cluster scraping)" metrics "GET /metrics -> $code"
 
