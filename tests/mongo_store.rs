@@ -35,11 +35,14 @@ impl Server {
         }
         let dir = tempfile::tempdir().expect("a temporary directory");
         let output = ferretdb_script("start", dir.path());
-        assert!(
-            output.status.success(),
-            "scripts/ferretdb.sh start failed (set {URI_VAR} to use another server): {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        if !output.status.success() {
+            // It may have started and only been slow to answer.
+            ferretdb_script("stop", dir.path());
+            panic!(
+                "scripts/ferretdb.sh start failed (set {URI_VAR} to use another server): {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
         let stdout = String::from_utf8(output.stdout).expect("the script prints a URI");
         let uri = stdout.lines().last().expect("the script prints a URI");
         Server {
