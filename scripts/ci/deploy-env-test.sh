@@ -9,8 +9,9 @@
 # Checks: /health/live and /health/ready answer 200 (as the probes expect); `ssehub
 # healthcheck` exits 0 (and 1 when nothing listens); publish and subscribe work with the
 # Secret's keys; the frontend's nginx config proxies the API and the SSE stream unbuffered
-# (when nginx is installed); SIGTERM ends open streams with a final comment and the hub exits
-# 0 within SSEHUB_SHUTDOWN_GRACE_SECS.
+# (when nginx is installed); a store outage turns readiness 503 while liveness stays 200, and
+# readiness recovers with the store; SIGTERM ends open streams with a final comment and the
+# hub exits 0 within SSEHUB_SHUTDOWN_GRACE_SECS.
 #
 #   SSEHUB_BIN   the hub binary (default target/debug/ssehub; build it first)
 set -euo pipefail
@@ -368,7 +369,38 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
+# A store outage makes the hub unready (out of the Service) but not unlive (no restart loop),
+# and it turns ready again by itself when the store is back (FerretDB restarted on its port).
+log "stopping FerretDB: readiness should drop, liveness should not"
+ferret_port=$(cat "$tmp/ferretdb/port")
+bash scripts/ferretdb.sh stop "$tmp/ferretdb"
+code=200
+for _ in $(seq 1 150); do
+  code=$(status "$ready_path")
+  [[ $code == 503 ]] && break
+  sleep 0.2
+done
+expect "$code" 503 "store down: GET $ready_path -> 503" "outage-ready" "store down: GET $ready_path -> $code after 30 s"
+code=$(status "$live_path")
+expect "$code" 200 "store down: GET $live_path still 200 (no restart)" "outage-live" "store down: GET $live_path -> $code"
+FERRETDB_PORT=$ferret_port bash scripts/ferretdb.sh start "$tmp/ferretdb" >/dev/null
+for _ in $(seq 1 300); do
+  code=$(status "$ready_path")
+  [[ $code == 200 ]] && break
+  sleep 0.2
+done
+expect "$code" 200 "store back: GET $ready_path -> 200 again" "outage-recovery" "store back: GET $ready_path -> $code after 60 s"
+
+# ---------------------------------------------------------------------------------------------
 # SIGTERM: streams end with a final comment; exit 0 within the grace period.
+open_stream "$base/api/sse/connect?clientId=envtest-drain&apikey=$subscribe_key" "$tmp/drain.sse"
+wait_for "$tmp/drain.sse" 'event: connected' 10 || true
+code=$(publish "$base" envtest-after-outage)
+if [[ $code == 200 ]] && wait_for "$tmp/drain.sse" 'envtest-after-outage' 10; then
+  pass "store back: publish and delivery work again"
+else
+  fail "outage-publish" "publish after the outage -> $code; stream: $(tail -c 300 "$tmp/drain.sse")"
+fi
 log "SIGTERM (grace ${grace}s)"
 start=$(date +%s%N)
 kill -TERM "$hub_pid"
@@ -390,10 +422,10 @@ else
   fi
 fi
 hub_pid=
-if grep -q '^: shutdown' "$tmp/direct.sse"; then
+if grep -q '^: shutdown' "$tmp/drain.sse"; then
   pass "open streams got the final ': shutdown' comment"
 else
-  fail "sigterm-streams" "no final comment on the open stream: $(tail -c 200 "$tmp/direct.sse" | od -c | tail -n 5)"
+  fail "sigterm-streams" "no final comment on the open stream: $(tail -c 200 "$tmp/drain.sse" | od -c | tail -n 5)"
 fi
 
 echo
