@@ -25,6 +25,7 @@ use crate::metrics::Metrics;
 use crate::outbox::checkpoint::Checkpoints;
 use crate::outbox::embedded::EmbeddedStore;
 use crate::outbox::memory::MemoryStore;
+use crate::outbox::mongo::{MongoOptions, MongoStore};
 use crate::outbox::publisher::Publisher;
 use crate::outbox::{NodeReport, Retention, Store, StoreError};
 use crate::registry::Registry;
@@ -71,9 +72,15 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
         StoreKind::Embedded => Arc::new(EmbeddedStore::open(&config.data_dir)?),
         StoreKind::Memory => Arc::new(MemoryStore::new()),
         StoreKind::Mongodb => {
-            return Err(StoreError::Unavailable(
-                "the MongoDB store is not built into this version yet".into(),
-            ))
+            let uri = config.mongodb_uri.as_deref().unwrap_or_default();
+            let write_concern = config.write_concern.parse().map_err(
+                |e: crate::outbox::mongo::BadWriteConcern| StoreError::Rejected(e.to_string()),
+            )?;
+            let options = MongoOptions {
+                write_concern,
+                ..MongoOptions::default()
+            };
+            Arc::new(MongoStore::connect(uri, &config.mongodb_database, options).await?)
         }
     })
 }

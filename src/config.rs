@@ -173,7 +173,7 @@ pub enum ConfigError {
     BadKey { flag: &'static str, index: usize },
     #[error("--static-dir {0} is not a directory")]
     StaticDir(PathBuf),
-    #[error("--write-concern must be `majority` or a number, not {0:?}")]
+    #[error("--write-concern must be `majority` or a number of members from 1, not {0:?}")]
     WriteConcern(String),
 }
 
@@ -322,7 +322,9 @@ impl Config {
                 rule: "at least 16 bytes long",
             });
         }
-        if self.write_concern != "majority" && self.write_concern.parse::<u32>().is_err() {
+        if self.write_concern != "majority"
+            && !self.write_concern.parse::<u32>().is_ok_and(|n| n >= 1)
+        {
             return Err(ConfigError::WriteConcern(self.write_concern.clone()));
         }
         Ok(())

@@ -2,6 +2,7 @@
 //! and an independent SSE parser.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod http;
 pub mod sse;
 
