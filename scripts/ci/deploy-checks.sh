@@ -343,7 +343,8 @@ sts = get("StatefulSet", "mongodb")
 if sts:
     if sts["spec"].get("replicas") != 3:
         fail("MongoDB StatefulSet: replicas must be 3")
-    args = " ".join(sts["spec"]["template"]["spec"]["containers"][0].get("args", []))
+    mongo = sts["spec"]["template"]["spec"]["containers"][0]
+    args = " ".join(mongo.get("command", []) + mongo.get("args", []))
     if "--replSet rs0" not in args or "--keyFile" not in args:
         fail("MongoDB StatefulSet: must run --replSet rs0 with --keyFile")
     if not sts["spec"].get("volumeClaimTemplates"):
