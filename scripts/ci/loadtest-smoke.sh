@@ -6,9 +6,9 @@
 #   SSEHUB_BIN            hub binary (default target/debug/ssehub)
 #   SSEHUB_LOADTEST_BIN   harness binary (default target/debug/ssehub-loadtest)
 #   LOADTEST_OUT          where JSON reports and hub logs go (default: a temp dir)
-#   LOADTEST_CLUSTER_MONGO=1  run `cluster` on two hub processes sharing a FerretDB outbox
-#                         (scripts/ferretdb.sh); otherwise two URLs of one memory-store hub,
-#                         since independent memory stores share no outbox.
+#   LOADTEST_CLUSTER_MONGO=0  run `cluster` against two URLs of one memory-store hub instead of
+#                         two hub processes sharing a FerretDB outbox (scripts/ferretdb.sh;
+#                         independent memory stores share no outbox, so they are no cluster).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -93,7 +93,7 @@ scenario slow-consumer --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
   replay --subscribers 10 --publishers 4 --rate 0 --duration-secs 4 --drain-secs 15 \
   --drop-percent 50 --drop-at 0.25 --pause-ms 2500 --stall
 
-if [ "${LOADTEST_CLUSTER_MONGO:-0}" = 1 ]; then
+if [ "${LOADTEST_CLUSTER_MONGO:-1}" = 1 ]; then
   ferret_dir="$out/ferretdb"
   uri=$(scripts/ferretdb.sh start "$ferret_dir")
   start_hub node1 --mongodb-uri "$uri" --node-id smoke-1
@@ -101,7 +101,7 @@ if [ "${LOADTEST_CLUSTER_MONGO:-0}" = 1 ]; then
   start_hub node2 --mongodb-uri "$uri" --node-id smoke-2
   node2="http://127.0.0.1:$port"
 else
-  echo "(cluster: two URLs of one memory-store hub; LOADTEST_CLUSTER_MONGO=1 for two nodes on FerretDB)"
+  echo "(cluster: two URLs of one memory-store hub, as LOADTEST_CLUSTER_MONGO=0 asks)"
   node1=$hub
   node2=$hub
 fi
