@@ -11,7 +11,9 @@
 # - deploy-script    deploy-k8s.sh's rendering (RENDER_ONLY): images set, every placeholder
 #                    replaced by generated values that agree, both phases valid (strict)
 # - hadolint         Dockerfile and frontend/Dockerfile
-# - dockerfile-stubs the hub Dockerfile's dependency-layer stubs cover every target Cargo.toml names
+# - dockerfile-stubs the hub Dockerfile's dependency-layer stubs cover every target Cargo.toml
+#                    names, and replaying its COPY + stub steps gives a workspace cargo accepts
+#                    with --locked (cargo metadata)
 # - shellcheck       every *.sh in the repository (not node_modules, not target)
 # - k8s-scripts      shell scripts embedded in the manifests (sh/bash -c): shellcheck; the
 #                    mongosh --eval JavaScript in them: node --check where node exists
@@ -463,6 +465,46 @@ if errors:
     sys.exit("\n".join(errors))
 print("dependency-layer stubs cover every target and workspace member")
 PY
+  # Replay the Dockerfile's first stage up to its dependency build in a scratch directory:
+  # its COPY lines, then its stub commands; cargo must accept that workspace with --locked.
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "SKIP stub workspace resolution: cargo is not installed"
+    return 0
+  fi
+  local stub="$tmp/stub"
+  mkdir -p "$stub"
+  "$venv/bin/python" - "$stub" <<'PY' || return 1
+import os, re, shutil, subprocess, sys
+stub = sys.argv[1]
+lines = open("Dockerfile").read().replace("\\\n", " ").splitlines()
+copies, prefix = [], None
+for line in lines:
+    words = line.split()
+    if not words:
+        continue
+    if words[0] == "COPY" and not any(w.startswith("--from") for w in words):
+        copies.append(words[1:])
+    elif words[0] == "RUN" and "cargo build" in line:
+        steps = [p.strip() for p in line[3:].split("&&")]
+        prefix = steps[: next(i for i, p in enumerate(steps) if p.startswith("cargo build"))]
+        break
+if prefix is None:
+    sys.exit("Dockerfile: no RUN with the dependency-only cargo build")
+for args in copies:
+    *srcs, dest = args
+    for src in srcs:
+        target = os.path.join(stub, dest if not dest.endswith("/") else os.path.join(dest, os.path.basename(src)))
+        os.makedirs(os.path.dirname(target) or stub, exist_ok=True)
+        shutil.copy(src, target)
+script = " && ".join(prefix)
+subprocess.run(["sh", "-ec", script], cwd=stub, check=True)
+print(f"replayed {len(copies)} COPY lines and: {script[:100]}...")
+PY
+  (cd "$stub" && cargo metadata --locked --format-version 1 >/dev/null) || {
+    echo "cargo rejects the Dockerfile's stub workspace (see above)" >&2
+    return 1
+  }
+  echo "cargo accepts the stub workspace with --locked"
 }
 
 check_shellcheck() {
