@@ -1423,7 +1423,7 @@ fn connect_survives_raw_request_heads() {
             return Ok(());
         }
         let closed = harness.runtime.block_on(async {
-            for _ in 0..200 {
+            for _ in 0..500 {
                 if registry.connections() <= open_before {
                     return true;
                 }
@@ -1433,7 +1433,7 @@ fn connect_survives_raw_request_heads() {
         });
         prop_assert!(
             closed,
-            "stream still registered 2 s after the client closed ({} open before, {} now): {:?}",
+            "stream still registered 5 s after the client closed ({} open before, {} now): {:?}",
             open_before,
             registry.connections(),
             head
