@@ -9,7 +9,9 @@
 # Checks: /health/live and /health/ready answer 200 (as the probes expect); `ssehub
 # healthcheck` exits 0 (and 1 when nothing listens); publish and subscribe work with the
 # Secret's keys; the frontend's nginx config proxies the API and the SSE stream unbuffered
-# (when nginx is installed); a store outage turns readiness 503 while liveness stays 200, and
+# (when nginx is installed); a second node with docker-compose.yml's hub1 environment starts
+# on the same store and delivers an event published on the first; a store outage turns
+# readiness 503 while liveness stays 200, and
 # readiness recovers with the store; SIGTERM ends open streams with a final comment and the
 # hub exits 0 within SSEHUB_SHUTDOWN_GRACE_SECS.
 #
@@ -63,11 +65,12 @@ free_port() {
 
 tmp=$(mktemp -d)
 hub_pid=
+hub2_pid=
 nginx_pid=
 stream_pids=()
 cleanup() {
   local pid
-  for pid in "${stream_pids[@]}" "$nginx_pid" "$hub_pid"; do
+  for pid in "${stream_pids[@]}" "$nginx_pid" "$hub2_pid" "$hub_pid"; do
     if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; fi
   done
   if [[ -n $hub_pid ]]; then wait "$hub_pid" 2>/dev/null || true; fi
@@ -367,6 +370,57 @@ EOF
 else
   echo "SKIP nginx proxy test: nginx is not installed (scripts/ci/deploy-checks.sh installs it)"
 fi
+
+# ---------------------------------------------------------------------------------------------
+# A second node with docker-compose.yml's hub1 environment (its ${VAR:-default}s resolved, the
+# same two overrides) on the same store: it must start and be ready, and an event published on
+# the Deployment's hub must reach a stream on this one (nodes share the outbox).
+port2=$(free_port)
+"$py" - "$tmp/env2" "$mongodb_uri" "127.0.0.1:$port2" <<'PY'
+import re, sys, yaml
+env_out, mongodb_uri, listen = sys.argv[1:4]
+hub = yaml.safe_load(open("docker-compose.yml"))["services"]["hub1"]
+env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME": "hub1"}
+for k, v in hub["environment"].items():
+    env[k] = re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", str(v))
+env["MONGODB_URI"] = mongodb_uri
+env["SSEHUB_LISTEN"] = listen
+with open(env_out, "wb") as f:
+    for k, v in env.items():
+        f.write(f"{k}={v}".encode() + b"\0")
+PY
+chmod 0600 "$tmp/env2"
+mapfile -d '' -t hub2_env <"$tmp/env2"
+compose_subscribe_key=$(tr '\0' '\n' <"$tmp/env2" | sed -n 's/^SSEHUB_SUBSCRIBE_KEYS=//p' | cut -d, -f1)
+mkdir -p "$tmp/work2"
+(cd "$tmp/work2" && exec env -i "${hub2_env[@]}" "$bin") >"$tmp/hub2.log" 2>&1 &
+hub2_pid=$!
+base2="http://127.0.0.1:$port2"
+code=000
+for _ in $(seq 1 150); do
+  kill -0 "$hub2_pid" 2>/dev/null || break
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$base2$ready_path" || true)
+  [[ $code == 200 ]] && break
+  sleep 0.2
+done
+expect "$code" 200 "compose hub1 environment: a second node starts and is ready" "compose-env" \
+  "compose hub1 environment: $ready_path -> $code; log: $(tail -n 5 "$tmp/hub2.log")"
+open_stream "$base2/api/sse/connect?clientId=envtest-node2&apikey=$compose_subscribe_key" "$tmp/node2.sse"
+if wait_for "$tmp/node2.sse" 'event: connected' 10; then
+  code=$(publish "$base" envtest-cross-node)
+  if [[ $code == 200 ]] && wait_for "$tmp/node2.sse" 'envtest-cross-node' 10; then
+    pass "cross-node: published on the Deployment's hub, delivered by the second node"
+  else
+    fail "cross-node" "publish -> $code; second node's stream: $(tail -c 300 "$tmp/node2.sse")"
+  fi
+else
+  fail "cross-node" "no stream on the second node: $(head -c 300 "$tmp/node2.sse")"
+fi
+kill -TERM "$hub2_pid"
+rc=0
+wait "$hub2_pid" || rc=$?
+hub2_pid=
+expect "$rc" 0 "second node: SIGTERM -> exit 0" "compose-env-exit" "second node exited with status $rc"
 
 # ---------------------------------------------------------------------------------------------
 # A store outage makes the hub unready (out of the Service) but not unlive (no restart loop),
