@@ -461,6 +461,15 @@ for kind in ("bin", "example", "test"):
 for member in manifest.get("workspace", {}).get("members", []):
     if member != "." and f"COPY {member}/Cargo.toml" not in dockerfile:
         errors.append(f"Dockerfile: workspace member {member} is not copied for the dependency layer")
+# Files the sources embed at compile time must be inside what the image build copies.
+import glob, os
+copied = [w.rstrip("/") for line in dockerfile.splitlines() if line.startswith("COPY ") and "--from" not in line
+          for w in line.split()[1:-1]]
+for rs in glob.glob("src/**/*.rs", recursive=True) + glob.glob("loadtest/src/**/*.rs", recursive=True):
+    for rel in re.findall(r'include_(?:str|bytes)!\(\s*"([^"]+)"', open(rs).read()):
+        path = os.path.normpath(os.path.join(os.path.dirname(rs), rel))
+        if not any(path == c or path.startswith(c + "/") for c in copied):
+            errors.append(f"{rs} embeds {path}, which the Dockerfile does not copy")
 if errors:
     sys.exit("\n".join(errors))
 print("dependency-layer stubs cover every target and workspace member")
