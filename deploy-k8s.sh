@@ -123,6 +123,20 @@ drop() {
 }
 
 exists() { [[ -z $render_only ]] && kubectl -n "$namespace" get "$1" >/dev/null 2>&1; }
+
+# keep_replicas NAME COUNT: the rendered Deployment NAME gets spec.replicas COUNT (so that a
+# re-deploy does not undo what the HPA scaled to).
+keep_replicas() {
+  awk -v want="Deployment/$1" -v count="$2" '
+    /^---[[:space:]]*$/ { kind = ""; name = ""; meta = 0 }
+    /^kind:/ { kind = $2 }
+    /^metadata:/ { meta = 1 }
+    /^[^[:space:]]/ && !/^metadata:/ { meta = 0 }
+    meta && name == "" && /^  name:/ { name = $2 }
+    kind "/" name == want && /^  replicas: [0-9]+$/ { print "  replicas: " count; next }
+    { print }
+  '
+}
 hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 
 keep=()
@@ -152,6 +166,14 @@ sed -i.bak \
   "$tmp/all.yaml"
 rm -f "$tmp/all.yaml.bak"
 drop "${keep[@]}" <"$tmp/all.yaml" >"$tmp/apply.yaml"
+if exists deployment/ssehub; then
+  replicas=$(kubectl -n "$namespace" get deployment ssehub -o jsonpath='{.spec.replicas}')
+  if [[ $replicas =~ ^[0-9]+$ && $replicas -gt 3 ]]; then
+    echo "keeping the hub's current $replicas replicas (HPA)"
+    keep_replicas ssehub "$replicas" <"$tmp/apply.yaml" >"$tmp/apply.tmp"
+    mv "$tmp/apply.tmp" "$tmp/apply.yaml"
+  fi
+fi
 if grep -q REPLACE "$tmp/apply.yaml"; then
   die "a REPLACE_ME placeholder was left unreplaced in the rendered manifests"
 fi
