@@ -24,6 +24,8 @@ pub enum HttpError {
     Chunked(ChunkError),
     /// The peer closed before the response was complete.
     Truncated,
+    /// The hub answered, but not with an event stream (status, content type, body start).
+    NotAStream(u16, String, String),
 }
 
 impl fmt::Display for HttpError {
@@ -33,6 +35,12 @@ impl fmt::Display for HttpError {
             Self::BadHead(why) => write!(f, "bad response head: {why}"),
             Self::Chunked(e) => write!(f, "{e}"),
             Self::Truncated => write!(f, "connection closed mid-response"),
+            Self::NotAStream(status, content_type, body) => {
+                write!(
+                    f,
+                    "status {status} ({content_type}) instead of an event stream: {body}"
+                )
+            }
         }
     }
 }

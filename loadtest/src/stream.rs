@@ -82,10 +82,7 @@ impl SseStream {
         };
         if head.status != 200 || !head.content_type.starts_with("text/event-stream") {
             let start = String::from_utf8_lossy(&buf[len..buf.len().min(len + 200)]).into_owned();
-            return Err(HttpError::BadHead(format!(
-                "status {} content-type {:?}: {start}",
-                head.status, head.content_type
-            )));
+            return Err(HttpError::NotAStream(head.status, head.content_type, start));
         }
         buf.drain(..len);
         buf.shrink_to_fit();
