@@ -241,6 +241,11 @@ fn summarise_lines(report: &mut Report, m: &Metrics, args: &ReplayArgs) {
             "dropped and resumed {} subscribers ({}%, pause {} ms); {} hub-side closes",
             m.planned_drops, args.drop_percent, args.pause_ms, m.unplanned_closes
         ));
+    } else if m.unplanned_closes > 0 {
+        report.line(format!(
+            "{} hub-side closes, each resumed with Last-Event-ID",
+            m.unplanned_closes
+        ));
     }
     if let (Some(cpu), Some(cores)) = (m.hub_cpu_secs, m.hub_cpu_cores) {
         report.line(format!("hub CPU {cpu:.2} s ({cores:.2} cores)"));
