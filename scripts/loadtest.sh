@@ -15,6 +15,8 @@
 #                  resumed with Last-Event-ID after 2 s
 #   slow-consumer  200 subscribers, 8 publishers flat out for 20 s; half stop reading for 10 s
 #                  (hub --write-stall-secs 2 closes them) and must resume losing nothing
+#   lifetime       1,000 subscribers at 200 events/s for 30 s on a hub that ends every stream
+#                  after ~5 s (--max-stream-lifetime-secs): thousands of resumes, nothing lost
 #   cluster        two hub processes sharing one FerretDB outbox (scripts/ferretdb.sh),
 #                  2,000 subscribers and 4 publishers spread over both, 10 % resumed
 #
@@ -150,6 +152,12 @@ scenario() {
       run slow-consumer --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
         replay --subscribers 200 --publishers 8 --rate 0 --duration-secs 20 --drain-secs 120 \
         --drop-percent 50 --drop-at 0.2 --pause-ms 10000 --stall
+      cleanup
+      ;;
+    lifetime)
+      start_hub lifetime --store memory --max-stream-lifetime-secs 5
+      run lifetime --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
+        fanout --subscribers 1000 --publishers 4 --rate 200 --duration-secs 30 --drain-secs 60
       cleanup
       ;;
     cluster)
