@@ -355,3 +355,65 @@ async fn keys_are_required_and_scoped() {
         );
     }
 }
+
+#[tokio::test]
+async fn client_ids_in_paths_are_percent_decoded_and_numbers_may_be_whole_floats() {
+    let hub = TestHub::start().await;
+    let (mut stream, _) = hub
+        .subscribe("/api/sse/connect?clientId=alice%40example.com", &[])
+        .await;
+    let reply = post_json(
+        hub.addr,
+        "/api/sse/send/alice%40example.com",
+        None,
+        json!({"data": "hi"}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(stream.expect().await.json()["data"], "hi");
+    let reply = post_json(
+        hub.addr,
+        "/api/sse/send/bad%zz",
+        None,
+        json!({"data": "hi"}),
+    )
+    .await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.error_code()),
+        (400, "invalid_client_id".to_owned())
+    );
+    let ack = post_json(
+        hub.addr,
+        "/api/sse/ack",
+        None,
+        json!({"clientId": "alice@example.com", "sequence": 1.0}),
+    )
+    .await;
+    assert_eq!(ack.status, 204);
+    let start = post_json(
+        hub.addr,
+        "/api/demo/start",
+        None,
+        json!({"intervalSeconds": 30.0}),
+    )
+    .await;
+    assert_eq!(start.json()["intervalSeconds"], 30);
+}
+
+#[tokio::test]
+async fn a_stream_request_with_a_body_is_refused() {
+    let hub = TestHub::start().await;
+    let reply = request(
+        hub.addr,
+        Method::GET,
+        "/api/sse/connect",
+        &[("content-type", "text/plain")],
+        Some("x".into()),
+    )
+    .await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.error_code()),
+        (400, "body_not_allowed".to_owned())
+    );
+    assert_eq!(hub.state.registry.connections(), 0);
+}

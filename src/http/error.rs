@@ -114,7 +114,7 @@ impl ApiError {
             ApiError::StoreUnavailable(_) | ApiError::ShuttingDown => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
-            ApiError::Auth(AuthError::Missing | AuthError::Invalid) => {
+            ApiError::Auth(AuthError::Missing | AuthError::Invalid) | ApiError::Token(_) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             _ => {}

@@ -150,3 +150,95 @@ impl Fields<'_> {
         }
     }
 }
+
+/// Decodes `%XX` escapes of a path segment (`+` stays `+`: that rule is only for queries).
+/// `None` for a bad escape, invalid UTF-8 or a NUL.
+pub fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok().filter(|s| !s.contains('\0'))
+}
+
+/// A JSON number that is a whole number from 0, written `3` or `3.0` (JSON Schema's
+/// "integer"), and exactly representable.
+pub fn whole_number(value: &serde_json::Number) -> Option<u64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=EXACT).contains(f))
+            .map(|f| f as u64)
+    })
+}
+
+/// The client id named in a path segment, percent-decoded and validated.
+///
+/// # Errors
+/// 400 `invalid_client_id`.
+pub fn client_id_segment(segment: &str) -> Result<crate::event::ClientId, ApiError> {
+    let decoded = percent_decode(segment).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_client_id",
+            "the client id in the path is not valid percent-encoded UTF-8",
+        )
+    })?;
+    crate::event::ClientId::new(&decoded)
+        .map_err(|e| ApiError::bad_request("invalid_client_id", e.to_string()))
+}
+
+/// The `clientId` field of a JSON body.
+///
+/// # Errors
+/// 400 `missing_field` when absent, `invalid_client_id` when not a valid id.
+pub fn client_id_field(body: &Map<String, Value>) -> Result<crate::event::ClientId, ApiError> {
+    match body.get("clientId") {
+        Some(Value::String(c)) => crate::event::ClientId::new(c)
+            .map_err(|e| ApiError::bad_request("invalid_client_id", e.to_string())),
+        None | Some(Value::Null) => Err(ApiError::bad_request(
+            "missing_field",
+            "`clientId` is required",
+        )),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_client_id",
+            "`clientId` must be a string",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_decode_escapes_but_not_plus() {
+        assert_eq!(
+            percent_decode("alice%40example.com").as_deref(),
+            Some("alice@example.com")
+        );
+        assert_eq!(percent_decode("a+b").as_deref(), Some("a+b"));
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%4"), None);
+        assert_eq!(percent_decode("a%00"), None);
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_as_floats() {
+        let number = |text: &str| serde_json::from_str::<serde_json::Number>(text).unwrap();
+        assert_eq!(whole_number(&number("3")), Some(3));
+        assert_eq!(whole_number(&number("3.0")), Some(3));
+        assert_eq!(whole_number(&number("3.5")), None);
+        assert_eq!(whole_number(&number("-1")), None);
+        assert_eq!(whole_number(&number("1e300")), None);
+    }
+}

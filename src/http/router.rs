@@ -60,7 +60,15 @@ async fn dispatch(req: Request<Incoming>, state: &AppState) -> Result<Response<H
         allow,
     };
     match segments.as_slice() {
-        ["api", "sse", "connect"] if is_get => subscribe::connect(&req.into_parts().0, state).await,
+        ["api", "sse", "connect"] if is_get => {
+            if carries_body(req.headers()) {
+                return Err(ApiError::bad_request(
+                    "body_not_allowed",
+                    "a stream request carries no body",
+                ));
+            }
+            subscribe::connect(&req.into_parts().0, state).await
+        }
         ["api", "sse", "ack"] if is_post => subscribe::ack(req, state).await,
         ["api", "sse", "stats"] if is_get => subscribe::stats(req, state).await,
         ["api", "sse", "token"] if is_post => token::issue(req, state).await,
@@ -96,6 +104,7 @@ async fn dispatch(req: Request<Incoming>, state: &AppState) -> Result<Response<H
         ["metrics"] if is_get => Ok(ops::metrics(state)),
         // Known paths, wrong method.
         ["api", "sse", "connect" | "stats"]
+        | ["api", "openapi.json"]
         | ["api", "demo", "status"]
         | ["health", "live" | "ready"]
         | ["metrics"] => Err(wrong("GET, HEAD, OPTIONS")),
@@ -113,6 +122,14 @@ async fn dispatch(req: Request<Incoming>, state: &AppState) -> Result<Response<H
         }
         _ => Err(ApiError::NotFound),
     }
+}
+
+/// Whether a request declares a body (a stream request must not: nobody would read it).
+fn carries_body(headers: &http::HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0")
 }
 
 fn preflight() -> Response<HubBody> {

@@ -42,7 +42,7 @@ pub async fn serve(
     head_only: bool,
 ) -> Result<Response<HubBody>, ApiError> {
     let root = root.ok_or(ApiError::NotFound)?;
-    let decoded = percent_decode(request_path).ok_or(ApiError::NotFound)?;
+    let decoded = super::extract::percent_decode(request_path).ok_or(ApiError::NotFound)?;
     let mut file = resolve(root, &decoded).ok_or(ApiError::NotFound)?;
     if tokio::fs::metadata(&file)
         .await
@@ -86,14 +86,6 @@ pub async fn serve(
     Ok(response)
 }
 
-fn percent_decode(path: &str) -> Option<String> {
-    let bytes: Vec<u8> =
-        form_urlencoded::parse(format!("p={}", path.replace('+', "%2B")).as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned().into_bytes())?;
-    String::from_utf8(bytes).ok().filter(|p| !p.contains('\0'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +99,9 @@ mod tests {
         );
         assert_eq!(resolve(root, "/../etc/passwd"), None);
         assert_eq!(resolve(root, "/a/../../b"), None);
-        assert_eq!(percent_decode("/%2e%2e/x").as_deref(), Some("/../x"));
+        assert_eq!(
+            super::super::extract::percent_decode("/%2e%2e/x").as_deref(),
+            Some("/../x")
+        );
     }
 }

@@ -22,8 +22,7 @@ pub async fn start(
     let body = extract::json_object(&parts.headers, body, state.settings.max_body_bytes).await?;
     let interval = match body.as_ref().and_then(|b| b.get("intervalSeconds")) {
         None | Some(Value::Null) => DEFAULT_INTERVAL_SECS,
-        Some(Value::Number(n)) => n
-            .as_u64()
+        Some(Value::Number(n)) => extract::whole_number(n)
             .and_then(|n| u32::try_from(n).ok())
             .filter(|n| INTERVAL_RANGE.contains(n))
             .ok_or_else(|| {

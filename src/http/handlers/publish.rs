@@ -6,7 +6,7 @@ use hyper::body::Incoming;
 use serde_json::{json, Map, Value};
 
 use crate::auth::Scope;
-use crate::event::{ClientId, EventType, MessageId, NewEvent, UnixMillis};
+use crate::event::{EventType, MessageId, NewEvent, UnixMillis};
 use crate::http::error::{json_response, ApiError};
 use crate::http::extract::{self, Fields, Query};
 use crate::http::{AppState, HubBody};
@@ -51,11 +51,7 @@ pub async fn publish(
     state
         .keys
         .authorize(extract::api_key(req.headers(), &query), Scope::Publish)?;
-    let target = target
-        .map(|t| {
-            ClientId::new(t).map_err(|e| ApiError::bad_request("invalid_client_id", e.to_string()))
-        })
-        .transpose()?;
+    let target = target.map(extract::client_id_segment).transpose()?;
     let (parts, body) = req.into_parts();
     let body =
         extract::required_object(&parts.headers, body, state.settings.max_body_bytes).await?;

@@ -47,7 +47,8 @@ fn caller(req: &Parts, query: &Query, state: &AppState) -> Result<Caller, ApiErr
             ClientId::new(c).map_err(|e| ApiError::bad_request("invalid_client_id", e.to_string()))
         })
         .transpose()?;
-    if let Some(token) = query.get("token") {
+    // An empty `token=` is no token (a client that has none yet).
+    if let Some(token) = query.get("token").filter(|t| !t.is_empty()) {
         let claims = state.tokens.verify(token, UnixMillis::now())?;
         if named.as_ref().is_some_and(|n| *n != claims.client) {
             return Err(ApiError::bad_request(
@@ -233,7 +234,7 @@ fn prelude(
 
 pub async fn ack(req: Request<Incoming>, state: &AppState) -> Result<Response<HubBody>, ApiError> {
     let query = Query::parse(req.uri().query());
-    let token = match query.get("token") {
+    let token = match query.get("token").filter(|t| !t.is_empty()) {
         Some(token) => Some(state.tokens.verify(token, UnixMillis::now())?),
         None => {
             let scope = state
@@ -250,22 +251,7 @@ pub async fn ack(req: Request<Incoming>, state: &AppState) -> Result<Response<Hu
     let (parts, body) = req.into_parts();
     let body =
         extract::required_object(&parts.headers, body, state.settings.max_body_bytes).await?;
-    let client = match body.get("clientId") {
-        Some(Value::String(c)) => ClientId::new(c)
-            .map_err(|e| ApiError::bad_request("invalid_client_id", e.to_string()))?,
-        None | Some(Value::Null) => {
-            return Err(ApiError::bad_request(
-                "missing_field",
-                "`clientId` is required",
-            ))
-        }
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_client_id",
-                "`clientId` must be a string",
-            ))
-        }
-    };
+    let client = extract::client_id_field(&body)?;
     if token.is_some_and(|claims| claims.client != client) {
         return Err(ApiError::bad_request(
             "token_client_mismatch",
@@ -273,7 +259,7 @@ pub async fn ack(req: Request<Incoming>, state: &AppState) -> Result<Response<Hu
         ));
     }
     let sequence = match body.get("sequence") {
-        Some(Value::Number(n)) => n.as_u64().map(Sequence).ok_or_else(|| {
+        Some(Value::Number(n)) => extract::whole_number(n).map(Sequence).ok_or_else(|| {
             ApiError::bad_request("invalid_field", "`sequence` must be a whole number from 0")
         })?,
         None | Some(Value::Null) => {

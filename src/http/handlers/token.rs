@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Scope;
 use crate::config::MAX_TOKEN_TTL_SECS;
-use crate::event::{ClientId, UnixMillis};
+use crate::event::UnixMillis;
 use crate::http::error::{json_response, ApiError};
 use crate::http::extract::{self, Query};
 use crate::http::{AppState, HubBody};
@@ -26,26 +26,10 @@ pub async fn issue(
     let (parts, body) = req.into_parts();
     let body =
         extract::required_object(&parts.headers, body, state.settings.max_body_bytes).await?;
-    let client = match body.get("clientId") {
-        Some(Value::String(c)) => ClientId::new(c)
-            .map_err(|e| ApiError::bad_request("invalid_client_id", e.to_string()))?,
-        None | Some(Value::Null) => {
-            return Err(ApiError::bad_request(
-                "missing_field",
-                "`clientId` is required",
-            ))
-        }
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_client_id",
-                "`clientId` must be a string",
-            ))
-        }
-    };
+    let client = extract::client_id_field(&body)?;
     let ttl = match body.get("ttlSeconds") {
         None | Some(Value::Null) => DEFAULT_TTL_SECS,
-        Some(Value::Number(n)) => n
-            .as_u64()
+        Some(Value::Number(n)) => extract::whole_number(n)
             .filter(|n| (1..=MAX_TOKEN_TTL_SECS).contains(n))
             .ok_or_else(|| {
                 ApiError::bad_request(
