@@ -118,7 +118,7 @@ impl Tail {
         if cursor < ring.floor {
             return Read::Evicted;
         }
-        let start = ring.frames.partition_point(|f| f.sequence <= cursor);
+        let start = ring.start_after(cursor);
         let mut through = cursor;
         let mut reached_end = true;
         for (scanned, frame) in ring.frames.range(start..).enumerate() {
@@ -140,6 +140,27 @@ impl Tail {
         } else {
             Read::Idle
         }
+    }
+}
+
+impl Ring {
+    /// The index of the first frame after `cursor`. Sequences in the ring are consecutive
+    /// unless the dispatcher skipped a gap, so the index is usually `cursor - first`; checking
+    /// that guess saves the binary search every woken subscriber would otherwise do.
+    fn start_after(&self, cursor: Sequence) -> usize {
+        if let Some(front) = self.frames.front() {
+            if cursor >= front.sequence {
+                let guess = (cursor.0 - front.sequence.0) as usize + 1;
+                if self
+                    .frames
+                    .get(guess - 1)
+                    .is_some_and(|f| f.sequence == cursor)
+                {
+                    return guess;
+                }
+            }
+        }
+        self.frames.partition_point(|f| f.sequence <= cursor)
     }
 }
 
@@ -226,6 +247,49 @@ mod tests {
             }
         );
         assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn reads_find_their_place_around_skipped_gaps() {
+        let tail = Tail::new(8, Sequence(0));
+        tail.push(
+            [
+                frame(1, None),
+                frame(2, None),
+                frame(5, None),
+                frame(6, None),
+            ],
+            Sequence(6),
+        );
+        let mut out = VecDeque::new();
+        assert_eq!(
+            tail.read(Sequence(2), all, &mut out, 10, 100),
+            Read::Advanced {
+                through: Sequence(6)
+            }
+        );
+        assert_eq!(out.len(), 2);
+        assert!(out[0].starts_with(b"id: 5\n"));
+        out.clear();
+        assert_eq!(
+            tail.read(Sequence(3), all, &mut out, 10, 100),
+            Read::Advanced {
+                through: Sequence(6)
+            }
+        );
+        assert_eq!(
+            out.len(),
+            2,
+            "a cursor inside a skipped gap starts after it"
+        );
+        out.clear();
+        assert_eq!(
+            tail.read(Sequence(5), all, &mut out, 10, 100),
+            Read::Advanced {
+                through: Sequence(6)
+            }
+        );
+        assert_eq!(out.len(), 1);
     }
 
     #[test]
