@@ -18,6 +18,8 @@ const MAX_BODY: usize = 1024 * 1024;
 
 #[derive(Debug)]
 pub enum HttpError {
+    /// The TCP connect itself failed: nothing was sent.
+    Connect(io::Error),
     Io(io::Error),
     /// The response head could not be parsed or was too large.
     BadHead(String),
@@ -31,6 +33,7 @@ pub enum HttpError {
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Connect(e) => write!(f, "connect: {e}"),
             Self::Io(e) => write!(f, "io: {e}"),
             Self::BadHead(why) => write!(f, "bad response head: {why}"),
             Self::Chunked(e) => write!(f, "{e}"),
@@ -241,7 +244,9 @@ impl Client {
         let conn = match &mut self.conn {
             Some(conn) => conn,
             None => {
-                let stream = TcpStream::connect(self.hub.addr).await?;
+                let stream = TcpStream::connect(self.hub.addr)
+                    .await
+                    .map_err(HttpError::Connect)?;
                 stream.set_nodelay(true)?;
                 self.conn.insert(stream)
             }

@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use tokio::time::sleep_until;
 
-use crate::http::Client;
+use crate::http::{Client, HttpError};
 use crate::payload::{publish_body, unix_nanos, Ack, Origin};
 use crate::stats::new_histogram;
 
+/// Pause after a refused connect.
+const CONNECT_BACKOFF: Duration = Duration::from_millis(50);
 /// Errors kept verbatim per publisher (all are counted).
 const KEEP_ERRORS: usize = 5;
 
@@ -39,7 +41,8 @@ pub struct Acked {
 
 pub struct Report {
     pub acked: Vec<Acked>,
-    /// Non-2xx answers: the hub said the event was not accepted.
+    /// Non-2xx answers (the hub said the event was not accepted) and failed connects
+    /// (nothing was sent).
     pub rejected: u64,
     /// Connection failures and unreadable answers: the event may or may not exist.
     pub ambiguous: u64,
@@ -104,6 +107,12 @@ pub async fn run(mut plan: Plan) -> Report {
                     "status {status}: {}",
                     String::from_utf8_lossy(&answer)
                 ));
+            }
+            Err(e @ HttpError::Connect(_)) => {
+                rep.rejected += 1;
+                rep.error(format!("{}: {e}", plan.client.hub()));
+                // The hub is down (restarting?): do not spin on refused connects.
+                tokio::time::sleep(CONNECT_BACKOFF).await;
             }
             Err(e) => {
                 rep.ambiguous += 1;

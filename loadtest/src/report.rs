@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 
 /// Violations printed verbatim (all are counted and all go to the JSON file).
 const PRINT_VIOLATIONS: usize = 40;
+/// Warnings printed verbatim (all go to the JSON file).
+const PRINT_WARNINGS: usize = 10;
 
 #[derive(Debug)]
 pub struct Report {
@@ -58,8 +60,14 @@ impl Report {
         for line in &self.summary {
             println!("  {line}");
         }
-        for w in &self.warnings {
+        for w in self.warnings.iter().take(PRINT_WARNINGS) {
             println!("  warning: {w}");
+        }
+        if self.warnings.len() > PRINT_WARNINGS {
+            println!(
+                "  ... and {} more warnings (see the JSON report)",
+                self.warnings.len() - PRINT_WARNINGS
+            );
         }
         for v in self.violations.iter().take(PRINT_VIOLATIONS) {
             println!("  VIOLATION: {v}");

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::time::{sleep, timeout};
@@ -19,8 +19,11 @@ use crate::target::Hub;
 
 /// Bound on opening a stream and on resuming after a drop.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
-/// Failed opens tolerated before a subscriber gives up (it then fails verification).
-const MAX_OPEN_FAILURES: u32 = 5;
+/// How long a subscriber keeps trying to (re)open its stream before giving up (it then fails
+/// verification): long enough to ride out a hub restart.
+const RETRY_WINDOW: Duration = Duration::from_secs(30);
+/// Backoff between failed opens doubles up to this.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// Wait before resuming after a close the harness did not ask for.
 const UNPLANNED_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -98,7 +101,8 @@ pub async fn run(plan: Plan, board: Arc<Board>, mut stop: watch::Receiver<bool>)
         ..Report::default()
     };
     let mut drop_pending = plan.drop.clone();
-    let mut failures = 0;
+    // Failed opens in a row, and when the first of them happened.
+    let mut failing: Option<(u32, Instant)> = None;
     'connection: while !*stop.borrow() {
         let request = stream::Request {
             path: plan.path.clone(),
@@ -111,25 +115,26 @@ pub async fn run(plan: Plan, board: Arc<Board>, mut stop: watch::Receiver<bool>)
             timeout(OPEN_TIMEOUT, SseStream::open(&plan.hub, &request)).await
         };
         let mut sse = match opened {
-            Ok(Ok(sse)) => sse,
-            Ok(Err(e)) => {
-                rep.error(format!("open: {e}"));
-                failures += 1;
-                if failures >= MAX_OPEN_FAILURES {
-                    board.gave_up.fetch_add(1, Ordering::Relaxed);
-                    break;
-                }
-                sleep(UNPLANNED_BACKOFF).await;
-                continue;
+            Ok(Ok(sse)) => {
+                failing = None;
+                sse
             }
-            Err(_) => {
-                rep.error("open: timed out".into());
-                failures += 1;
-                if failures >= MAX_OPEN_FAILURES {
+            failed => {
+                rep.error(match failed {
+                    Ok(Err(e)) => format!("open: {e}"),
+                    _ => "open: timed out".to_owned(),
+                });
+                let (count, since) = failing.get_or_insert((0, Instant::now()));
+                *count += 1;
+                if since.elapsed() >= RETRY_WINDOW {
                     board.gave_up.fetch_add(1, Ordering::Relaxed);
                     break;
                 }
-                continue;
+                let backoff = (UNPLANNED_BACKOFF * 2u32.pow((*count).min(4))).min(MAX_BACKOFF);
+                tokio::select! {
+                    _ = stop.changed() => break 'connection,
+                    () = sleep(backoff) => continue 'connection,
+                }
             }
         };
         rep.opens += 1;
