@@ -39,16 +39,15 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# start_hub NAME ARGS... : starts a hub on a free port; sets $port and $pid.
-start_hub() {
-  local name=$1
-  shift
-  port=$(free_port)
-  "$hub_bin" --listen "127.0.0.1:$port" "$@" >"$out/$name.log" 2>&1 &
+# launch_hub NAME PORT ARGS... : starts a hub on PORT and waits until it is live; sets $pid.
+launch_hub() {
+  local name=$1 at=$2
+  shift 2
+  "$hub_bin" --listen "127.0.0.1:$at" "$@" >>"$out/$name.log" 2>&1 &
   pid=$!
   pids+=("$pid")
   for _ in $(seq 1 100); do
-    if "$hub_bin" --listen "127.0.0.1:$port" healthcheck >/dev/null 2>&1; then
+    if "$hub_bin" --listen "127.0.0.1:$at" healthcheck >/dev/null 2>&1; then
       return
     fi
     kill -0 "$pid" 2>/dev/null || break
@@ -57,6 +56,14 @@ start_hub() {
   echo "hub $name did not become live; log:" >&2
   cat "$out/$name.log" >&2
   exit 1
+}
+
+# start_hub NAME ARGS... : starts a hub on a free port; sets $port and $pid.
+start_hub() {
+  local name=$1
+  shift
+  port=$(free_port)
+  launch_hub "$name" "$port" "$@"
 }
 
 failed=()
@@ -92,6 +99,25 @@ start_hub slow --store memory --write-stall-secs 1 --tail-capacity 256
 scenario slow-consumer --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
   replay --subscribers 10 --publishers 4 --rate 0 --duration-secs 4 --drain-secs 15 \
   --drop-percent 50 --drop-at 0.25 --pause-ms 2500 --stall
+
+# Crash: SIGKILL a hub on the embedded store mid-run and restart it on the same port and data
+# directory; every acknowledged publish must still reach every subscriber exactly once.
+start_hub restart --data-dir "$out/restart-data"
+restart_port=$port
+echo
+echo "==> loadtest smoke: restart"
+timeout 90 "$lt_bin" --json "$out/restart.json" --hub "http://127.0.0.1:$restart_port" \
+  fanout --subscribers 50 --publishers 2 --rate 100 --duration-secs 6 --drain-secs 20 &
+harness=$!
+sleep 2.5
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+launch_hub restart "$restart_port" --data-dir "$out/restart-data"
+if wait "$harness"; then
+  passed=$((passed + 1))
+else
+  failed+=(restart)
+fi
 
 if [ "${LOADTEST_CLUSTER_MONGO:-1}" = 1 ]; then
   ferret_dir="$out/ferretdb"
