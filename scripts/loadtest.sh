@@ -17,6 +17,8 @@
 #                  (hub --write-stall-secs 2 closes them) and must resume losing nothing
 #   lifetime       1,000 subscribers at 200 events/s for 30 s on a hub that ends every stream
 #                  after ~5 s (--max-stream-lifetime-secs): thousands of resumes, nothing lost
+#   restart        2,000 subscribers at 200 events/s for 30 s on the embedded store; the hub is
+#                  SIGKILLed at 10 s and restarted on the same port and data directory
 #   cluster        two hub processes sharing one FerretDB outbox (scripts/ferretdb.sh),
 #                  2,000 subscribers and 4 publishers spread over both, 10 % resumed
 #
@@ -90,6 +92,16 @@ start_hub() {
   exit 1
 }
 
+# restart_hub NAME PORT ARGS... : starts a hub again on a given port; sets $pid.
+restart_hub() {
+  local name=$1 at=$2
+  shift 2
+  "$hub_bin" --listen "127.0.0.1:$at" --max-connections 400000 "$@" \
+    >>"$out/$stamp-$name.log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+}
+
 single_hub() {
   local data
   data=$(mktemp -d -t ssehub-loadtest-data.XXXXXX)
@@ -158,6 +170,27 @@ scenario() {
       start_hub lifetime --store memory --max-stream-lifetime-secs 5
       run lifetime --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
         fanout --subscribers 1000 --publishers 4 --rate 200 --duration-secs 30 --drain-secs 60
+      cleanup
+      ;;
+    restart)
+      local data lt at
+      data=$(mktemp -d -t ssehub-loadtest-data.XXXXXX)
+      start_hub restart --store embedded --data-dir "$data"
+      at=$port
+      timeout 600 "$lt_bin" --json "$out/$stamp-restart.json" --hub "http://127.0.0.1:$at" \
+        fanout --subscribers 2000 --publishers 4 --rate 200 --duration-secs 30 --drain-secs 60 &
+      lt=$!
+      sleep 10
+      kill -KILL "$pid"
+      wait "$pid" 2>/dev/null || true
+      restart_hub restart "$at" --store embedded --data-dir "$data"
+      echo
+      echo "==> restart"
+      if wait "$lt"; then
+        echo "report: $out/$stamp-restart.json"
+      else
+        failed+=(restart)
+      fi
       cleanup
       ;;
     cluster)
