@@ -2,18 +2,18 @@
 //!
 //! | method | path | scope | success | errors |
 //! |---|---|---|---|---|
-//! | GET | `/api/sse/connect` | subscribe or client token | 200 stream | 400 401 403 429 503 |
-//! | POST | `/api/sse/ack` | subscribe | 204 | 400 401 403 413 415 503 |
-//! | GET | `/api/sse/stats` | subscribe | 200 | 401 403 503 |
+//! | GET | `/api/sse/connect` | subscribe or client token | 200 stream | 400 401 429 431 503 |
+//! | POST | `/api/sse/ack` | subscribe or client token | 204 | 400 401 403 413 415 503 |
+//! | GET | `/api/sse/stats` | subscribe | 200 | 401 503 |
 //! | POST | `/api/sse/token` | publish | 200 | 400 401 403 413 415 |
 //! | POST | `/api/sse/broadcast` | publish | 200 | 400 401 403 413 415 503 |
 //! | POST | `/api/sse/send/{clientId}` | publish | 200 | as broadcast |
 //! | POST | `/api/sse/notification[/{clientId}]` | publish | 200 | as broadcast |
 //! | POST | `/api/sse/alert[/{clientId}]` | publish | 200 | as broadcast |
 //! | POST | `/api/sse/data-update[/{clientId}]` | publish | 200 | as broadcast |
-//! | POST | `/api/demo/start` | publish | 200 | 400 401 403 409 503 |
+//! | POST | `/api/demo/start` | publish | 200 | 400 401 403 409 413 415 503 |
 //! | POST | `/api/demo/stop` | publish | 200 | 401 403 409 503 |
-//! | GET | `/api/demo/status` | subscribe | 200 | 401 403 503 |
+//! | GET | `/api/demo/status` | subscribe | 200 | 401 503 |
 //! | GET | `/api/openapi.json` | none | 200 | |
 //! | GET | `/health/live`, `/health/ready`, `/metrics` | none | 200 | 503 (ready) |
 //! | GET | anything else | none | the SPA (with `--static-dir`) | 404 |
