@@ -50,7 +50,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> ExitCode {
-    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+    let listener = match bind(config.listen) {
         Ok(listener) => listener,
         Err(error) => {
             eprintln!("ssehub: cannot listen on {}: {error}", config.listen);
@@ -71,6 +71,21 @@ async fn run(config: Config) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Connection attempts the kernel may queue before `accept`: a reconnect storm after a node
+/// restart arrives as one burst, and the default of 128 drops SYNs that then wait 1 s to retry.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 fn init_tracing() {

@@ -128,9 +128,6 @@ impl<H: Fn(Sequence)> AppendTask<H> {
                 if let Some(&last) = sequences.last() {
                     (self.head)(last);
                 }
-                // Wake the dispatcher before answering: a subscriber that publishes and then
-                // waits for its own event gets it as early as possible.
-                self.on_append.notify_one();
                 for ((reply, queued, event_type), sequence) in waiting.into_iter().zip(sequences) {
                     self.metrics.published(event_type.as_str());
                     self.metrics
@@ -138,6 +135,10 @@ impl<H: Fn(Sequence)> AppendTask<H> {
                         .observe(queued.elapsed().as_secs_f64());
                     let _ = reply.send(Ok(sequence));
                 }
+                // Answer first, then wake the dispatcher: the answers' tasks are scheduled
+                // before the thousands of stream tasks the batch will wake, so a publisher's
+                // round trip does not grow with the number of subscribers.
+                self.on_append.notify_one();
             }
             Err(error) => {
                 tracing::warn!(%error, events = waiting.len(), "append failed; publishes answered 503");
