@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 use ssehub::outbox::embedded::EmbeddedStore;
 use support::{post_json, TestHub};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Tmpfs(std::path::PathBuf);
 
@@ -32,7 +33,14 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
+        let unmounted = Command::new("umount")
+            .arg(&self.0)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !unmounted {
+            // Still busy (a test failed with the store open): detach it lazily.
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -76,5 +84,119 @@ async fn a_full_disk_answers_503_and_open_streams_keep_every_answered_event() {
     assert_eq!(
         support::get(hub.addr, "/health/live", None).await.status,
         200
+    );
+}
+
+/// A store that panics when asked for one client's checkpoint: a stand-in for a bug in a
+/// backend, the only way to make the hub panic from outside. Everything else is the memory
+/// store.
+struct PanickyStore(ssehub::outbox::memory::MemoryStore);
+
+impl ssehub::outbox::Store for PanickyStore {
+    fn kind(&self) -> &'static str {
+        "panicky"
+    }
+    fn append(
+        &self,
+        batch: Vec<ssehub::event::NewEvent>,
+    ) -> ssehub::outbox::StoreFuture<'_, Vec<ssehub::event::Sequence>> {
+        self.0.append(batch)
+    }
+    fn read_after(
+        &self,
+        after: ssehub::event::Sequence,
+        limit: usize,
+    ) -> ssehub::outbox::StoreFuture<'_, Vec<ssehub::event::Event>> {
+        self.0.read_after(after, limit)
+    }
+    fn head(&self) -> ssehub::outbox::StoreFuture<'_, ssehub::event::Sequence> {
+        self.0.head()
+    }
+    fn oldest(&self) -> ssehub::outbox::StoreFuture<'_, Option<ssehub::event::Sequence>> {
+        self.0.oldest()
+    }
+    fn trim(&self, retention: ssehub::outbox::Retention) -> ssehub::outbox::StoreFuture<'_, u64> {
+        self.0.trim(retention)
+    }
+    fn load_checkpoint<'a>(
+        &'a self,
+        client: &'a ssehub::event::ClientId,
+    ) -> ssehub::outbox::StoreFuture<'a, Option<ssehub::event::Sequence>> {
+        assert_ne!(client.as_str(), "panic-me", "injected backend bug");
+        self.0.load_checkpoint(client)
+    }
+    fn save_checkpoints(
+        &self,
+        batch: Vec<(ssehub::event::ClientId, ssehub::event::Sequence)>,
+    ) -> ssehub::outbox::StoreFuture<'_, ()> {
+        self.0.save_checkpoints(batch)
+    }
+    fn report_node(
+        &self,
+        report: ssehub::outbox::NodeReport,
+    ) -> ssehub::outbox::StoreFuture<'_, ()> {
+        self.0.report_node(report)
+    }
+    fn nodes(
+        &self,
+        within: Duration,
+    ) -> ssehub::outbox::StoreFuture<'_, Vec<ssehub::outbox::NodeReport>> {
+        self.0.nodes(within)
+    }
+    fn demo_state(&self) -> ssehub::outbox::StoreFuture<'_, ssehub::outbox::DemoState> {
+        self.0.demo_state()
+    }
+    fn swap_demo_state(
+        &self,
+        expect: bool,
+        next: ssehub::outbox::DemoState,
+    ) -> ssehub::outbox::StoreFuture<'_, bool> {
+        self.0.swap_demo_state(expect, next)
+    }
+    fn acquire_lease<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> ssehub::outbox::StoreFuture<'a, bool> {
+        self.0.acquire_lease(name, holder, ttl)
+    }
+}
+
+#[tokio::test]
+async fn a_panic_in_one_connection_never_takes_down_the_others() {
+    let store = Arc::new(PanickyStore(ssehub::outbox::memory::MemoryStore::new()));
+    let hub = TestHub::builder().store(store).start().await;
+    let (mut bystander, _) = hub
+        .subscribe("/api/sse/connect?clientId=bystander", &[])
+        .await;
+    for _ in 0..3 {
+        let mut doomed = tokio::net::TcpStream::connect(hub.addr).await.unwrap();
+        doomed
+            .write_all(b"GET /api/sse/connect?clientId=panic-me HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut rest = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(5), doomed.read_to_end(&mut rest)).await;
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+            "the panicking connection is closed without a reply"
+        );
+    }
+    let sequence = hub.broadcast("message", json!("still here"), None).await;
+    assert_eq!(
+        bystander.expect().await.sequence(),
+        Some(sequence),
+        "other streams keep streaming"
+    );
+    assert_eq!(
+        support::get(hub.addr, "/health/live", None).await.status,
+        200
+    );
+    assert_eq!(
+        hub.state.registry.connections(),
+        1,
+        "nothing leaked from the panicked tasks"
     );
 }
