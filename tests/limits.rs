@@ -114,7 +114,23 @@ async fn oversized_request_heads_are_refused() {
         None,
     )
     .await;
-    assert_eq!(reply.status, 431);
+    assert_eq!(
+        (reply.status.as_u16(), reply.error_code()),
+        (431, "header_too_large".to_owned())
+    );
+    let stream_head = format!("/api/sse/connect?pad={big}");
+    let reply = get(hub.addr, &stream_head, None).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.error_code()),
+        (431, "header_too_large".to_owned())
+    );
+    assert_eq!(
+        metric(
+            &hub,
+            "ssehub_limit_rejections_total{limit=\"header_bytes\"}"
+        ),
+        2.0
+    );
     assert_eq!(get(hub.addr, "/health/live", None).await.status, 200);
 }
 

@@ -50,6 +50,11 @@ pub fn classify(buf: &BytesMut) -> Head {
     }
 }
 
+/// Whether `buf` holds a whole request head (a blank line ends it; bare LFs count too).
+pub fn is_complete(buf: &[u8]) -> bool {
+    buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n")
+}
+
 fn to_parts(request: &httparse::Request<'_, '_>) -> Option<Parts> {
     let version = match request.version? {
         0 => Version::HTTP_10,

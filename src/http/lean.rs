@@ -56,8 +56,13 @@ pub async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let head = tokio::time::timeout(shared.limits.header_read_timeout, async {
         loop {
             match head::classify(&buf) {
-                Head::Incomplete if buf.len() >= shared.limits.max_header_bytes => return Ok(None),
-                Head::Incomplete => {
+                // Any first head, stream or not, is read whole here so an oversized one gets
+                // the JSON 431 (hyper would answer with an empty body).
+                Head::Other if head::is_complete(&buf) => return Ok(Some(Head::Other)),
+                Head::Incomplete | Head::Other if buf.len() >= shared.limits.max_header_bytes => {
+                    return Ok(None)
+                }
+                Head::Incomplete | Head::Other => {
                     if stream.read_buf(&mut buf).await? == 0 {
                         return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
                     }
