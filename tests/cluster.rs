@@ -468,3 +468,91 @@ async fn a_sequence_that_never_appears_is_skipped_after_the_timeout_and_counted(
         .encode()
         .contains("ssehub_gaps_skipped_total 1"));
 }
+
+/// The node holding the demo lease, read from the shared database.
+async fn lease_holder(uri: &str, db: &str) -> Option<String> {
+    let client = mongodb::Client::with_uri_str(uri).await.unwrap();
+    let lease = client
+        .database(db)
+        .collection::<Document>("leases")
+        .find_one(doc! { "_id": "demo" })
+        .await
+        .unwrap()?;
+    lease.get_str("holder").ok().map(str::to_owned)
+}
+
+/// Demo events on `stream` within `window`.
+async fn demo_events(stream: &mut SseStream, window: Duration) -> usize {
+    let deadline = tokio::time::Instant::now() + window;
+    let mut count = 0;
+    while let Some(event) = stream
+        .next(deadline.saturating_duration_since(tokio::time::Instant::now()))
+        .await
+    {
+        if event.sequence().is_some() {
+            count += 1;
+        }
+    }
+    count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_generator_runs_on_one_node_and_moves_when_that_node_dies() {
+    let ferret = Ferret::start();
+    let db = database("demo");
+    let mut nodes = vec![
+        Node::start("a", &ferret.uri, &db, &[]).await,
+        Node::start("b", &ferret.uri, &db, &[]).await,
+    ];
+    let start = post_json(
+        nodes[0].addr,
+        "/api/demo/start",
+        None,
+        json!({"intervalSeconds": 1}),
+    )
+    .await;
+    assert_eq!(start.status, 200, "{}", start.body);
+    // Every node answers alike.
+    let status = support::get(nodes[1].addr, "/api/demo/status", None)
+        .await
+        .json();
+    assert_eq!(status, json!({"isRunning": true, "intervalSeconds": 1}));
+    let again = post_json(nodes[1].addr, "/api/demo/start", None, json!({})).await;
+    assert_eq!(again.status, 409);
+
+    // One generator at one event per second: about 4 in 4 s, not 8.
+    let mut watcher = SseStream::open(nodes[1].addr, "/api/sse/connect", &[]).await;
+    watcher.connected().await;
+    let produced = demo_events(&mut watcher, Duration::from_secs(4)).await;
+    assert!(
+        (2..=5).contains(&produced),
+        "one generator at 1/s produced {produced} in 4 s"
+    );
+
+    // Kill the holder; the lease expires and the other node takes over.
+    let holder = lease_holder(&ferret.uri, &db)
+        .await
+        .expect("a node holds the demo lease");
+    let dead = nodes.iter().position(|n| n.name == holder).unwrap();
+    nodes[dead].kill();
+    let survivor = &nodes[1 - dead];
+    let mut watcher = SseStream::open(survivor.addr, "/api/sse/connect", &[]).await;
+    watcher.connected().await;
+    let resumed = demo_events(&mut watcher, Duration::from_secs(10)).await;
+    assert!(
+        resumed >= 2,
+        "the survivor took the lease and generates ({resumed} events in 10 s)"
+    );
+    assert_eq!(
+        lease_holder(&ferret.uri, &db).await.as_deref(),
+        Some(survivor.name.as_str())
+    );
+    let stop = post_json(survivor.addr, "/api/demo/stop", None, json!({})).await;
+    assert_eq!(stop.status, 200);
+    assert_eq!(
+        support::get(survivor.addr, "/api/demo/status", None)
+            .await
+            .json(),
+        json!({"isRunning": false})
+    );
+}
