@@ -500,7 +500,7 @@ async fn demo_events(stream: &mut SseStream, window: Duration) -> usize {
 async fn the_demo_generator_runs_on_one_node_and_moves_when_that_node_dies() {
     let ferret = Ferret::start();
     let db = database("demo");
-    let mut nodes = vec![
+    let mut nodes = [
         Node::start("a", &ferret.uri, &db, &[]).await,
         Node::start("b", &ferret.uri, &db, &[]).await,
     ];
