@@ -1,12 +1,23 @@
 //! Reading requests: query parameters, the API key, JSON bodies within the size limit.
 
 use bytes::Bytes;
-use http::{header, HeaderMap};
+use http::{header, HeaderMap, Request};
+
+use crate::auth::{KeyRing, Scope};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+
+/// Checks the key a request presents (header, bearer or `apikey=`) against `scope`.
+///
+/// # Errors
+/// 401 without a valid key, 403 when its scope is too narrow.
+pub fn authorize(req: &Request<Incoming>, keys: &KeyRing, scope: Scope) -> Result<Scope, ApiError> {
+    let query = Query::parse(req.uri().query());
+    Ok(keys.authorize(api_key(req.headers(), &query), scope)?)
+}
 
 /// Decoded query parameters, first occurrence wins.
 pub struct Query(Vec<(String, String)>);

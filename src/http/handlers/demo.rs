@@ -7,17 +7,14 @@ use serde_json::{json, Value};
 use crate::auth::Scope;
 use crate::demo::{DEFAULT_INTERVAL_SECS, INTERVAL_RANGE};
 use crate::http::error::{json_response, ApiError};
-use crate::http::extract::{self, Query};
+use crate::http::extract;
 use crate::http::{AppState, HubBody};
 
 pub async fn start(
     req: Request<Incoming>,
     state: &AppState,
 ) -> Result<Response<HubBody>, ApiError> {
-    let query = Query::parse(req.uri().query());
-    state
-        .keys
-        .authorize(extract::api_key(req.headers(), &query), Scope::Publish)?;
+    extract::authorize(&req, &state.keys, Scope::Publish)?;
     let (parts, body) = req.into_parts();
     let body = extract::json_object(&parts.headers, body, state.settings.max_body_bytes).await?;
     let interval = match body.as_ref().and_then(|b| b.get("intervalSeconds")) {
@@ -51,10 +48,7 @@ pub async fn start(
 }
 
 pub async fn stop(req: Request<Incoming>, state: &AppState) -> Result<Response<HubBody>, ApiError> {
-    let query = Query::parse(req.uri().query());
-    state
-        .keys
-        .authorize(extract::api_key(req.headers(), &query), Scope::Publish)?;
+    extract::authorize(&req, &state.keys, Scope::Publish)?;
     if !state.demo.stop().await? {
         return Err(ApiError::Conflict {
             code: "demo_not_running",
@@ -71,10 +65,7 @@ pub async fn status(
     req: Request<Incoming>,
     state: &AppState,
 ) -> Result<Response<HubBody>, ApiError> {
-    let query = Query::parse(req.uri().query());
-    state
-        .keys
-        .authorize(extract::api_key(req.headers(), &query), Scope::Subscribe)?;
+    extract::authorize(&req, &state.keys, Scope::Subscribe)?;
     let demo = state.demo.status().await?;
     let body = if demo.running {
         json!({ "isRunning": true, "intervalSeconds": demo.interval_secs })

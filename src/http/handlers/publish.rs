@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use crate::auth::Scope;
 use crate::event::{EventType, MessageId, NewEvent, UnixMillis};
 use crate::http::error::{json_response, ApiError};
-use crate::http::extract::{self, Fields, Query};
+use crate::http::extract::{self, Fields};
 use crate::http::{AppState, HubBody};
 
 /// The publish endpoints, by their path segment.
@@ -47,10 +47,7 @@ pub async fn publish(
     kind: Kind,
     target: Option<&str>,
 ) -> Result<Response<HubBody>, ApiError> {
-    let query = Query::parse(req.uri().query());
-    state
-        .keys
-        .authorize(extract::api_key(req.headers(), &query), Scope::Publish)?;
+    extract::authorize(&req, &state.keys, Scope::Publish)?;
     let target = target.map(extract::client_id_segment).transpose()?;
     let (parts, body) = req.into_parts();
     let body =

@@ -294,10 +294,7 @@ pub async fn stats(
     req: Request<Incoming>,
     state: &AppState,
 ) -> Result<Response<HubBody>, ApiError> {
-    let query = Query::parse(req.uri().query());
-    state
-        .keys
-        .authorize(extract::api_key(req.headers(), &query), Scope::Subscribe)?;
+    extract::authorize(&req, &state.keys, Scope::Subscribe)?;
     let head = state.store.head().await?;
     let oldest = state.store.oldest().await?;
     let nodes = state.store.nodes(NODE_FRESHNESS).await?;

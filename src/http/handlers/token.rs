@@ -9,7 +9,7 @@ use crate::auth::Scope;
 use crate::config::MAX_TOKEN_TTL_SECS;
 use crate::event::UnixMillis;
 use crate::http::error::{json_response, ApiError};
-use crate::http::extract::{self, Query};
+use crate::http::extract;
 use crate::http::{AppState, HubBody};
 
 /// Without `ttlSeconds`: an hour, long enough for a session, short enough to limit a leak.
@@ -19,10 +19,7 @@ pub async fn issue(
     req: Request<Incoming>,
     state: &AppState,
 ) -> Result<Response<HubBody>, ApiError> {
-    let query = Query::parse(req.uri().query());
-    state
-        .keys
-        .authorize(extract::api_key(req.headers(), &query), Scope::Publish)?;
+    extract::authorize(&req, &state.keys, Scope::Publish)?;
     let (parts, body) = req.into_parts();
     let body =
         extract::required_object(&parts.headers, body, state.settings.max_body_bytes).await?;
