@@ -1,0 +1,106 @@
+//! BSON documents to and from the hub's types.
+
+use super::*;
+
+pub(super) fn event_document(sequence: i64, event: &NewEvent) -> Document {
+    let mut document = doc! {
+        "_id": sequence,
+        "type": event.event_type.as_str(),
+        "messageId": Binary {
+            subtype: BinarySubtype::Uuid,
+            bytes: event.message_id.0.as_bytes().to_vec(),
+        },
+        "createdAt": DateTime::from_millis(event.created_at.0),
+        "fields": &event.fields,
+    };
+    if let Some(target) = &event.target {
+        document.insert("target", target.as_str());
+    }
+    document
+}
+
+pub(super) fn event_from_document(document: &Document) -> Result<Event, StoreError> {
+    let sequence = sequence_of(document)?;
+    let corrupt = |field: &str| StoreError::Corrupt(format!("event {sequence}: bad {field}"));
+    let event_type = document
+        .get_str("type")
+        .ok()
+        .and_then(|t| EventType::new(t).ok())
+        .ok_or_else(|| corrupt("type"))?;
+    let target = match document.get("target") {
+        None | Some(Bson::Null) => None,
+        Some(Bson::String(client)) => Some(ClientId::new(client).map_err(|_| corrupt("target"))?),
+        Some(_) => return Err(corrupt("target")),
+    };
+    let message_id = match document.get("messageId") {
+        Some(Bson::Binary(binary)) if binary.subtype == BinarySubtype::Uuid => {
+            uuid::Uuid::from_slice(&binary.bytes).map_err(|_| corrupt("messageId"))?
+        }
+        _ => return Err(corrupt("messageId")),
+    };
+    Ok(Event {
+        sequence: Sequence(sequence as u64),
+        message_id: MessageId(message_id),
+        event_type,
+        target,
+        created_at: UnixMillis(
+            document
+                .get_datetime("createdAt")
+                .map_err(|_| corrupt("createdAt"))?
+                .timestamp_millis(),
+        ),
+        fields: document
+            .get_str("fields")
+            .map_err(|_| corrupt("fields"))?
+            .to_owned(),
+    })
+}
+
+pub(super) fn node_from_document(document: &Document) -> Result<NodeReport, StoreError> {
+    let node_id = document
+        .get_str("_id")
+        .map_err(|_| StoreError::Corrupt("a node report without a string _id".into()))?;
+    let corrupt = |field: &str| StoreError::Corrupt(format!("node {node_id}: bad {field}"));
+    let count = |field: &'static str| {
+        integer(document, field)
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| corrupt(field))
+    };
+    Ok(NodeReport {
+        node_id: node_id.to_owned(),
+        connections: count("connections")?,
+        clients: count("clients")?,
+        dispatched: Sequence(count("dispatched")?),
+        seen_at: UnixMillis(
+            document
+                .get_datetime("seenAt")
+                .map_err(|_| corrupt("seenAt"))?
+                .timestamp_millis(),
+        ),
+    })
+}
+
+/// An outbox document's `_id`: a positive sequence number.
+pub(super) fn sequence_of(document: &Document) -> Result<i64, StoreError> {
+    integer(document, "_id")
+        .filter(|id| *id > 0)
+        .ok_or_else(|| StoreError::Corrupt(format!("an outbox _id is not a sequence: {document}")))
+}
+
+/// An integer field whichever BSON width it was stored with (shells write doubles).
+pub(super) fn integer(document: &Document, field: &str) -> Option<i64> {
+    match document.get(field)? {
+        Bson::Int64(n) => Some(*n),
+        Bson::Int32(n) => Some(i64::from(*n)),
+        Bson::Double(n) if n.fract() == 0.0 => Some(*n as i64),
+        _ => None,
+    }
+}
+
+pub(super) fn saturating_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(super) fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}

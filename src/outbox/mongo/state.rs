@@ -1,0 +1,190 @@
+//! Everything else the hub keeps in the store: checkpoints, node reports, the demo
+//! switch and leases.
+
+use super::*;
+
+impl MongoStore {
+    pub(super) async fn checkpoint_of(
+        &self,
+        client: &ClientId,
+    ) -> Result<Option<Sequence>, StoreError> {
+        let stored = self
+            .run(
+                "read a checkpoint",
+                self.checkpoints.find_one(doc! { "_id": client.as_str() }),
+            )
+            .await?;
+        stored
+            .map(|doc| {
+                integer(&doc, "seq")
+                    .and_then(|seq| u64::try_from(seq).ok())
+                    .map(Sequence)
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("the checkpoint of {client} is not a number"))
+                    })
+            })
+            .transpose()
+    }
+
+    /// One `update` command per chunk, one upserting `$max` statement per client: a round
+    /// trip per thousand checkpoints, and a stored checkpoint never moves back.
+    pub(super) async fn save_checkpoint_batch(
+        &self,
+        batch: Vec<(ClientId, Sequence)>,
+    ) -> Result<(), StoreError> {
+        const WHAT: &str = "save checkpoints";
+        for chunk in batch.chunks(UPDATE_CHUNK) {
+            let updates: Vec<Document> = chunk
+                .iter()
+                .map(|(client, sequence)| {
+                    doc! {
+                        "q": { "_id": client.as_str() },
+                        "u": { "$max": { "seq": i64::try_from(sequence.0).unwrap_or(i64::MAX) } },
+                        "upsert": true,
+                    }
+                })
+                .collect();
+            let command = doc! {
+                "update": self.checkpoints.name(),
+                "updates": updates,
+                "ordered": false,
+                "writeConcern": self.write_concern.clone(),
+            };
+            // Two nodes creating the same client's checkpoint at once: the loser's statement
+            // fails with a duplicate key, and running the (idempotent) chunk again applies it.
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                let reply = self.run(WHAT, self.db.run_command(command.clone())).await?;
+                match update_reply_error(&reply) {
+                    None => break,
+                    Some((DUPLICATE_KEY, _)) if attempts < 3 => continue,
+                    Some((_, error)) => return Err(error),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn upsert_node(&self, report: NodeReport) -> Result<(), StoreError> {
+        let document = doc! {
+            "_id": &report.node_id,
+            "connections": saturating_i64(report.connections),
+            "clients": saturating_i64(report.clients),
+            "dispatched": saturating_i64(report.dispatched.0),
+            "seenAt": DateTime::from_millis(report.seen_at.0),
+        };
+        self.run(
+            "report this node",
+            self.nodes
+                .replace_one(doc! { "_id": &report.node_id }, document)
+                .upsert(true),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn recent_nodes(
+        &self,
+        within: Duration,
+    ) -> Result<Vec<NodeReport>, StoreError> {
+        let cutoff = DateTime::from_millis(UnixMillis::now().0 - millis(within));
+        let documents = self
+            .run("list nodes", async {
+                let mut cursor = self
+                    .nodes
+                    .find(doc! { "seenAt": { "$gte": cutoff } })
+                    .sort(doc! { "_id": 1 })
+                    .await?;
+                let mut documents = Vec::new();
+                while cursor.advance().await? {
+                    documents.push(cursor.deserialize_current()?);
+                }
+                Ok(documents)
+            })
+            .await?;
+        documents.iter().map(node_from_document).collect()
+    }
+
+    pub(super) async fn demo_switch(&self) -> Result<DemoState, StoreError> {
+        let stored = self
+            .run(
+                "read the demo switch",
+                self.demo.find_one(doc! { "_id": DEMO_SWITCH }),
+            )
+            .await?;
+        let Some(doc) = stored else {
+            return Ok(DemoState::default());
+        };
+        Ok(DemoState {
+            running: doc.get_bool("running").unwrap_or(false),
+            interval_secs: integer(&doc, "intervalSecs")
+                .and_then(|secs| u32::try_from(secs).ok())
+                .unwrap_or(0),
+        })
+    }
+
+    /// A conditional update. Expecting "stopped" also matches a missing document, through an
+    /// upsert; if the switch exists and is running, that upsert collides on `_id` and loses.
+    pub(super) async fn swap_demo_switch(
+        &self,
+        expect_running: bool,
+        next: DemoState,
+    ) -> Result<bool, StoreError> {
+        const WHAT: &str = "flip the demo switch";
+        let filter = if expect_running {
+            doc! { "_id": DEMO_SWITCH, "running": true }
+        } else {
+            doc! { "_id": DEMO_SWITCH, "running": { "$ne": true } }
+        };
+        let update = doc! { "$set": {
+            "running": next.running,
+            "intervalSecs": i64::from(next.interval_secs),
+        } };
+        let attempt = timed(
+            self.operation_timeout,
+            WHAT,
+            self.demo.update_one(filter, update).upsert(!expect_running),
+        )
+        .await?;
+        match attempt {
+            Ok(result) => Ok(result.matched_count > 0 || result.upserted_id.is_some()),
+            Err(error) if is_duplicate_key(&error) => Ok(false),
+            Err(error) => Err(classify(WHAT, error)),
+        }
+    }
+
+    /// Free, expired or already ours: the filter matches and the update renews it. Held by
+    /// another: no match, the upsert collides on `_id`, and we do not hold it.
+    pub(super) async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        const WHAT: &str = "acquire a lease";
+        let now = UnixMillis::now().0;
+        let filter = doc! {
+            "_id": name,
+            "$or": [
+                { "holder": holder },
+                { "expiresAt": { "$lte": DateTime::from_millis(now) } },
+            ],
+        };
+        let update = doc! { "$set": {
+            "holder": holder,
+            "expiresAt": DateTime::from_millis(now + millis(ttl)),
+        } };
+        let attempt = timed(
+            self.operation_timeout,
+            WHAT,
+            self.leases.update_one(filter, update).upsert(true),
+        )
+        .await?;
+        match attempt {
+            Ok(_) => Ok(true),
+            Err(error) if is_duplicate_key(&error) => Ok(false),
+            Err(error) => Err(classify(WHAT, error)),
+        }
+    }
+}
