@@ -19,6 +19,11 @@ export interface UseSseOptions {
   extraTypes?: readonly string[];
   /** API key; default the one typed into the header (sessionStorage). */
   apiKey?: string;
+  /**
+   * Client token from `POST /api/sse/token` (your backend issues it): sent as `token=`, it
+   * binds the stream to the token's client id, so pass the same `clientId`.
+   */
+  token?: string;
   /** Resume from the stored position and ack progress. Default true. */
   resume?: boolean;
   /** Bound of `events`. Default 500. */
@@ -50,13 +55,14 @@ export function useSse(options: UseSseOptions = {}): UseSseResult {
   const filterKey = (options.filter ?? []).join(',');
   const extraKey = (options.extraTypes ?? []).join(',');
   const apiKey = options.apiKey ?? sessionKey;
+  const token = options.token;
   const resume = options.resume ?? true;
   const maxEvents = options.maxEvents ?? 500;
   const enabled = options.enabled ?? true;
 
   const clientOptions = useMemo<SseClientOptions>(
-    () => ({ url, clientId, filter: split(filterKey), extraTypes: split(extraKey), apiKey, resume, maxEvents }),
-    [url, clientId, filterKey, extraKey, apiKey, resume, maxEvents],
+    () => ({ url, clientId, filter: split(filterKey), extraTypes: split(extraKey), apiKey, token, resume, maxEvents }),
+    [url, clientId, filterKey, extraKey, apiKey, token, resume, maxEvents],
   );
   const [client] = useState(() => new SseClient(clientOptions, { storage }));
 

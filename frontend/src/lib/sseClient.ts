@@ -47,7 +47,7 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 export class SseClient {
-  private opts: Required<Omit<SseClientOptions, 'apiKey'>> & { apiKey: string | undefined };
+  private opts: Required<Omit<SseClientOptions, 'apiKey' | 'token'>> & { apiKey: string | undefined; token: string | undefined };
   private readonly deps: Required<Omit<SseClientDeps, 'ack'>> & { ack: AckFn | undefined };
   private probeSeq = 0;
   private snapshot: SseSnapshot;
@@ -87,6 +87,7 @@ export class SseClient {
       clientId: o.clientId,
       filter: normalizeFilter(o.filter),
       apiKey: o.apiKey,
+      token: o.token,
       resume: o.resume ?? true,
       extraTypes: [...(o.extraTypes ?? [])],
       maxEvents: o.maxEvents ?? DEFAULT_MAX_EVENTS,
@@ -182,6 +183,7 @@ export class SseClient {
       next.url !== prev.url ||
       next.clientId !== prev.clientId ||
       next.apiKey !== prev.apiKey ||
+      next.token !== prev.token ||
       next.resume !== prev.resume ||
       !sameList(next.filter, prev.filter) ||
       !sameList(next.extraTypes, prev.extraTypes);
@@ -224,6 +226,7 @@ export class SseClient {
       clientId: this.opts.clientId,
       filter: this.opts.filter,
       apiKey: this.opts.apiKey,
+      token: this.opts.token,
       checkpoint,
     });
     let es: EventSourceLike;
@@ -411,7 +414,7 @@ export class SseClient {
   }
 
   private ackFn(): AckFn {
-    return this.deps.ack ?? defaultAck(this.opts.url.replace(/\/connect(\?.*)?$/, '/ack'), this.opts.apiKey);
+    return this.deps.ack ?? defaultAck(this.opts.url.replace(/\/connect(\?.*)?$/, '/ack'), this.opts.apiKey, this.opts.token);
   }
 
   private scheduleAck(): void {

@@ -361,6 +361,14 @@ describe('filter changes', () => {
     client.setOptions({ url: '/api/sse/connect', clientId: 'c1', apiKey: 'b' });
     expect(FakeEventSource.latest().params.get('apikey')).toBe('b');
   });
+
+  it('sends a client token as token= and reconnects when it changes', () => {
+    const { client } = setup({ token: 't1' });
+    client.start();
+    expect(FakeEventSource.latest().params.get('token')).toBe('t1');
+    client.setOptions({ url: '/api/sse/connect', clientId: 'c1', token: 't2' });
+    expect(FakeEventSource.latest().params.get('token')).toBe('t2');
+  });
 });
 
 describe('reset', () => {

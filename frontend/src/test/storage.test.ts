@@ -31,5 +31,8 @@ describe('buildStreamUrl', () => {
     expect(buildStreamUrl('/api/sse/connect', { clientId: 'a', filter: ['alert', 'x.y'], checkpoint: 0, apiKey: 'k&=' })).toBe(
       '/api/sse/connect?clientId=a&filter=alert%2Cx.y&checkpoint=0&apikey=k%26%3D',
     );
+    expect(buildStreamUrl('/api/sse/connect', { clientId: 'a', filter: [], checkpoint: null, token: 'v1.YQ.9.s-_' })).toBe(
+      '/api/sse/connect?clientId=a&token=v1.YQ.9.s-_',
+    );
   });
 });

@@ -5,11 +5,12 @@ export function defaultEventSource(url: string): EventSourceLike {
   return new EventSource(url);
 }
 
-export function defaultAck(ackUrl: string, apiKey: string | undefined): AckFn {
+export function defaultAck(ackUrl: string, apiKey: string | undefined, token?: string): AckFn {
   return async (clientId, sequence) => {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (apiKey !== undefined && apiKey !== '') headers['X-API-Key'] = apiKey;
-    const res = await fetch(ackUrl, { method: 'POST', headers, body: JSON.stringify({ clientId, sequence }) });
+    const url = token !== undefined && token !== '' ? `${ackUrl}?token=${encodeURIComponent(token)}` : ackUrl;
+    const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ clientId, sequence }) });
     if (!res.ok) throw new Error(`ack failed: HTTP ${res.status}`);
   };
 }

@@ -25,12 +25,13 @@ export function nativeResumeIsExact(urlCheckpoint: number | null, lastIdSeen: nu
 
 export function buildStreamUrl(
   base: string,
-  params: { clientId: string; filter: readonly string[]; apiKey?: string; checkpoint: number | null },
+  params: { clientId: string; filter: readonly string[]; apiKey?: string; token?: string; checkpoint: number | null },
 ): string {
   const q = new URLSearchParams();
   q.set('clientId', params.clientId);
   if (params.filter.length > 0) q.set('filter', params.filter.join(','));
   if (params.checkpoint !== null) q.set('checkpoint', String(params.checkpoint));
   if (params.apiKey !== undefined && params.apiKey !== '') q.set('apikey', params.apiKey);
+  if (params.token !== undefined && params.token !== '') q.set('token', params.token);
   return `${base}${base.includes('?') ? '&' : '?'}${q.toString()}`;
 }

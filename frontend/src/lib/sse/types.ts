@@ -34,6 +34,11 @@ export interface SseClientOptions {
   filter?: readonly string[];
   /** Sent as `apikey=` (EventSource cannot set headers) and as `X-API-Key` on acks. */
   apiKey?: string;
+  /**
+   * A client token from `POST /api/sse/token` (issued by your backend): sent as `token=` on
+   * the stream and on acks. It binds `clientId`, so no key is needed in the browser.
+   */
+  token?: string;
   /** Resume from the stored position, ack, and persist it. Default true. */
   resume?: boolean;
   /**
