@@ -283,3 +283,23 @@ async fn shutdown_ends_streams_with_a_comment_and_flushes_acks() {
         "acks flushed at shutdown"
     );
 }
+
+#[tokio::test]
+async fn a_connection_that_never_sends_a_request_does_not_hold_shutdown() {
+    let hub = TestHub::builder()
+        .config(|c| {
+            c.header_read_timeout_secs = 60;
+            c.shutdown_grace_secs = 30;
+        })
+        .start()
+        .await;
+    let _idle = tokio::net::TcpStream::connect(hub.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    hub.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+}

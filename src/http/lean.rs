@@ -53,7 +53,7 @@ pub struct Shared {
 pub async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let metrics = shared.state.metrics.clone();
     let mut buf = BytesMut::with_capacity(HEAD_BUFFER);
-    let head = tokio::time::timeout(shared.limits.header_read_timeout, async {
+    let read_head = tokio::time::timeout(shared.limits.header_read_timeout, async {
         loop {
             match head::classify(&buf) {
                 // Any first head, stream or not, is read whole here so an oversized one gets
@@ -70,8 +70,13 @@ pub async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
                 classified => return Ok(Some(classified)),
             }
         }
-    })
-    .await;
+    });
+    // A connection that has not sent its request when the node drains (a load balancer's
+    // pre-opened socket, say) is closed at once rather than holding shutdown for the timeout.
+    let head = tokio::select! {
+        head = read_head => head,
+        () = shared.drain.cancelled() => return,
+    };
     let head = match head {
         Err(_elapsed) => {
             metrics.limit_hit("header_read_timeout");
