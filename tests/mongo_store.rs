@@ -127,19 +127,7 @@ async fn mongo_store_on_a_real_server() {
     let mut server = Server::start();
 
     for numbering in [Numbering::Counter, Numbering::Blocks] {
-        let failed = failed_checks!(server, numbering;
-            empty_store_has_nothing,
-            append_assigns_consecutive_sequences,
-            read_after_pages_in_order,
-            targeted_events_keep_their_target,
-            trimming_by_count_moves_the_oldest,
-            trimming_by_age_keeps_recent_events,
-            trimming_everything_keeps_the_head,
-            checkpoints_only_move_forward,
-            demo_switch_has_one_winner,
-            leases_have_one_holder_until_expiry,
-            node_reports_are_upserted,
-        );
+        let failed = ssehub::for_each_contract_check!([failed_checks] server, numbering;);
         assert!(failed.is_empty(), "contract checks failed: {failed:?}");
     }
 

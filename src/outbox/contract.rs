@@ -215,12 +215,13 @@ pub async fn node_reports_are_upserted(store: impl Store) {
     assert_eq!(nodes[0].dispatched, Sequence(4));
 }
 
-/// Instantiates every contract check as a `#[tokio::test]`; `$store` is an expression
-/// evaluated once per test inside an async fn (so it may `.await`), giving a fresh, empty store.
+/// Calls `callback!(prefix… <every contract check's name>,)`: the one list of checks, for
+/// [`store_contract_tests!`](crate::store_contract_tests) and for suites that run the checks
+/// their own way (the MongoDB one, against a server it starts).
 #[macro_export]
-macro_rules! store_contract_tests {
-    ($store:expr) => {
-        $crate::store_contract_tests!(@each $store;
+macro_rules! for_each_contract_check {
+    ([$($callback:tt)*] $($prefix:tt)*) => {
+        $($callback)*! { $($prefix)*
             empty_store_has_nothing,
             append_assigns_consecutive_sequences,
             read_after_pages_in_order,
@@ -232,7 +233,16 @@ macro_rules! store_contract_tests {
             demo_switch_has_one_winner,
             leases_have_one_holder_until_expiry,
             node_reports_are_upserted,
-        );
+        }
+    };
+}
+
+/// Instantiates every contract check as a `#[tokio::test]`; `$store` is an expression
+/// evaluated once per test inside an async fn (so it may `.await`), giving a fresh, empty store.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($store:expr) => {
+        $crate::for_each_contract_check!([$crate::store_contract_tests] @each $store;);
     };
     (@each $store:expr; $($name:ident,)*) => {
         $(

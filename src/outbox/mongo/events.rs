@@ -52,7 +52,7 @@ impl MongoStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let documents = self
             .run("read the outbox", async {
-                let mut cursor = self
+                let cursor = self
                     .outbox
                     .find(doc! { "_id": { "$gt": after } })
                     .sort(doc! { "_id": 1 })
@@ -60,11 +60,7 @@ impl MongoStore {
                     // One round trip for a page (the server also caps a batch at 16 MiB).
                     .batch_size(limit.min(MAX_READ_BATCH) as u32)
                     .await?;
-                let mut documents = Vec::new();
-                while cursor.advance().await? {
-                    documents.push(cursor.deserialize_current()?);
-                }
-                Ok(documents)
+                drain(cursor).await
             })
             .await?;
         documents.iter().map(event_from_document).collect()

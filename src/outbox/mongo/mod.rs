@@ -359,5 +359,14 @@ impl Store for MongoStore {
     }
 }
 
+/// Every document a cursor yields, in order.
+async fn drain(mut cursor: mongodb::Cursor<Document>) -> mongodb::error::Result<Vec<Document>> {
+    let mut documents = Vec::new();
+    while cursor.advance().await? {
+        documents.push(cursor.deserialize_current()?);
+    }
+    Ok(documents)
+}
+
 #[cfg(test)]
 mod tests;

@@ -91,16 +91,12 @@ impl MongoStore {
         let cutoff = DateTime::from_millis(UnixMillis::now().0 - millis(within));
         let documents = self
             .run("list nodes", async {
-                let mut cursor = self
+                let cursor = self
                     .nodes
                     .find(doc! { "seenAt": { "$gte": cutoff } })
                     .sort(doc! { "_id": 1 })
                     .await?;
-                let mut documents = Vec::new();
-                while cursor.advance().await? {
-                    documents.push(cursor.deserialize_current()?);
-                }
-                Ok(documents)
+                drain(cursor).await
             })
             .await?;
         documents.iter().map(node_from_document).collect()
