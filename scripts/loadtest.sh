@@ -52,54 +52,22 @@ target_dir=${CARGO_TARGET_DIR:-target}
 hub_bin=$target_dir/release/ssehub
 lt_bin=$target_dir/release/ssehub-loadtest
 
-pids=()
-ferret_dir=""
-cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  pids=()
-  if [ -n "$ferret_dir" ]; then
-    scripts/ferretdb.sh stop "$ferret_dir" || true
-    ferret_dir=""
-  fi
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=scripts/lib/hubs.sh
+source scripts/lib/hubs.sh
 
 # start_hub NAME ARGS... : a release hub on a free port; sets $port and $pid.
 start_hub() {
   local name=$1
   shift
   port=$(free_port)
-  "$hub_bin" --listen "127.0.0.1:$port" --max-connections 400000 "$@" \
-    >"$out/$stamp-$name.log" 2>&1 &
-  pid=$!
-  pids+=("$pid")
-  for _ in $(seq 1 100); do
-    if "$hub_bin" --listen "127.0.0.1:$port" healthcheck >/dev/null 2>&1; then
-      return
-    fi
-    sleep 0.1
-  done
-  echo "hub $name did not start; see $out/$stamp-$name.log" >&2
-  exit 1
+  launch_hub "$out/$stamp-$name.log" "$port" --max-connections 400000 "$@"
 }
 
-# restart_hub NAME PORT ARGS... : starts a hub again on a given port; sets $pid.
+# restart_hub NAME PORT ARGS... : starts a hub again on a given port (not waiting); sets $pid.
 restart_hub() {
   local name=$1 at=$2
   shift 2
-  "$hub_bin" --listen "127.0.0.1:$at" --max-connections 400000 "$@" \
-    >>"$out/$stamp-$name.log" 2>&1 &
-  pid=$!
-  pids+=("$pid")
+  spawn_hub "$out/$stamp-$name.log" "$at" --max-connections 400000 "$@"
 }
 
 single_hub() {

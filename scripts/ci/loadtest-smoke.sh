@@ -20,50 +20,15 @@ for bin in "$hub_bin" "$lt_bin"; do
   [ -x "$bin" ] || { echo "missing $bin: run cargo build --workspace first" >&2; exit 1; }
 done
 
-pids=()
-ferret_dir=""
-cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ -n "$ferret_dir" ]; then
-    scripts/ferretdb.sh stop "$ferret_dir" || true
-  fi
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# launch_hub NAME PORT ARGS... : starts a hub on PORT and waits until it is live; sets $pid.
-launch_hub() {
-  local name=$1 at=$2
-  shift 2
-  "$hub_bin" --listen "127.0.0.1:$at" "$@" >>"$out/$name.log" 2>&1 &
-  pid=$!
-  pids+=("$pid")
-  for _ in $(seq 1 100); do
-    if "$hub_bin" --listen "127.0.0.1:$at" healthcheck >/dev/null 2>&1; then
-      return
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "hub $name did not become live; log:" >&2
-  cat "$out/$name.log" >&2
-  exit 1
-}
+# shellcheck source=scripts/lib/hubs.sh
+source scripts/lib/hubs.sh
 
 # start_hub NAME ARGS... : starts a hub on a free port; sets $port and $pid.
 start_hub() {
   local name=$1
   shift
   port=$(free_port)
-  launch_hub "$name" "$port" "$@"
+  launch_hub "$out/$name.log" "$port" "$@"
 }
 
 failed=()
@@ -112,7 +77,7 @@ harness=$!
 sleep 2.5
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true
-launch_hub restart "$restart_port" --data-dir "$out/restart-data"
+launch_hub "$out/restart.log" "$restart_port" --data-dir "$out/restart-data"
 if wait "$harness"; then
   passed=$((passed + 1))
 else

@@ -1,0 +1,53 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154  # hub_bin is set by the script that sources this file
+# Hub processes for the load-test scripts (sourced, not run): free ports, starting a hub and
+# waiting until it is live, and stopping everything started (plus a FerretDB in
+# $ferret_dir) on exit. The caller sets $hub_bin before starting hubs.
+
+pids=()
+ferret_dir=""
+
+# cleanup: stops every hub started so far, and FerretDB if one was started.
+cleanup() {
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  pids=()
+  if [ -n "$ferret_dir" ]; then
+    scripts/ferretdb.sh stop "$ferret_dir" || true
+    ferret_dir=""
+  fi
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# spawn_hub LOG PORT ARGS... : starts a hub on PORT, appending to LOG; sets $pid.
+spawn_hub() {
+  local log=$1 at=$2
+  shift 2
+  "$hub_bin" --listen "127.0.0.1:$at" "$@" >>"$log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+}
+
+# launch_hub LOG PORT ARGS... : spawn_hub, then waits until the hub is live.
+launch_hub() {
+  local log=$1 at=$2
+  spawn_hub "$@"
+  for _ in $(seq 1 100); do
+    if "$hub_bin" --listen "127.0.0.1:$at" healthcheck >/dev/null 2>&1; then
+      return
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "the hub did not become live; log $log:" >&2
+  cat "$log" >&2
+  exit 1
+}
