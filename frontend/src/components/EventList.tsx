@@ -1,4 +1,4 @@
-import { summarize, type ReceivedEvent } from '../lib/events';
+import { summarize, type ReceivedEvent } from '@ssehub/client';
 import { TypeBadge } from './TypeBadge';
 
 interface Props {

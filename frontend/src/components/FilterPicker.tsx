@@ -1,5 +1,5 @@
 import { useId } from 'react';
-import { KNOWN_TYPES } from '../lib/events';
+import { KNOWN_TYPES } from '@ssehub/client';
 
 /** Checkboxes for the known event types (an empty selection means all). */
 export function FilterPicker({ value, onChange }: { value: readonly string[]; onChange: (next: string[]) => void }) {

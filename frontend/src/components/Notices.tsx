@@ -1,4 +1,4 @@
-import type { SseSnapshot } from '../lib/sseClient';
+import type { SseSnapshot } from '@ssehub/client';
 
 /** Visible problems of a stream: truncated history, invalid events, connection errors. */
 export function Notices({ stream }: { stream: SseSnapshot }) {

@@ -1,4 +1,4 @@
-import type { ConnectionInfo } from '../lib/sseClient';
+import type { ConnectionInfo } from '@ssehub/client';
 
 interface Props {
   /** Sequences published while disconnected. */

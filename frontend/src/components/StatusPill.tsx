@@ -1,4 +1,4 @@
-import type { SseStatus } from '../lib/sseClient';
+import type { SseStatus } from '@ssehub/client';
 
 const LABEL: Record<SseStatus, string> = {
   connecting: 'connecting',

@@ -1,4 +1,4 @@
-import type { UseSseResult } from '../hooks/useSse';
+import type { UseSseResult } from '@ssehub/client/react';
 
 /** Buttons acting on one stream. */
 export function StreamControls({ stream }: { stream: UseSseResult }) {

@@ -1,4 +1,4 @@
-import type { SseSnapshot } from '../lib/sseClient';
+import type { SseSnapshot } from '@ssehub/client';
 import { StatusPill } from './StatusPill';
 
 interface Props {

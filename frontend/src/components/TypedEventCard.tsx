@@ -1,4 +1,4 @@
-import type { ReceivedEvent } from '../lib/events';
+import type { ReceivedEvent } from '@ssehub/client';
 import { TypeBadge } from './TypeBadge';
 
 /** One event rendered by its type, using the validated fields. */

@@ -1,4 +1,4 @@
-import type { ReceivedEvent } from '../lib/events';
+import type { ReceivedEvent } from '@ssehub/client';
 import { useNow } from './useNow';
 
 const WINDOW_MS = 5000;

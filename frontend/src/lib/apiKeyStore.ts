@@ -1,6 +1,6 @@
 // The API key the user typed at run time. Kept in sessionStorage (gone when
 // the tab closes), never in the bundle. Open-mode hubs need none.
-import { webStore } from './storage';
+import { webStore } from '@ssehub/client';
 
 const KEY = 'ssehub.apiKey';
 const store = webStore('session');

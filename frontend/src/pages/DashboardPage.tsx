@@ -8,7 +8,7 @@ import { StreamControls } from '../components/StreamControls';
 import { StreamFacts } from '../components/StreamFacts';
 import { parseTypeList, TypeListField } from '../components/TypeListField';
 import { useEventRate } from '../hooks/useEventRate';
-import { useSse } from '../hooks/useSse';
+import { useSse } from '@ssehub/client/react';
 
 export function DashboardPage() {
   const [filter, setFilter] = useState<string[]>([]);

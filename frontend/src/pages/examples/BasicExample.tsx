@@ -3,7 +3,7 @@ import { EventList } from '../../components/EventList';
 import { Notices } from '../../components/Notices';
 import { PageHeader } from '../../components/PageHeader';
 import { StreamFacts } from '../../components/StreamFacts';
-import { useSse } from '../../hooks/useSse';
+import { useSse } from '@ssehub/client/react';
 
 export function BasicExample() {
   const stream = useSse({ name: 'example-basic' });

@@ -5,7 +5,7 @@ import { PageHeader } from '../../components/PageHeader';
 import { RecoveryReport } from '../../components/RecoveryReport';
 import { StreamFacts } from '../../components/StreamFacts';
 import { useBurstPublisher } from '../../hooks/useBurstPublisher';
-import { useSse } from '../../hooks/useSse';
+import { useSse } from '@ssehub/client/react';
 
 const AWAY_COUNT = 5;
 

@@ -6,7 +6,7 @@ import { StreamFacts } from '../../components/StreamFacts';
 import { parseTypeList, TypeListField } from '../../components/TypeListField';
 import { useAction } from '../../hooks/useAction';
 import { useHubApi } from '../../hooks/useHubApi';
-import { useSse } from '../../hooks/useSse';
+import { useSse } from '@ssehub/client/react';
 
 export function CustomEventsExample() {
   const api = useHubApi();

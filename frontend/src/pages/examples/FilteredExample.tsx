@@ -4,7 +4,7 @@ import { EventList } from '../../components/EventList';
 import { FilterPicker } from '../../components/FilterPicker';
 import { PageHeader } from '../../components/PageHeader';
 import { StreamFacts } from '../../components/StreamFacts';
-import { useSse } from '../../hooks/useSse';
+import { useSse } from '@ssehub/client/react';
 
 export function FilteredExample() {
   const [filter, setFilter] = useState<string[]>(['alert', 'notification']);

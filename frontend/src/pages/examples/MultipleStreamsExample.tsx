@@ -1,7 +1,7 @@
 import { EventList } from '../../components/EventList';
 import { PageHeader } from '../../components/PageHeader';
 import { StatusPill } from '../../components/StatusPill';
-import { useSse } from '../../hooks/useSse';
+import { useSse } from '@ssehub/client/react';
 
 export function MultipleStreamsExample() {
   const alerts = useSse({ name: 'example-multi-alerts', filter: ['alert'] });

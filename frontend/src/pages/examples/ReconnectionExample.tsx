@@ -4,7 +4,7 @@ import { PageHeader } from '../../components/PageHeader';
 import { StreamControls } from '../../components/StreamControls';
 import { StreamFacts } from '../../components/StreamFacts';
 import { useNow } from '../../hooks/useNow';
-import { useSse } from '../../hooks/useSse';
+import { useSse } from '@ssehub/client/react';
 
 export function ReconnectionExample() {
   const stream = useSse({ name: 'example-reconnection' });

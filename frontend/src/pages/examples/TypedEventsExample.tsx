@@ -3,7 +3,7 @@ import { Notices } from '../../components/Notices';
 import { PageHeader } from '../../components/PageHeader';
 import { StatusPill } from '../../components/StatusPill';
 import { TypedEventCard } from '../../components/TypedEventCard';
-import { useSse } from '../../hooks/useSse';
+import { useSse } from '@ssehub/client/react';
 
 export function TypedEventsExample() {
   const stream = useSse({ name: 'example-typed', maxEvents: 50 });

@@ -1,5 +1,5 @@
 // A scriptable stand-in for the browser's EventSource, injected into SseClient.
-import type { EventSourceLike } from '../lib/sseClient';
+import type { EventSourceLike } from '../src/index.js';
 
 type Listener = (ev: MessageEvent<string>) => void;
 

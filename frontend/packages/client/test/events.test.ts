@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEvent, summarize } from '../lib/events';
+import { parseEvent, summarize } from '../src/events.js';
 
 const base = '"messageId":"m","timestamp":"2026-01-09T10:30:00.123Z","version":"1.0"';
 

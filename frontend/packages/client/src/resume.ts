@@ -1,5 +1,5 @@
 // Pure rules of where a stream resumes and how its URL is built (no I/O).
-import { KNOWN_TYPES } from '../events';
+import { KNOWN_TYPES } from './events.js';
 
 /** Filter entries, trimmed and deduplicated, known types in their canonical case. */
 export function normalizeFilter(filter: readonly string[] | undefined): string[] {

@@ -1,5 +1,5 @@
 // The browser defaults SseClient uses unless tests inject their own.
-import type { AckFn, EventSourceLike } from './types';
+import type { AckFn, EventSourceLike } from './types.js';
 
 export function defaultEventSource(url: string): EventSourceLike {
   return new EventSource(url);

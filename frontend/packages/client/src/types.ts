@@ -1,8 +1,8 @@
 // The shapes SseClient works with: its options, injected dependencies, the
 // minimal EventSource surface it needs, and the snapshot React renders.
-import type { BackoffPolicy } from '../backoff';
-import type { ReceivedEvent, ResetInfo } from '../events';
-import type { KeyValueStore } from '../storage';
+import type { BackoffPolicy } from './backoff.js';
+import type { ReceivedEvent, ResetInfo } from './events.js';
+import type { KeyValueStore } from './storage.js';
 
 export type SseStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'error';
 

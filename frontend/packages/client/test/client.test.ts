@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { backoffDelay, DEFAULT_BACKOFF } from '../lib/backoff';
-import { memoryStore, positionKey } from '../lib/storage';
-import { nativeResumeIsExact, normalizeFilter, SseClient, type SseClientOptions } from '../lib/sseClient';
+import { backoffDelay, DEFAULT_BACKOFF } from '../src/backoff.js';
+import { memoryStore, positionKey } from '../src/storage.js';
+import { nativeResumeIsExact, normalizeFilter, SseClient, type SseClientOptions } from '../src/index.js';
 import { FakeEventSource } from './fakeEventSource';
 
 const BACKOFF = { initialMs: 100, maxMs: 1600, factor: 2 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildStreamUrl } from '../lib/sseClient';
-import { loadPosition, memoryStore, resolveClientId, savePosition } from '../lib/storage';
+import { buildStreamUrl } from '../src/index.js';
+import { loadPosition, memoryStore, resolveClientId, savePosition } from '../src/storage.js';
 
 describe('client id and position storage', () => {
   it('remembers a generated client id per stream name', () => {

@@ -21,15 +21,15 @@
 //
 // Pure rules live in sse/resume.ts, the shapes in sse/types.ts, the browser
 // defaults (EventSource, fetch-based ack and probe) in sse/browser.ts.
-import { backoffDelay, DEFAULT_BACKOFF } from './backoff';
-import { connectedSchema, KNOWN_TYPES, parseControl, parseEvent, resetSchema, sequenceOf, type ReceivedEvent } from './events';
-import { defaultAck, defaultEventSource, defaultProbe } from './sse/browser';
-import { buildStreamUrl, nativeResumeIsExact, normalizeFilter } from './sse/resume';
-import type { AckFn, EventSourceLike, SseClientDeps, SseClientOptions, SseMessage, SseSnapshot, SseStatus } from './sse/types';
-import { loadPosition, savePosition } from './storage';
+import { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import { connectedSchema, KNOWN_TYPES, parseControl, parseEvent, resetSchema, sequenceOf, type ReceivedEvent } from './events.js';
+import { defaultAck, defaultEventSource, defaultProbe } from './browser.js';
+import { buildStreamUrl, nativeResumeIsExact, normalizeFilter } from './resume.js';
+import type { AckFn, EventSourceLike, SseClientDeps, SseClientOptions, SseMessage, SseSnapshot, SseStatus } from './types.js';
+import { loadPosition, savePosition } from './storage.js';
 
-export * from './sse/types';
-export { buildStreamUrl, nativeResumeIsExact, normalizeFilter } from './sse/resume';
+export * from './types.js';
+export { buildStreamUrl, nativeResumeIsExact, normalizeFilter } from './resume.js';
 
 // EventSource.readyState values.
 const CONNECTING = 0;

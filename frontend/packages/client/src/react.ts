@@ -1,10 +1,25 @@
 // useSse: React binding of SseClient. One client per hook instance; option
 // changes are applied with setOptions (which reconnects), mount/unmount
 // start/stop it, and React reads its immutable snapshots.
-import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
-import { SseClient, type SseClientOptions, type SseSnapshot } from '../lib/sseClient';
-import { resolveClientId, webStore } from '../lib/storage';
-import { useApiKey } from './useApiKey';
+import { createContext, createElement, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { SseClient } from './client.js';
+import { resolveClientId, webStore } from './storage.js';
+import type { SseClientOptions, SseSnapshot } from './types.js';
+
+/** Defaults for every useSse below an SseProvider (a hook's own options win). */
+export interface SseDefaults {
+  url?: string;
+  apiKey?: string;
+  token?: string;
+}
+
+const DefaultsContext = createContext<SseDefaults>({});
+
+/** Sets the hub URL and credentials once for every useSse below it. */
+export function SseProvider({ children, url, apiKey, token }: SseDefaults & { children?: ReactNode }) {
+  const value = useMemo(() => ({ url, apiKey, token }), [url, apiKey, token]);
+  return createElement(DefaultsContext.Provider, { value }, children);
+}
 
 export interface UseSseOptions {
   /** Stream endpoint. Default `/api/sse/connect` (same origin). */
@@ -17,7 +32,7 @@ export interface UseSseOptions {
   filter?: readonly string[];
   /** Custom event names to listen for when there is no filter. */
   extraTypes?: readonly string[];
-  /** API key; default the one typed into the header (sessionStorage). */
+  /** API key, sent as `apikey=`; default the SseProvider's. */
   apiKey?: string;
   /**
    * Client token from `POST /api/sse/token` (your backend issues it): sent as `token=`, it
@@ -46,16 +61,16 @@ export interface UseSseResult extends SseSnapshot {
 const split = (key: string): string[] => (key === '' ? [] : key.split(','));
 
 export function useSse(options: UseSseOptions = {}): UseSseResult {
-  const [sessionKey] = useApiKey();
+  const defaults = useContext(DefaultsContext);
   const storage = useMemo(() => webStore('local'), []);
   const name = options.name ?? 'default';
   const explicitId = options.clientId;
   const clientId = useMemo(() => resolveClientId(storage, name, explicitId), [storage, name, explicitId]);
-  const url = options.url ?? '/api/sse/connect';
+  const url = options.url ?? defaults.url ?? '/api/sse/connect';
   const filterKey = (options.filter ?? []).join(',');
   const extraKey = (options.extraTypes ?? []).join(',');
-  const apiKey = options.apiKey ?? sessionKey;
-  const token = options.token;
+  const apiKey = options.apiKey ?? defaults.apiKey;
+  const token = options.token ?? defaults.token;
   const resume = options.resume ?? true;
   const maxEvents = options.maxEvents ?? 500;
   const enabled = options.enabled ?? true;
