@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::target::Hub;
 
@@ -39,6 +39,31 @@ pub struct Common {
     /// Event type used for harness events.
     #[arg(long, global = true, default_value = "load")]
     pub event_type: String,
+    /// PEM file of the certificate(s) to trust for https:// hubs: the hub's self-signed
+    /// certificate or the CA that issued it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify the certificate of https:// hubs (loopback only; the report says so).
+    #[arg(long, global = true, conflicts_with = "ca_cert")]
+    pub insecure: bool,
+    /// HTTP version spoken to every hub. Over TLS, ALPN offers only this one; `h2` over
+    /// http:// is HTTP/2 with prior knowledge (h2c).
+    #[arg(long = "http", global = true, value_enum, default_value_t = HttpVersion::Http1)]
+    pub http: HttpVersion,
+    /// With `--http h2`: TCP connections per hub that density connections and fan-out
+    /// subscribers are multiplexed over as streams (default: one per 100 streams).
+    #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub h2_connections: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HttpVersion {
+    /// HTTP/1.1: one connection per subscriber (ALPN `http/1.1` over TLS).
+    #[value(name = "http1")]
+    Http1,
+    /// HTTP/2: subscribers are streams on shared connections (ALPN `h2`, or h2c).
+    #[value(name = "h2")]
+    H2,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +123,18 @@ pub struct FanoutArgs {
     /// Subscribers per source address (127.0.0.2, ...).
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=60_000))]
     pub per_source: u32,
+    /// Publish through `POST /api/sse/batch`, N events per request (`--rate` still counts
+    /// events); the sequences of one batch must be consecutive and in order.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub batch: Option<u32>,
+    /// Give every event a client-chosen UUID `messageId`; the answer and the delivered event
+    /// must carry it.
+    #[arg(long)]
+    pub message_id: bool,
+    /// With `--message-id`: send every K-th publish request again with the same messageIds;
+    /// the answer must be the original one and the events are delivered once.
+    #[arg(long, requires = "message_id", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub retry_every: Option<u32>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -117,4 +154,55 @@ pub struct ReplayArgs {
     /// slow consumer); the hub may close them, and they then resume with Last-Event-ID.
     #[arg(long)]
     pub stall: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("ssehub-loadtest").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn transport_flags_are_global() {
+        let cli = parse(&[
+            "fanout",
+            "--hub",
+            "https://127.0.0.1:8443",
+            "--ca-cert",
+            "ca.pem",
+            "--http",
+            "h2",
+            "--h2-connections",
+            "10",
+        ])
+        .unwrap();
+        assert_eq!(cli.common.http, HttpVersion::H2);
+        assert_eq!(cli.common.h2_connections, Some(10));
+        assert_eq!(cli.common.ca_cert, Some(PathBuf::from("ca.pem")));
+        assert!(parse(&["--ca-cert", "a.pem", "--insecure", "density"]).is_err());
+        assert!(parse(&["--http", "h3", "density"]).is_err());
+    }
+
+    #[test]
+    fn publish_modes() {
+        let cli = parse(&[
+            "replay",
+            "--batch",
+            "10",
+            "--message-id",
+            "--retry-every",
+            "3",
+        ])
+        .unwrap();
+        let Scenario::Replay(args) = cli.scenario else {
+            panic!("replay expected")
+        };
+        assert_eq!(args.fanout.batch, Some(10));
+        assert!(args.fanout.message_id);
+        assert_eq!(args.fanout.retry_every, Some(3));
+        assert!(parse(&["fanout", "--retry-every", "3"]).is_err());
+        assert!(parse(&["fanout", "--batch", "0"]).is_err());
+    }
 }

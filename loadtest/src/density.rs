@@ -1,6 +1,7 @@
-//! The density scenario: open N idle SSE connections from 127.0.0.2.., hold them, measure
-//! what the hub and the kernel pay per connection, then publish one broadcast and count the
-//! connections that received it exactly once.
+//! The density scenario: open N idle SSE connections from 127.0.0.2.. (or, under
+//! `--http h2`, N streams over C shared connections), hold them, measure what the hub and the
+//! kernel pay per connection (and, over h2, per connection and per stream apart), then
+//! publish one broadcast and count the subscriptions that received it exactly once.
 
 mod conn;
 mod verdict;
@@ -13,11 +14,14 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::{sleep, timeout};
 
-use crate::cli::{Common, DensityArgs};
+use crate::cli::{Common, DensityArgs, HttpVersion};
 use crate::http::Client;
+use crate::mux::{self, Pool};
 use crate::payload::{unix_nanos, Ack};
 use crate::report::Report;
 use crate::source::Sources;
+use crate::stream::Dial;
+use crate::transport::Transport;
 use crate::{limits, procfs};
 
 const POLL: Duration = Duration::from_millis(50);
@@ -25,6 +29,37 @@ const POLL: Duration = Duration::from_millis(50);
 const DUPLICATE_WINDOW: Duration = Duration::from_millis(500);
 /// Descriptors the harness needs besides the held connections.
 const FD_MARGIN: u64 = 64;
+/// Pause after the h2 connections are up, before reading what they cost, so the hub's
+/// allocations for them have happened.
+const SETTLE: Duration = Duration::from_millis(300);
+
+/// Readings taken at one moment: hub RSS, kernel TCP memory, socket slabs, harness RSS.
+#[derive(Debug, Clone, Copy)]
+struct Readings {
+    hub_rss: Option<u64>,
+    tcp_mem: Option<u64>,
+    slab: Option<u64>,
+    self_rss: Option<u64>,
+}
+
+impl Readings {
+    fn now(pid: Option<u32>) -> Self {
+        Self {
+            hub_rss: pid.and_then(procfs::rss_bytes),
+            tcp_mem: procfs::tcp_mem_bytes(),
+            slab: procfs::socket_slab_bytes(),
+            self_rss: procfs::self_rss_bytes(),
+        }
+    }
+}
+
+/// `(after - before) / count`, rounded; `None` without both readings or with no count.
+fn per(after: Option<u64>, before: Option<u64>, count: u64) -> Option<f64> {
+    after
+        .zip(before)
+        .filter(|_| count > 0)
+        .map(|(a, b)| verdict::round((a as f64 - b as f64) / count as f64))
+}
 
 /// Counters shared by all connection tasks (atomics: 200k tasks, no locks on the hot path).
 #[derive(Default)]
@@ -54,9 +89,10 @@ impl Tally {
     }
 }
 
-pub async fn run(common: &Common, args: &DensityArgs) -> Report {
+pub async fn run(common: &Common, transport: &Arc<Transport>, args: &DensityArgs) -> Report {
     let mut report = Report::new("density");
     let hub = common.hubs[0].clone();
+    let streams = args.connections as usize;
     let nofile = limits::raise_nofile();
     if u64::from(args.connections) + FD_MARGIN > nofile {
         report.warning(format!(
@@ -65,10 +101,37 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
         ));
     }
     let pid = common.hub_pid;
-    let hub_rss_before = pid.and_then(procfs::rss_bytes);
-    let tcp_mem_before = procfs::tcp_mem_bytes();
-    let slab_before = procfs::socket_slab_bytes();
-    let self_rss_before = procfs::self_rss_bytes();
+    let before = Readings::now(pid);
+    let sources = Arc::new(Sources::new(args.per_source));
+    let pool = (transport.http == HttpVersion::H2).then(|| {
+        let connections = mux::connections_for(streams, common.h2_connections);
+        Arc::new(Pool::new(
+            hub.clone(),
+            transport.clone(),
+            connections,
+            streams,
+            Some(sources.clone()),
+        ))
+    });
+    // Over h2 the connections come first, measured on their own.
+    let mut h2_connected = None;
+    let mut after_connections = None;
+    if let Some(pool) = &pool {
+        let warm = pool.warm_up().await;
+        for e in warm.errors.iter().take(5) {
+            report.warning(format!("h2 connection: {e}"));
+        }
+        let per_connection = streams.div_ceil(pool.len());
+        if let Some(limit) = warm.max_streams.filter(|&l| l < per_connection) {
+            report.warning(format!(
+                "the hub allows {limit} concurrent streams per connection but {per_connection} are put on each: raise --h2-connections to at least {}",
+                streams.div_ceil(limit.max(1))
+            ));
+        }
+        h2_connected = Some(warm.connected as u64);
+        sleep(SETTLE).await;
+        after_connections = Some(Readings::now(pid));
+    }
 
     let tally = Arc::new(Tally::default());
     let gate = Arc::new(Semaphore::new(args.connect_concurrency as usize));
@@ -83,7 +146,6 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
         .subscribe_key
         .clone()
         .or_else(|| common.publish_key.clone());
-    let sources = Arc::new(Sources::new(args.per_source));
     let started = Instant::now();
     let mut tasks = JoinSet::new();
     for i in 0..args.connections {
@@ -92,7 +154,16 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
             path: format!("/api/sse/connect?clientId=lt-d{nonce}-{i}"),
             api_key: key.clone(),
             last_event_id: None,
-            source: Some(sources.clone()),
+            dial: match &pool {
+                Some(pool) => Dial::Shared {
+                    pool: pool.clone(),
+                    slot: pool.slot_for(i as usize),
+                },
+                None => Dial::Own {
+                    transport: transport.clone(),
+                    source: Some(sources.clone()),
+                },
+            },
         };
         let (hub, tally, stop, mark) = (hub.clone(), tally.clone(), stop_rx.clone(), mark.clone());
         tasks.spawn(conn::hold(hub, request, permit, tally, stop, mark));
@@ -112,13 +183,10 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
     let connected = tally.connected.load(Ordering::Relaxed);
 
     sleep(Duration::from_secs(args.hold_secs)).await;
-    let hub_rss_after = pid.and_then(procfs::rss_bytes);
-    let tcp_mem_after = procfs::tcp_mem_bytes();
-    let slab_after = procfs::socket_slab_bytes();
-    let self_rss_after = procfs::self_rss_bytes();
+    let after = Readings::now(pid);
 
     let publish_at = unix_nanos();
-    let final_seq = publish_mark(common, &hub, &mark, &mut report).await;
+    let final_seq = publish_mark(common, transport, &hub, &mark, &mut report).await;
     let deliver_deadline = Instant::now() + Duration::from_secs(args.deliver_timeout_secs);
     let alive = || connected - tally.closed.load(Ordering::Relaxed);
     while final_seq.is_some()
@@ -135,15 +203,17 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
     .await;
     tasks.abort_all();
 
-    let per_conn = |after: Option<u64>, before: Option<u64>| {
-        after
-            .zip(before)
-            .filter(|_| connected > 0)
-            .map(|(a, b)| verdict::round((a as f64 - b as f64) / connected as f64))
-    };
+    // Kernel costs are per TCP connection: over h2 that is the shared connections.
+    let sockets = h2_connected.unwrap_or(connected);
+    // Over h2, streams are measured from the moment the connections were up.
+    let streams_base = after_connections.unwrap_or(before);
     let last_mark = tally.last_mark_at.load(Ordering::Relaxed);
     let m = verdict::Metrics {
         hub: hub.to_string(),
+        protocol: match transport.http {
+            HttpVersion::Http1 => "http/1.1",
+            HttpVersion::H2 => "h2",
+        },
         requested: args.connections,
         connected,
         failed: tally.failed.load(Ordering::Relaxed),
@@ -151,14 +221,21 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
         source_addresses: sources.addresses_used(),
         connect_secs: verdict::round(connect_secs),
         connects_per_sec: verdict::round(connected as f64 / connect_secs),
-        hub_rss_before,
-        hub_rss_after,
-        hub_rss_per_conn: per_conn(hub_rss_after, hub_rss_before),
-        tcp_mem_before,
-        tcp_mem_after,
-        tcp_mem_per_conn: per_conn(tcp_mem_after, tcp_mem_before),
-        kernel_slab_per_conn: per_conn(slab_after, slab_before),
-        harness_rss_per_conn: per_conn(self_rss_after, self_rss_before),
+        hub_rss_before: before.hub_rss,
+        hub_rss_after: after.hub_rss,
+        hub_rss_per_conn: per(after.hub_rss, before.hub_rss, connected),
+        h2_connections: h2_connected,
+        hub_rss_after_connections: after_connections.and_then(|r| r.hub_rss),
+        hub_rss_per_h2_connection: after_connections
+            .and_then(|r| per(r.hub_rss, before.hub_rss, sockets)),
+        hub_rss_per_stream: pool
+            .as_ref()
+            .and_then(|_| per(after.hub_rss, streams_base.hub_rss, connected)),
+        tcp_mem_before: before.tcp_mem,
+        tcp_mem_after: after.tcp_mem,
+        tcp_mem_per_conn: per(after.tcp_mem, before.tcp_mem, sockets),
+        kernel_slab_per_conn: per(after.slab, before.slab, sockets),
+        harness_rss_per_conn: per(after.self_rss, before.self_rss, connected),
         final_event_sequence: final_seq,
         received_once: tally.mark_once.load(Ordering::Relaxed),
         received_repeatedly: tally.mark_repeated.load(Ordering::Relaxed),
@@ -173,6 +250,7 @@ pub async fn run(common: &Common, args: &DensityArgs) -> Report {
 
 async fn publish_mark(
     common: &Common,
+    transport: &Arc<Transport>,
     hub: &crate::target::Hub,
     mark: &conn::Mark,
     report: &mut Report,
@@ -185,7 +263,7 @@ async fn publish_mark(
     if let Some(key) = &common.publish_key {
         headers.push(("X-API-Key", key));
     }
-    let mut client = Client::new(hub.clone());
+    let mut client = Client::new(hub.clone(), transport.clone());
     match client
         .send("POST", "/api/sse/broadcast", &headers, body.as_bytes())
         .await

@@ -13,10 +13,14 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 use tokio::time::{sleep, sleep_until, timeout};
 
-use crate::cli::{Common, ReplayArgs};
+use crate::cli::{Common, HttpVersion, ReplayArgs};
 use crate::http::Client;
+use crate::mux::{self, Pool};
+use crate::payload::MessageIds;
 use crate::report::Report;
 use crate::source::Sources;
+use crate::stream::Dial;
+use crate::transport::Transport;
 use crate::{limits, procfs, publisher, subscriber};
 
 /// Bound on the subscriber connect phase.
@@ -38,14 +42,66 @@ pub struct Run {
     pub hub_cpu_secs: Option<f64>,
     pub harness_cpu_secs: Option<f64>,
     pub nofile: u64,
+    /// HTTP/2 connections the subscribers were multiplexed over (all hubs), if any.
+    pub h2_connections: Option<usize>,
+    /// Set-up findings worth a warning (e.g. an h2 connection that would not open).
+    pub notes: Vec<String>,
 }
 
-pub async fn run(scenario: &'static str, common: &Common, args: &ReplayArgs) -> Report {
-    let run = execute(common, args).await;
+pub async fn run(
+    scenario: &'static str,
+    common: &Common,
+    transport: &Arc<Transport>,
+    args: &ReplayArgs,
+) -> Report {
+    let run = execute(common, transport, args).await;
     verdict::judge(scenario, common, args, run)
 }
 
-async fn execute(common: &Common, args: &ReplayArgs) -> Run {
+/// Under `--http h2`: one pool per hub, its connections dialled and their settings read.
+async fn h2_pools(
+    common: &Common,
+    transport: &Arc<Transport>,
+    subscribers: usize,
+    sources: &Arc<Sources>,
+    notes: &mut Vec<String>,
+) -> Option<Vec<Arc<Pool>>> {
+    if transport.http != HttpVersion::H2 {
+        return None;
+    }
+    let hubs = common.hubs.len();
+    let mut pools = Vec::with_capacity(hubs);
+    for (h, hub) in common.hubs.iter().enumerate() {
+        // Subscriber i goes to hub i % hubs.
+        let streams = (subscribers + hubs - 1 - h) / hubs;
+        let connections = mux::connections_for(streams, common.h2_connections);
+        let pool = Arc::new(Pool::new(
+            hub.clone(),
+            transport.clone(),
+            connections,
+            streams,
+            Some(sources.clone()),
+        ));
+        let warm = pool.warm_up().await;
+        notes.extend(
+            warm.errors
+                .iter()
+                .take(5)
+                .map(|e| format!("{hub}: h2 connection: {e}")),
+        );
+        let per_connection = streams.div_ceil(connections);
+        if let Some(limit) = warm.max_streams.filter(|&l| l < per_connection) {
+            notes.push(format!(
+                "{hub} allows {limit} concurrent streams per connection but {per_connection} are put on each: raise --h2-connections to at least {}",
+                streams.div_ceil(limit.max(1))
+            ));
+        }
+        pools.push(pool);
+    }
+    Some(pools)
+}
+
+async fn execute(common: &Common, transport: &Arc<Transport>, args: &ReplayArgs) -> Run {
     let f = &args.fanout;
     let nofile = limits::raise_nofile();
     let run_id = crate::payload::unix_nanos() % 1_000_000_000;
@@ -63,6 +119,11 @@ async fn execute(common: &Common, args: &ReplayArgs) -> Run {
     let pause = Duration::from_millis(args.pause_ms);
 
     let sources = Arc::new(Sources::new(f.per_source));
+    let mut notes = Vec::new();
+    let pools = h2_pools(common, transport, subscribers, &sources, &mut notes).await;
+    let message_ids = f
+        .message_id
+        .then(|| MessageIds::new(crate::payload::unix_nanos()));
     let connect_start = Instant::now();
     let mut drop_signals = Vec::new();
     let mut subs = JoinSet::new();
@@ -79,8 +140,21 @@ async fn execute(common: &Common, args: &ReplayArgs) -> Run {
             hub: common.hubs[hub_index].clone(),
             path: format!("/api/sse/connect?clientId=lt-{run_id}-{index}"),
             api_key: subscribe_key.clone(),
-            source: Some(sources.clone()),
+            dial: match &pools {
+                Some(pools) => {
+                    let pool = &pools[hub_index];
+                    Dial::Shared {
+                        pool: pool.clone(),
+                        slot: pool.slot_for(index / common.hubs.len()),
+                    }
+                }
+                None => Dial::Own {
+                    transport: transport.clone(),
+                    source: Some(sources.clone()),
+                },
+            },
             event_type: event_type.clone(),
+            message_ids,
             drop,
             stall: args.stall,
         };
@@ -100,17 +174,27 @@ async fn execute(common: &Common, args: &ReplayArgs) -> Run {
     let epoch = Instant::now();
     let until = epoch + Duration::from_secs(f.duration_secs);
     let publishers = f.publishers;
-    let interval =
-        (f.rate > 0).then(|| Duration::from_secs_f64(f64::from(publishers) / f64::from(f.rate)));
+    let mode = publisher::Mode {
+        batch: f.batch,
+        message_ids,
+        retry_every: f.retry_every,
+    };
+    // The rate counts events: a batch request carries several.
+    let interval = (f.rate > 0).then(|| {
+        Duration::from_secs_f64(
+            f64::from(publishers) * f64::from(mode.events_per_request()) / f64::from(f.rate),
+        )
+    });
     let mut pubs = JoinSet::new();
     for id in 0..publishers {
         let hub = common.hubs[id as usize % common.hubs.len()].clone();
         let stagger = interval.map_or(Duration::ZERO, |i| i * id / publishers);
         pubs.spawn(publisher::run(publisher::Plan {
             id,
-            client: Client::new(hub),
+            client: Client::new(hub, transport.clone()),
             api_key: common.publish_key.clone(),
             event_type: common.event_type.clone(),
+            mode,
             interval,
             start: epoch + stagger,
             until,
@@ -181,6 +265,8 @@ async fn execute(common: &Common, args: &ReplayArgs) -> Run {
         hub_cpu_secs,
         harness_cpu_secs,
         nofile,
+        h2_connections: pools.map(|p| p.iter().map(|p| p.len()).sum()),
+        notes,
     }
 }
 

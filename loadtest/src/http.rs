@@ -1,15 +1,19 @@
 //! Just enough HTTP/1.1 client for the harness: request heads, response heads (httparse),
-//! body framing, and a keep-alive connection for small JSON requests (publishes, stats).
+//! body framing, and a keep-alive connection for small JSON requests (publishes, stats),
+//! which speaks HTTP/2 instead (on a connection of its own) under `--http h2`.
 //! Streaming SSE responses use the same pieces from `stream.rs`.
 
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::chunked::{ChunkError, Dechunker, Progress};
+use crate::cli::HttpVersion;
+use crate::mux;
 use crate::target::Hub;
+use crate::transport::{Conn, Transport};
 
 /// Largest response head accepted; the hub's are a few hundred bytes.
 const MAX_HEAD: usize = 16 * 1024;
@@ -20,6 +24,14 @@ const MAX_BODY: usize = 1024 * 1024;
 pub enum HttpError {
     /// The TCP connect itself failed: nothing was sent.
     Connect(io::Error),
+    /// The TLS (or HTTP/2) handshake failed: nothing was sent.
+    Handshake(String),
+    /// The hub did not agree via ALPN to the protocol `--http` asked for (what it chose).
+    Alpn(String),
+    /// HTTP/2 refused the request before it left (connection gone, GOAWAY): nothing was sent.
+    H2Unsent(h2::Error),
+    /// HTTP/2 failed after the request was sent (stream reset, connection lost).
+    H2(h2::Error),
     Io(io::Error),
     /// The response head could not be parsed or was too large.
     BadHead(String),
@@ -34,6 +46,13 @@ impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Connect(e) => write!(f, "connect: {e}"),
+            Self::Handshake(e) => write!(f, "TLS handshake: {e}"),
+            Self::Alpn(got) => write!(
+                f,
+                "the hub did not negotiate the asked protocol via ALPN (it chose {got})"
+            ),
+            Self::H2Unsent(e) => write!(f, "h2 (request not sent): {e}"),
+            Self::H2(e) => write!(f, "h2: {e}"),
             Self::Io(e) => write!(f, "io: {e}"),
             Self::BadHead(why) => write!(f, "bad response head: {why}"),
             Self::Chunked(e) => write!(f, "{e}"),
@@ -49,6 +68,16 @@ impl fmt::Display for HttpError {
 }
 
 impl std::error::Error for HttpError {}
+
+impl HttpError {
+    /// Whether the request certainly never reached the hub (so a publish did not happen).
+    pub fn nothing_sent(&self) -> bool {
+        matches!(
+            self,
+            Self::Connect(_) | Self::Handshake(_) | Self::Alpn(_) | Self::H2Unsent(_)
+        )
+    }
+}
 
 impl From<io::Error> for HttpError {
     fn from(e: io::Error) -> Self {
@@ -71,7 +100,9 @@ pub fn request(
     body: &[u8],
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(128 + body.len());
-    out.extend_from_slice(format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", hub.addr).as_bytes());
+    out.extend_from_slice(
+        format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", hub.authority()).as_bytes(),
+    );
     for (name, value) in headers {
         out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
     }
@@ -204,15 +235,22 @@ impl BodyDecoder {
 /// A keep-alive connection for request/response exchanges with small bodies.
 pub struct Client {
     hub: Hub,
-    conn: Option<TcpStream>,
+    transport: Arc<Transport>,
+    conn: Option<Conn>,
+    /// Under `--http h2`: one HTTP/2 connection of this client's own, redialled when lost.
+    h2: Option<mux::Pool>,
     buf: Vec<u8>,
 }
 
 impl Client {
-    pub fn new(hub: Hub) -> Self {
+    pub fn new(hub: Hub, transport: Arc<Transport>) -> Self {
+        let h2 = (transport.http == HttpVersion::H2)
+            .then(|| mux::Pool::new(hub.clone(), transport.clone(), 1, 1, None));
         Self {
             hub,
+            transport,
             conn: None,
+            h2,
             buf: Vec::with_capacity(1024),
         }
     }
@@ -232,6 +270,9 @@ impl Client {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), HttpError> {
+        if let Some(pool) = &self.h2 {
+            return pool.exchange(0, method, path, headers, body).await;
+        }
         let wire = request(method, &self.hub, path, headers, body);
         let result = self.exchange(&wire).await;
         if !matches!(result, Ok((_, _, false))) {
@@ -244,14 +285,12 @@ impl Client {
         let conn = match &mut self.conn {
             Some(conn) => conn,
             None => {
-                let stream = TcpStream::connect(self.hub.addr)
-                    .await
-                    .map_err(HttpError::Connect)?;
-                stream.set_nodelay(true)?;
-                self.conn.insert(stream)
+                let conn = self.transport.connect(&self.hub, None).await?;
+                self.conn.insert(conn)
             }
         };
         conn.write_all(wire).await?;
+        conn.flush().await?;
         self.buf.clear();
         let (head, head_len) = loop {
             if let Some(parsed) = parse_head(&self.buf)? {

@@ -22,13 +22,64 @@ impl Origin {
     }
 }
 
-/// The JSON body of a broadcast that carries its publish time (unix nanoseconds).
-pub fn publish_body(event_type: &str, unix_nanos: u64, origin: Origin) -> String {
+/// One event as the publish endpoints take it, carrying its publish time (unix nanoseconds):
+/// the body of a broadcast, or one element of a batch's `events`.
+pub fn publish_body(
+    event_type: &str,
+    unix_nanos: u64,
+    origin: Origin,
+    message_id: Option<&str>,
+) -> String {
+    let id = message_id.map_or(String::new(), |id| format!(r#","messageId":"{id}""#));
     format!(
-        r#"{{"eventType":"{event_type}","data":{{"t":{unix_nanos},"p":{},"n":{}}}}}"#,
+        r#"{{"eventType":"{event_type}","data":{{"t":{unix_nanos},"p":{},"n":{}}}{id}}}"#,
         origin.publisher(),
         origin.n()
     )
+}
+
+/// Client-chosen message ids (`--message-id`): a UUID (version 4 layout) derived from the run
+/// and the event's origin, so a subscriber can tell which id each delivered event must carry
+/// without any table, and no two runs against one hub reuse an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageIds {
+    run: u64,
+}
+
+impl MessageIds {
+    pub fn new(run: u64) -> Self {
+        Self { run }
+    }
+
+    pub fn of(self, origin: Origin) -> String {
+        let hi = splitmix(self.run ^ origin.0.rotate_left(17));
+        let lo = splitmix(hi ^ origin.0);
+        // Version 4 in the top nibble of the third group, variant 10xx in the fourth.
+        let hi = (hi & !0xf000) | 0x4000;
+        let lo = (lo & !(0b11 << 62)) | (0b10 << 62);
+        format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            hi >> 32,
+            (hi >> 16) & 0xffff,
+            hi & 0xffff,
+            lo >> 48,
+            lo & 0xffff_ffff_ffff
+        )
+    }
+}
+
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The `messageId` string of an event's data, without parsing the rest.
+pub fn scan_message_id(data: &str) -> Option<&str> {
+    const KEY: &str = "\"messageId\":\"";
+    let rest = &data[data.find(KEY)? + KEY.len()..];
+    Some(&rest[..rest.find('"')?])
 }
 
 /// The numbers a harness event carries in its `data` line.
@@ -75,12 +126,12 @@ pub struct Connected {
     pub head_sequence: u64,
 }
 
-/// The publish acknowledgement `{"sequence": N, "messageId": "..."}`.
-#[derive(Debug, Clone, Deserialize)]
+/// The publish acknowledgement `{"sequence": N, "messageId": "..."}` (a batch answers one
+/// per event).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Ack {
     pub sequence: u64,
-    #[allow(dead_code)] // kept so a missing messageId fails the parse as API.md requires one
     pub message_id: String,
 }
 
@@ -97,8 +148,13 @@ mod tests {
 
     #[test]
     fn round_trips_through_the_hub_shape() {
-        let body = publish_body("load", 123, Origin::new(7, 9));
+        let body = publish_body("load", 123, Origin::new(7, 9), None);
         assert_eq!(body, r#"{"eventType":"load","data":{"t":123,"p":7,"n":9}}"#);
+        let body = publish_body("load", 1, Origin::new(0, 2), Some("id-1"));
+        assert_eq!(
+            body,
+            r#"{"eventType":"load","data":{"t":1,"p":0,"n":2},"messageId":"id-1"}"#
+        );
         let data = r#"{"_sequence":42,"messageId":"m","timestamp":"2026-01-09T10:30:00.123Z","version":"1.0","type":"load","data":{"t":123,"p":7,"n":9}}"#;
         assert_eq!(
             scan_load(data),
@@ -109,6 +165,34 @@ mod tests {
             })
         );
         assert_eq!(scan_load(r#"{"_sequence":42,"data":"x"}"#), None);
+    }
+
+    #[test]
+    fn message_ids_are_uuids_unique_per_origin_and_run() {
+        let ids = MessageIds::new(42);
+        let id = ids.of(Origin::new(1, 2));
+        assert_eq!(id, ids.of(Origin::new(1, 2)));
+        assert_eq!(id.len(), 36);
+        let groups: Vec<&str> = id.split('-').collect();
+        assert_eq!(
+            groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(groups[2].starts_with('4'), "{id}");
+        assert!(matches!(&groups[3][..1], "8" | "9" | "a" | "b"), "{id}");
+        assert!(id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit()));
+        let mut all: Vec<String> = (0..1000).map(|n| ids.of(Origin::new(n % 7, n))).collect();
+        all.push(MessageIds::new(43).of(Origin::new(1, 2)));
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 1001);
+    }
+
+    #[test]
+    fn finds_the_message_id() {
+        let data = r#"{"_sequence":1,"messageId":"abc-1","type":"load"}"#;
+        assert_eq!(scan_message_id(data), Some("abc-1"));
+        assert_eq!(scan_message_id(r#"{"_sequence":1}"#), None);
     }
 
     #[test]

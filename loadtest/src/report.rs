@@ -55,6 +55,25 @@ impl Report {
         self.metrics = serde_json::to_value(metrics).unwrap_or(Value::Null);
     }
 
+    /// States how the hub was spoken to (TLS, verification, negotiated protocols): first
+    /// in the summary, as `metrics.transport` in the JSON, and as a warning when the hub's
+    /// certificate was not verified.
+    pub fn transport(&mut self, summary: &crate::transport::Summary) {
+        self.summary.insert(0, summary.line());
+        if summary.insecure {
+            self.warning(
+                "TLS certificate verification was DISABLED (--insecure): the hub's identity was not checked",
+            );
+        }
+        let value = serde_json::to_value(summary).unwrap_or(Value::Null);
+        match &mut self.metrics {
+            Value::Object(map) => {
+                map.insert("transport".to_owned(), value);
+            }
+            other => *other = json!({ "transport": value }),
+        }
+    }
+
     pub fn print(&self) {
         println!("== {} ==", self.scenario);
         for line in &self.summary {

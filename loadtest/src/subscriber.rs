@@ -10,11 +10,10 @@ use tokio::sync::{watch, Notify, Semaphore};
 use tokio::time::{sleep, timeout};
 
 use crate::ledger::{Ledger, Violation};
-use crate::payload::{scan_load, unix_nanos, Connected};
-use crate::source::Sources;
+use crate::payload::{scan_load, scan_message_id, unix_nanos, Connected, MessageIds};
 use crate::sse::{Event, Item};
 use crate::stats::Latency;
-use crate::stream::{self, Outcome, SseStream};
+use crate::stream::{self, Dial, Outcome, SseStream};
 use crate::target::Hub;
 
 /// Bound on opening a stream and on resuming after a drop.
@@ -62,8 +61,11 @@ pub struct Plan {
     pub hub: Hub,
     pub path: String,
     pub api_key: Option<String>,
-    pub source: Option<Arc<Sources>>,
+    /// Its own connection, or a stream on a shared HTTP/2 connection.
+    pub dial: Dial,
     pub event_type: Arc<str>,
+    /// Set when publishers choose message ids: each event must carry the one of its origin.
+    pub message_ids: Option<MessageIds>,
     /// Set for subscribers the replay scenario drops: the signal, and the pause before resuming.
     pub drop: Option<(Arc<Notify>, Duration)>,
     /// On the signal, stop reading for the pause instead of disconnecting.
@@ -87,6 +89,10 @@ pub struct Report {
     pub foreign: u64,
     /// Protocol deviations that are not loss/order (e.g. `connected` with an `id:`).
     pub protocol: Vec<String>,
+    /// Events whose `messageId` is not the one their publisher chose (`--message-id`), and
+    /// the first of them; kept apart so a hub without client ids is reported once.
+    pub id_mismatches: u64,
+    pub first_id_mismatch: Option<String>,
     /// Last `id:` seen on any event, sent as `Last-Event-ID` when resuming.
     last_id: Option<u64>,
     /// Unix nanos when the current connection opened, if it is a resumed one (or when a
@@ -108,7 +114,7 @@ pub async fn run(plan: Plan, board: Arc<Board>, mut stop: watch::Receiver<bool>)
             path: plan.path.clone(),
             api_key: plan.api_key.clone(),
             last_event_id: rep.last_id.or(rep.start),
-            source: plan.source.clone(),
+            dial: plan.dial.clone(),
         };
         let opened = {
             let _permit = board.connect_gate.acquire().await;
@@ -292,6 +298,20 @@ impl Report {
                 id: event.last_event_id.to_owned(),
                 sequence: load.sequence,
             });
+        }
+        if let Some(ids) = plan.message_ids {
+            let want = ids.of(load.origin);
+            let got = scan_message_id(event.data);
+            if got != Some(want.as_str()) {
+                self.id_mismatches += 1;
+                if self.first_id_mismatch.is_none() {
+                    self.first_id_mismatch = Some(format!(
+                        "event {} carries messageId {}, but was published with {want}",
+                        load.sequence,
+                        got.unwrap_or("(none)")
+                    ));
+                }
+            }
         }
         self.ledger.record(load.sequence, load.origin);
         samples.last = samples.last.max(load.sequence);

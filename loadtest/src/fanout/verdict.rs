@@ -22,10 +22,23 @@ struct Metrics {
     publish_secs: f64,
     delivery_secs: f64,
     drained: bool,
+    /// Events per publish request (`--batch`), 1 for single broadcasts.
+    batch: u32,
+    message_ids: bool,
+    /// Events acknowledged.
     published: usize,
     publish_rejected: u64,
     publish_ambiguous: u64,
+    /// Acknowledged events per second of publishing.
     publish_per_sec: f64,
+    /// Publish requests (a batch is one; retries not included) and their rate.
+    publish_requests: u64,
+    publish_requests_per_sec: f64,
+    retries: u64,
+    retries_matched: u64,
+    retries_unanswered: u64,
+    /// HTTP/2 connections the subscribers shared (`null` over HTTP/1.1).
+    h2_connections: Option<usize>,
     deliveries: u64,
     deliveries_per_sec: f64,
     latency: LatencySummary,
@@ -51,10 +64,27 @@ pub fn judge(scenario: &'static str, common: &Common, args: &ReplayArgs, run: Ru
         .collect();
     let ambiguous: u64 = run.publishers.iter().map(|p| p.ambiguous).sum();
     let rejected: u64 = run.publishers.iter().map(|p| p.rejected).sum();
+    for note in &run.notes {
+        report.warning(note.clone());
+    }
+    let mut unsupported = None;
     for (id, p) in run.publishers.iter().enumerate() {
         for e in &p.errors {
             report.warning(format!("publisher {id}: {e}"));
         }
+        for v in &p.violations {
+            report.violation(format!("publisher {id}: {v}"));
+        }
+        let unlisted = p.violation_count - p.violations.len() as u64;
+        if unlisted > 0 {
+            report.violation(format!(
+                "publisher {id}: {unlisted} more answers broke the contract"
+            ));
+        }
+        unsupported = unsupported.or(p.unsupported.as_ref());
+    }
+    if let Some(why) = unsupported {
+        report.violation(why.clone());
     }
     let (published, reused) = Published::new(acked.iter().map(|a| (a.seq, a.origin)).collect());
     for seq in reused {
@@ -62,7 +92,7 @@ pub fn judge(scenario: &'static str, common: &Common, args: &ReplayArgs, run: Ru
             "the hub acknowledged sequence {seq} for two publishes"
         ));
     }
-    if published.len() == 0 {
+    if published.len() == 0 && unsupported.is_none() {
         report.violation("no publish was acknowledged".to_owned());
     }
     let (inversions, examples) = publisher::real_time_inversions(&acked);
@@ -105,6 +135,13 @@ pub fn judge(scenario: &'static str, common: &Common, args: &ReplayArgs, run: Ru
         unplanned += u64::from(sub.unplanned_closes);
         for p in &sub.protocol {
             report.violation(format!("{who}: protocol: {p}"));
+        }
+        // Already reported once when the hub ignores client ids altogether.
+        if let (Some(first), None) = (&sub.first_id_mismatch, unsupported) {
+            report.violation(format!(
+                "{who}: {} events carry another messageId than published with, first: {first}",
+                sub.id_mismatches
+            ));
         }
         let Some(start) = sub.start else {
             report.violation(format!("{who}: never connected: {:?}", sub.errors));
@@ -171,6 +208,8 @@ pub fn judge(scenario: &'static str, common: &Common, args: &ReplayArgs, run: Ru
             let _ = all.add(&p.rtt);
             all
         });
+    let sum = |f: fn(&publisher::Report) -> u64| run.publishers.iter().map(f).sum::<u64>();
+    let requests = sum(|p| p.requests);
     let metrics = Metrics {
         hubs: common.hubs.iter().map(ToString::to_string).collect(),
         subscribers: args.fanout.subscribers as usize,
@@ -180,10 +219,18 @@ pub fn judge(scenario: &'static str, common: &Common, args: &ReplayArgs, run: Ru
         publish_secs: round(run.publish_secs),
         delivery_secs: round(run.delivery_secs),
         drained: run.drained,
+        batch: args.fanout.batch.unwrap_or(1),
+        message_ids: args.fanout.message_id,
         published: published.len(),
         publish_rejected: rejected,
         publish_ambiguous: ambiguous,
         publish_per_sec: round(published.len() as f64 / run.publish_secs),
+        publish_requests: requests,
+        publish_requests_per_sec: round(requests as f64 / run.publish_secs),
+        retries: sum(|p| p.retries),
+        retries_matched: sum(|p| p.retries_matched),
+        retries_unanswered: sum(|p| p.retries_unanswered),
+        h2_connections: run.h2_connections,
         deliveries,
         deliveries_per_sec: round(deliveries as f64 / run.delivery_secs),
         latency: run.board.latency.summary(),
@@ -205,23 +252,40 @@ pub fn judge(scenario: &'static str, common: &Common, args: &ReplayArgs, run: Ru
 }
 
 fn summarise_lines(report: &mut Report, m: &Metrics, args: &ReplayArgs) {
+    let over = m.h2_connections.map_or(String::new(), |c| {
+        format!(" as h2 streams over {c} connections")
+    });
     report.line(format!(
-        "hubs {}; {} of {} subscribers connected in {:.2} s; {} publishers",
+        "hubs {}; {} of {} subscribers connected{over} in {:.2} s; {} publishers",
         m.hubs.join(" "),
         m.subscribers_connected,
         m.subscribers,
         m.connect_secs,
         m.publishers
     ));
+    let how = match (args.fanout.batch, m.message_ids) {
+        (Some(n), true) => format!("batches of {n} with client message ids"),
+        (Some(n), false) => format!("batches of {n}"),
+        (None, true) => "single publishes with client message ids".to_owned(),
+        (None, false) => "single publishes".to_owned(),
+    };
     report.line(format!(
-        "published {} events in {:.2} s ({:.0}/s; target {}/s), {} rejected, {} ambiguous",
+        "published {} events in {} requests ({how}) in {:.2} s: {:.0} events/s, {:.0} requests/s (target {} events/s); {} events rejected, {} ambiguous",
         m.published,
+        m.publish_requests,
         m.publish_secs,
         m.publish_per_sec,
+        m.publish_requests_per_sec,
         args.fanout.rate,
         m.publish_rejected,
         m.publish_ambiguous
     ));
+    if m.retries > 0 {
+        report.line(format!(
+            "retried {} acknowledged requests with the same message ids: {} got the original answer, {} went unanswered",
+            m.retries, m.retries_matched, m.retries_unanswered
+        ));
+    }
     report.line(format!(
         "delivered {} frames in {:.2} s = {:.0} deliveries/s (drained: {})",
         m.deliveries, m.delivery_secs, m.deliveries_per_sec, m.drained
