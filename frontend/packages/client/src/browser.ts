@@ -5,12 +5,18 @@ export function defaultEventSource(url: string): EventSourceLike {
   return new EventSource(url);
 }
 
+/** The ack endpoint next to a stream endpoint: `/api/sse/connect` -> `/api/sse/ack`. */
+export function ackUrlFor(streamUrl: string): string {
+  return streamUrl.replace(/\/connect(\?.*)?$/, '/ack');
+}
+
 export function defaultAck(ackUrl: string, apiKey: string | undefined, token?: string): AckFn {
   return async (clientId, sequence) => {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (apiKey !== undefined && apiKey !== '') headers['X-API-Key'] = apiKey;
     const url = token !== undefined && token !== '' ? `${ackUrl}?token=${encodeURIComponent(token)}` : ackUrl;
-    const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ clientId, sequence }) });
+    // keepalive: the last ack, flushed when the tab closes, still reaches the hub.
+    const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ clientId, sequence }), keepalive: true });
     if (!res.ok) throw new Error(`ack failed: HTTP ${res.status}`);
   };
 }

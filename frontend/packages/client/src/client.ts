@@ -1,104 +1,122 @@
-// SseClient: one logical subscription to the hub that never loses an event.
+// SseClient: one subscription to the hub that never loses an event.
 //
-// No React here: the class is driven by an injected EventSource factory,
-// storage and ack function, so its logic is unit-tested without a DOM.
-//
-// Resume rules (API.md "Subscribing"):
-// - The first connection of a page sends `checkpoint=<stored lastSequence>` when
-//   one is stored for this clientId (a reload resumes where the last page was).
-// - When a live stream drops, the browser's own EventSource retry sends
-//   `Last-Event-ID`. We let it do that only when that resumes exactly from our
-//   position (a `checkpoint=` in the URL wins over the header on the server, so
-//   after events arrived on a checkpoint URL the browser's retry would be stale).
-// - Otherwise, and whenever a retry fails (hub down) or the browser gives up
-//   (HTTP error), we close the EventSource and reconnect ourselves after an
-//   exponential, jittered backoff with `checkpoint=<lastSequence>`.
-// - Events at or below lastSequence are duplicates and are dropped; sequences
-//   only grow (the hub's order guarantee), so one number is the whole dedupe set.
-// - The hub's `resumeFrom` (in `connected`) is a position too: after a live start
-//   or a `reset` nothing at or below it will come. If it is *below* what we asked
-//   for, the hub has fewer events than we saw (new store): the watermark comes down.
-//
-// Pure rules live in sse/resume.ts, the shapes in sse/types.ts, the browser
-// defaults (EventSource, fetch-based ack and probe) in sse/browser.ts.
-import { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
-import { connectedSchema, KNOWN_TYPES, parseControl, parseEvent, resetSchema, sequenceOf, type ReceivedEvent } from './events.js';
-import { defaultAck, defaultEventSource, defaultProbe } from './browser.js';
-import { buildStreamUrl, nativeResumeIsExact, normalizeFilter } from './resume.js';
-import type { AckFn, EventSourceLike, SseClientDeps, SseClientOptions, SseMessage, SseSnapshot, SseStatus } from './types.js';
-import { loadPosition, savePosition } from './storage.js';
-
-export * from './types.js';
-export { buildStreamUrl, nativeResumeIsExact, normalizeFilter } from './resume.js';
-
-// EventSource.readyState values.
-const CONNECTING = 0;
-const CLOSED = 2;
+// No framework here: useSse (react.ts) is a thin binding. The client is a
+// subscriber of a shared stream (share/stream.ts), which holds the actual
+// connection (connection.ts) for every client of the same url, clientId and
+// credential in the page and, through the leader tab, the browser. The client
+// keeps what is its own:
+// - its wishes (filter, topics), applied again to what the shared stream brings;
+// - its watermark, the highest sequence it has accounted for: anything at or
+//   below it is a duplicate and is dropped (sequences only grow, so one number is
+//   the whole dedupe set); it starts at the position stored for the client id;
+// - what it shows: the bounded event list, counters, status, the last connection,
+//   a `reset` (history gone) or `rewound` (hub behind us) notice.
+import { ackUrlFor, defaultAck, defaultEventSource, defaultProbe } from './browser.js';
+import { DEFAULT_BACKOFF } from './backoff.js';
+import type { LinkState, TransportDeps } from './connection.js';
+import type { ReceivedEvent } from './events.js';
+import { normalizeFilter, normalizeTopics } from './resume.js';
+import { wants, type Interest } from './share/interest.js';
+import { pageRegistry, privateStream, type StreamRegistry } from './share/registry.js';
+import type { Delivery, SharedStream, StreamView, Subscriber } from './share/stream.js';
+import { loadPosition } from './storage.js';
+import type { SseClientDeps, SseClientOptions, SseSnapshot, StreamRole } from './types.js';
 
 // Status transitions kept for display (the reconnection example's timeline).
 const HISTORY_LIMIT = 20;
-
 const DEFAULT_MAX_EVENTS = 500;
-// Debounce for POST /api/sse/ack: one write per second at most per client.
+// Debounce for POST /api/sse/ack: one write per second at most per client id.
 const DEFAULT_ACK_DEBOUNCE_MS = 1000;
 
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+interface Normalized {
+  url: string;
+  clientId: string;
+  apiKey: string | undefined;
+  token: string | undefined;
+  share: boolean;
+  resume: boolean;
+  maxEvents: number;
+  interest: Interest;
+}
+
+const sameList = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+function normalize(o: SseClientOptions): Normalized {
+  const resume = o.resume ?? true;
+  return {
+    url: o.url,
+    clientId: o.clientId,
+    apiKey: o.apiKey,
+    token: o.token,
+    share: o.share ?? true,
+    resume,
+    maxEvents: o.maxEvents ?? DEFAULT_MAX_EVENTS,
+    interest: {
+      filter: normalizeFilter(o.filter),
+      topics: normalizeTopics(o.topics),
+      extraTypes: [...new Set(o.extraTypes ?? [])],
+      listenAll: o.listenAll ?? true,
+      resume,
+    },
+  };
+}
+
+function sameInterest(a: Interest, b: Interest): boolean {
+  return sameList(a.filter, b.filter) && sameList(a.topics, b.topics) && sameList(a.extraTypes, b.extraTypes) && a.listenAll === b.listenAll;
 }
 
 export class SseClient {
-  private opts: Required<Omit<SseClientOptions, 'apiKey' | 'token'>> & { apiKey: string | undefined; token: string | undefined };
-  private readonly deps: Required<Omit<SseClientDeps, 'ack'>> & { ack: AckFn | undefined };
-  private probeSeq = 0;
+  private opts: Normalized;
+  private readonly deps: TransportDeps;
+  private readonly registry: StreamRegistry | null;
   private snapshot: SseSnapshot;
   private readonly listeners = new Set<() => void>();
-
-  private es: EventSourceLike | null = null;
-  private esUrlCheckpoint: number | null = null;
-  private esLastId: number | null = null;
-  private esOpenedSinceError = false;
-  /** The hub's `resumeFrom` of this connection: a resume position even before any event arrived. */
-  private liveFloor: number | null = null;
-  private attempt = 0;
+  private stream: SharedStream | null = null;
+  /** Highest sequence accounted for (received, filtered out, or before the live start). */
+  private watermark: number | null = null;
+  /** Whether the watermark comes from this client's own stream (else: restored from storage). */
+  private own = false;
+  /** The watermark when the current connection started (a `reset` is judged against it). */
+  private beforeConnect: number | null = null;
+  private epoch: string | null = null;
   private connections = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private ackTimer: ReturnType<typeof setTimeout> | null = null;
-  private acked: number | null = null;
-  private running = false;
+  private readonly member: Subscriber = {
+    interest: () => this.opts.interest,
+    position: () => (this.opts.resume ? this.watermark : null),
+    need: () => (this.opts.resume && this.own ? this.watermark : null),
+    attach: (view) => this.onAttach(view),
+    deliver: (delivery) => this.onDelivery(delivery),
+    link: (state, role) => this.onLink(state, role),
+  };
 
   constructor(options: SseClientOptions, deps: SseClientDeps = {}) {
-    this.opts = SseClient.normalize(options);
+    this.opts = normalize(options);
     this.deps = {
       eventSource: deps.eventSource ?? defaultEventSource,
       storage: deps.storage ?? { get: () => null, set: () => undefined },
-      ack: deps.ack,
+      ack: deps.ack ?? null,
       probe: deps.probe ?? defaultProbe,
       ackDebounceMs: deps.ackDebounceMs ?? DEFAULT_ACK_DEBOUNCE_MS,
       backoff: deps.backoff ?? DEFAULT_BACKOFF,
       random: deps.random ?? Math.random,
       now: deps.now ?? Date.now,
+      defaultAck: (t) => defaultAck(ackUrlFor(t.url), t.apiKey, t.token),
     };
-    this.snapshot = this.freshSnapshot();
+    this.registry = deps.registry ?? null;
+    this.snapshot = this.freshSnapshot('closed');
   }
 
-  private static normalize(o: SseClientOptions): SseClient['opts'] {
-    return {
-      url: o.url,
-      clientId: o.clientId,
-      filter: normalizeFilter(o.filter),
-      apiKey: o.apiKey,
-      token: o.token,
-      resume: o.resume ?? true,
-      extraTypes: [...(o.extraTypes ?? [])],
-      maxEvents: o.maxEvents ?? DEFAULT_MAX_EVENTS,
-    };
-  }
-
-  private freshSnapshot(): SseSnapshot {
+  private freshSnapshot(status: SseSnapshot['status']): SseSnapshot {
     const stored = this.opts.resume ? loadPosition(this.deps.storage, this.opts.clientId) : null;
+    this.watermark = stored;
+    this.own = false;
+    this.beforeConnect = null;
+    this.epoch = null;
+    this.connections = 0;
     return {
-      status: 'closed',
+      status,
       clientId: this.opts.clientId,
+      role: null,
       events: [],
       lastSequence: stored,
       node: null,
@@ -138,33 +156,23 @@ export class SseClient {
 
   // ---- lifecycle ----
 
-  /** Opens the stream (idempotent). */
+  /** Opens the stream (idempotent): joins the shared stream of its url, client id and credential. */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.attempt = 0;
-    this.open('connecting');
+    if (this.stream !== null) return;
+    this.update({ status: 'connecting', nextRetryAt: null });
+    this.join();
   }
 
-  /** Closes the stream and flushes a pending ack. `start()` resumes later. */
+  /** Leaves the stream (the last client to leave closes it and flushes its ack). `start()` resumes later. */
   stop(): void {
-    this.running = false;
-    this.closeSource();
-    this.clearRetry();
-    this.flushAck();
-    this.update({ status: 'closed', nextRetryAt: null });
+    this.leave();
+    this.update({ status: 'closed', role: null, nextRetryAt: null });
   }
 
-  /** Drops the current connection and reconnects at once from lastSequence. */
+  /** Drops the current connection and reconnects at once from the stream's position. */
   reconnectNow(): void {
-    if (!this.running) {
-      this.start();
-      return;
-    }
-    this.closeSource();
-    this.clearRetry();
-    this.attempt = 0;
-    this.open('reconnecting');
+    if (this.stream === null) this.start();
+    else this.stream.reconnectNow();
   }
 
   /** Clears the displayed list and counters (not the position). */
@@ -173,164 +181,144 @@ export class SseClient {
   }
 
   /**
-   * Applies new options; any change reconnects. A new clientId starts from that
-   * client's own stored position with an empty list.
+   * Applies new options. A new filter or topics reshape the shared stream (which
+   * reconnects from its position if its union changed); a new url or credential
+   * moves to another stream; a new clientId starts from that client's own stored
+   * position with an empty list.
    */
   setOptions(options: SseClientOptions): void {
-    const next = SseClient.normalize(options);
+    const next = normalize(options);
     const prev = this.opts;
-    const changed =
-      next.url !== prev.url ||
-      next.clientId !== prev.clientId ||
-      next.apiKey !== prev.apiKey ||
-      next.token !== prev.token ||
-      next.resume !== prev.resume ||
-      !sameList(next.filter, prev.filter) ||
-      !sameList(next.extraTypes, prev.extraTypes);
     if (next.maxEvents !== prev.maxEvents) {
-      this.opts = next;
+      this.opts = { ...prev, maxEvents: next.maxEvents };
       this.update({ events: this.snapshot.events.slice(-next.maxEvents) });
     }
-    if (!changed) return;
-    if (next.clientId !== prev.clientId || next.resume !== prev.resume) {
-      this.flushAck();
+    const freshClient = next.clientId !== prev.clientId || next.resume !== prev.resume;
+    const moved = freshClient || next.url !== prev.url || next.apiKey !== prev.apiKey || next.token !== prev.token || next.share !== prev.share;
+    if (!moved) {
       this.opts = next;
-      this.acked = null;
-      this.liveFloor = null;
-      this.snapshot = { ...this.freshSnapshot(), status: this.snapshot.status };
-    } else {
-      this.opts = next;
+      if (!sameInterest(next.interest, prev.interest)) this.stream?.changed();
+      return;
     }
+    const running = this.stream !== null;
+    this.leave();
+    this.opts = next;
+    if (freshClient) this.snapshot = this.freshSnapshot(this.snapshot.status);
     this.update({ clientId: next.clientId });
-    if (this.running) this.reconnectNow();
+    if (running) this.join();
   }
 
-  // ---- connection ----
-
-  /** Where a connection made now should resume: the last event, or the live head we started at. */
-  private position(): number | null {
-    const last = this.snapshot.lastSequence;
-    if (last === null) return this.liveFloor;
-    if (this.liveFloor === null) return last;
-    return Math.max(last, this.liveFloor);
+  private join(): void {
+    const target = { url: this.opts.url, clientId: this.opts.clientId, apiKey: this.opts.apiKey, token: this.opts.token };
+    const stream = this.opts.share ? (this.registry ?? pageRegistry()).stream(target, this.deps) : privateStream(target, this.deps);
+    this.stream = stream;
+    stream.join(this.member);
   }
 
-  private listenTypes(): string[] {
-    const base = this.opts.filter.length > 0 ? this.opts.filter : [...KNOWN_TYPES, ...this.opts.extraTypes];
-    return [...new Set(base)];
+  private leave(): void {
+    const stream = this.stream;
+    this.stream = null;
+    stream?.leave(this.member);
   }
 
-  private open(status: SseStatus): void {
-    const checkpoint = this.opts.resume ? this.position() : null;
-    const url = buildStreamUrl(this.opts.url, {
-      clientId: this.opts.clientId,
-      filter: this.opts.filter,
-      apiKey: this.opts.apiKey,
-      token: this.opts.token,
-      checkpoint,
-    });
-    let es: EventSourceLike;
-    try {
-      es = this.deps.eventSource(url);
-    } catch (e) {
-      this.update({ status: 'error', error: `cannot open stream: ${e instanceof Error ? e.message : String(e)}` });
-      this.scheduleRetry('error', 'cannot open stream');
-      return;
+  // ---- what the shared stream brings ----
+
+  private onLink(state: LinkState, role: StreamRole): void {
+    if (this.stream === null) return;
+    this.update({ status: state.status, error: state.error, nextRetryAt: state.nextRetryAt, streamUrl: state.streamUrl, role });
+  }
+
+  private onAttach(view: StreamView): void {
+    if (view.seen !== null && (this.watermark === null || (!this.own && this.watermark < view.seen))) {
+      // Joining a running stream: what it delivered before is not ours to replay.
+      this.watermark = view.seen;
+      this.own = true;
     }
-    this.es = es;
-    this.esUrlCheckpoint = checkpoint;
-    this.esLastId = null;
-    this.esOpenedSinceError = false;
-    es.onopen = () => {
-      if (this.es !== es) return;
-      this.esOpenedSinceError = true;
-      this.update({ status: 'open', error: null, nextRetryAt: null });
+    const current = view.current;
+    if (current !== null && current.epoch !== this.epoch) {
+      this.epoch = current.epoch;
+      this.connections += 1;
+      this.update({ node: current.info.node, reconnects: Math.max(0, this.connections - 1), connection: this.connectionOf(current.info) });
+    }
+    this.onLink(view.link, view.role);
+  }
+
+  private connectionOf(info: Extract<Delivery, { kind: 'connected' }>['info']): SseSnapshot['connection'] {
+    return {
+      node: info.node,
+      clientId: info.clientId,
+      resumeFrom: info.resumeFrom ?? null,
+      headSequence: info.headSequence ?? null,
+      recovered: [],
+      topics: info.topics ?? null,
+      connectedAt: this.deps.now(),
     };
-    es.onerror = () => this.onError(es);
-    es.addEventListener('connected', (ev) => this.onConnected(es, ev));
-    es.addEventListener('reset', (ev) => this.onReset(es, ev));
-    for (const type of this.listenTypes()) {
-      es.addEventListener(type, (ev) => this.onEvent(es, type, ev));
-    }
-    this.update({ status, streamUrl: url, nextRetryAt: null });
   }
 
-  private closeSource(): void {
-    if (this.es !== null) {
-      this.es.onopen = null;
-      this.es.onerror = null;
-      this.es.close();
-      this.es = null;
-    }
-  }
-
-  private onConnected(es: EventSourceLike, ev: SseMessage): void {
-    if (this.es !== es) return;
-    const info = parseControl(connectedSchema, ev.data);
-    if (info === null) {
-      this.update({ error: `malformed connected frame: ${ev.data}` });
-      return;
-    }
-    this.attempt = 0;
-    this.connections += 1;
-    const resumeFrom = info.resumeFrom ?? null;
-    const head = info.headSequence ?? null;
-    const asked = this.esUrlCheckpoint ?? this.esLastId;
-    let rewound: SseSnapshot['rewound'] = this.snapshot.rewound;
-    if (resumeFrom !== null && this.opts.resume) {
-      if (asked !== null && resumeFrom < asked) {
-        // The hub capped our position at its head: it has fewer events than we
-        // saw (a new store, or another hub). Its next sequences are new events,
-        // so the dedupe watermark must come down or we would drop them all.
-        rewound = { from: asked, to: resumeFrom, at: this.deps.now() };
-        this.update({ lastSequence: resumeFrom });
-        this.liveFloor = resumeFrom;
-      } else {
-        // The stream delivers after resumeFrom: a safe resume position even
-        // before any event arrives (a live start, or a reset).
-        this.liveFloor = Math.max(this.liveFloor ?? 0, resumeFrom);
+  private onDelivery(d: Delivery): void {
+    if (this.stream === null) return;
+    switch (d.kind) {
+      case 'connected':
+        this.onConnected(d);
+        return;
+      case 'reset': {
+        // Only news if this client had a position and events after it are gone.
+        const before = this.beforeConnect;
+        if (before === null || before + 1 < d.info.oldestAvailable) {
+          this.update({ reset: { requested: before ?? d.info.requested, oldestAvailable: d.info.oldestAvailable, at: this.deps.now() } });
+        }
+        return;
       }
-      this.persist();
+      case 'event':
+        this.onEvent(d);
+        return;
+    }
+  }
+
+  private onConnected(d: Extract<Delivery, { kind: 'connected' }>): void {
+    if (d.epoch === this.epoch) return;
+    this.epoch = d.epoch;
+    this.connections += 1;
+    const before = this.watermark;
+    this.beforeConnect = before;
+    const resumeFrom = d.info.resumeFrom ?? null;
+    let { rewound, lastSequence } = this.snapshot;
+    if (resumeFrom !== null) {
+      if (d.asked !== null && resumeFrom < d.asked && before !== null && resumeFrom < before) {
+        // The hub capped the position at its head: it has fewer events than we
+        // saw (a new store, or another hub). Its next sequences are new events,
+        // so the watermark must come down or we would drop them all.
+        rewound = { from: d.asked, to: resumeFrom, at: this.deps.now() };
+        this.watermark = resumeFrom;
+        if (lastSequence !== null && lastSequence > resumeFrom) lastSequence = resumeFrom;
+      } else if (before === null || resumeFrom > before) {
+        // The stream delivers after resumeFrom (a live start, or a reset).
+        this.watermark = resumeFrom;
+      }
+      this.own = true;
     }
     this.update({
-      status: 'open',
-      error: null,
-      node: info.node,
+      node: d.info.node,
       reconnects: Math.max(0, this.connections - 1),
       rewound,
-      connection: {
-        node: info.node,
-        clientId: info.clientId,
-        resumeFrom,
-        headSequence: head,
-        recovered: [],
-        connectedAt: this.deps.now(),
-      },
+      lastSequence,
+      connection: this.connectionOf(d.info),
     });
   }
 
-  private onReset(es: EventSourceLike, ev: SseMessage): void {
-    if (this.es !== es) return;
-    const info = parseControl(resetSchema, ev.data);
-    if (info === null) {
-      this.update({ error: `malformed reset frame: ${ev.data}` });
+  private onEvent(d: Extract<Delivery, { kind: 'event' }>): void {
+    const seq = d.sequence;
+    const mine = wants(this.opts.interest, d.type, d.topics);
+    if (seq !== null && this.watermark !== null && seq <= this.watermark) {
+      if (mine) this.update({ duplicates: this.snapshot.duplicates + 1 });
       return;
     }
-    this.update({ reset: { ...info, at: this.deps.now() } });
-  }
-
-  private onEvent(es: EventSourceLike, type: string, ev: SseMessage): void {
-    if (this.es !== es) return;
-    const idSeq = /^\d+$/.test(ev.lastEventId) ? Number(ev.lastEventId) : null;
-    if (idSeq !== null) this.esLastId = Math.max(this.esLastId ?? 0, idSeq);
-    const parsed = parseEvent(type, ev.data, ev.lastEventId);
-    const seq = sequenceOf(parsed);
-    const last = this.snapshot.lastSequence;
-    if (seq !== null && last !== null && seq <= last) {
-      this.update({ duplicates: this.snapshot.duplicates + 1 });
-      return;
+    if (seq !== null) {
+      this.watermark = seq;
+      this.own = true;
     }
-    const entry: ReceivedEvent = { sequence: seq, type, receivedAt: this.deps.now(), parsed };
+    if (!mine) return;
+    const entry: ReceivedEvent = { sequence: seq, type: d.type, receivedAt: this.deps.now(), parsed: d.parsed };
     const events = [...this.snapshot.events, entry];
     if (events.length > this.opts.maxEvents) events.splice(0, events.length - this.opts.maxEvents);
     const conn = this.snapshot.connection;
@@ -340,104 +328,10 @@ export class SseClient {
         : conn;
     this.update({
       events,
-      lastSequence: seq ?? last,
+      lastSequence: seq ?? this.snapshot.lastSequence,
       received: this.snapshot.received + 1,
-      invalid: this.snapshot.invalid + (parsed.kind === 'invalid' ? 1 : 0),
+      invalid: this.snapshot.invalid + (d.parsed.kind === 'invalid' ? 1 : 0),
       connection: recovered,
-    });
-    if (seq !== null) {
-      this.persist();
-      this.scheduleAck();
-    }
-  }
-
-  private onError(es: EventSourceLike): void {
-    if (this.es !== es || !this.running) return;
-    const wasOpen = this.esOpenedSinceError;
-    this.esOpenedSinceError = false;
-    const position = this.opts.resume ? this.position() : this.esLastId;
-    if (es.readyState === CONNECTING && wasOpen && nativeResumeIsExact(this.esUrlCheckpoint, this.esLastId, position)) {
-      // The browser retries by itself with Last-Event-ID = our position.
-      this.update({ status: 'reconnecting', error: 'connection lost; resuming with Last-Event-ID' });
-      return;
-    }
-    const gaveUp = es.readyState === CLOSED;
-    this.closeSource();
-    this.scheduleRetry(
-      gaveUp ? 'error' : 'reconnecting',
-      gaveUp ? 'the hub refused the stream (HTTP error or not an event stream)' : 'hub unreachable',
-    );
-    if (gaveUp) this.explainRefusal();
-  }
-
-  /** Replaces the generic refusal message with the hub's own (e.g. 401 missing key). */
-  private explainRefusal(): void {
-    const ticket = ++this.probeSeq;
-    const url = this.snapshot.streamUrl;
-    if (url === null) return;
-    void this.deps.probe(url).then((reason) => {
-      if (reason === null || ticket !== this.probeSeq || this.snapshot.status !== 'error') return;
-      const retry = this.snapshot.error?.match(/; retry .*$/)?.[0] ?? '';
-      this.update({ error: `the hub refused the stream: ${reason}${retry}` });
-    });
-  }
-
-  private scheduleRetry(status: SseStatus, reason: string): void {
-    this.clearRetry();
-    const delay = backoffDelay(this.attempt, this.deps.backoff, this.deps.random);
-    this.attempt += 1;
-    const at = this.deps.now() + delay;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      if (this.running) this.open('reconnecting');
-    }, delay);
-    this.update({
-      status,
-      nextRetryAt: at,
-      error: `${reason}; retry ${this.attempt} in ${(delay / 1000).toFixed(1)} s`,
-    });
-  }
-
-  private clearRetry(): void {
-    if (this.retryTimer !== null) {
-      clearTimeout(this.retryTimer);
-      this.retryTimer = null;
-    }
-  }
-
-  // ---- position persistence and acks ----
-
-  private persist(): void {
-    if (!this.opts.resume) return;
-    const pos = this.position();
-    if (pos !== null) savePosition(this.deps.storage, this.opts.clientId, pos);
-  }
-
-  private ackFn(): AckFn {
-    return this.deps.ack ?? defaultAck(this.opts.url.replace(/\/connect(\?.*)?$/, '/ack'), this.opts.apiKey, this.opts.token);
-  }
-
-  private scheduleAck(): void {
-    if (!this.opts.resume || this.ackTimer !== null) return;
-    this.ackTimer = setTimeout(() => {
-      this.ackTimer = null;
-      this.flushAck();
-    }, this.deps.ackDebounceMs);
-  }
-
-  private flushAck(): void {
-    if (this.ackTimer !== null) {
-      clearTimeout(this.ackTimer);
-      this.ackTimer = null;
-    }
-    const seq = this.snapshot.lastSequence;
-    if (!this.opts.resume || seq === null || (this.acked !== null && seq <= this.acked)) return;
-    const previous = this.acked;
-    this.acked = seq;
-    const clientId = this.opts.clientId;
-    this.ackFn()(clientId, seq).catch(() => {
-      // Retried with the next event; the hub's checkpoint only moves forward.
-      if (this.acked === seq) this.acked = previous;
     });
   }
 }

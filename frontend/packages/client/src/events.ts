@@ -1,40 +1,45 @@
 // Typed event models and their runtime validation (the schema boundary).
 //
 // Every `data:` line from the hub is one compact JSON object with `_sequence`
-// first, then messageId, timestamp, version, type, then the type's own fields
-// (API.md "Events"). Anything that does not match is kept as an `invalid`
-// entry so the UI can show it instead of silently dropping it.
-import { z } from 'zod';
+// first, then messageId, timestamp, version, type, topics (when it has any), then
+// the type's own fields (API.md "Events"). Anything that does not match is kept as
+// an `invalid` entry so a UI can show it instead of silently dropping it.
+//
+// Validation is written by hand rather than with a schema library: the rules are
+// a dozen field checks, and the package stays dependency-free and small (a schema
+// library would be most of its size and pin its version on every user).
 
 export const KNOWN_TYPES = ['notification', 'alert', 'dataUpdate', 'heartbeat', 'message'] as const;
 export type KnownType = (typeof KNOWN_TYPES)[number];
 
-const envelope = z.object({
-  _sequence: z.number().int().nonnegative(),
-  messageId: z.string().min(1),
-  timestamp: z.string().min(1),
-  version: z.string(),
-  type: z.string().min(1),
-});
-
-const notification = envelope.extend({ message: z.string(), severity: z.string() });
-const alert = envelope.extend({ message: z.string(), severity: z.string(), category: z.string() });
-const dataUpdate = envelope.extend({
-  entityId: z.string(),
-  entityType: z.string(),
-  changes: z.record(z.string(), z.unknown()),
-});
-const heartbeat = envelope;
-// `message` and custom types carry the published value as is, under `data`
-// (any JSON value except null; absent is an error).
-const withData = envelope.extend({ data: z.unknown().refine((v) => v !== undefined && v !== null, 'data is required') });
-
-export type Envelope = z.infer<typeof envelope>;
-export type NotificationEvent = z.infer<typeof notification>;
-export type AlertEvent = z.infer<typeof alert>;
-export type DataUpdateEvent = z.infer<typeof dataUpdate>;
-export type HeartbeatEvent = z.infer<typeof heartbeat>;
-export type DataEvent = z.infer<typeof withData>;
+export interface Envelope {
+  _sequence: number;
+  messageId: string;
+  timestamp: string;
+  version: string;
+  type: string;
+  /** The event's topics, when it was published with some. */
+  topics?: string[];
+}
+export interface NotificationEvent extends Envelope {
+  message: string;
+  severity: string;
+}
+export interface AlertEvent extends Envelope {
+  message: string;
+  severity: string;
+  category: string;
+}
+export interface DataUpdateEvent extends Envelope {
+  entityId: string;
+  entityType: string;
+  changes: Record<string, unknown>;
+}
+export type HeartbeatEvent = Envelope;
+/** `message` and custom types carry the published value as is, under `data` (never null). */
+export interface DataEvent extends Envelope {
+  data: unknown;
+}
 
 /** A validated event, discriminated by `kind`; `custom` is any type outside KNOWN_TYPES. */
 export type TypedEvent =
@@ -64,22 +69,65 @@ export interface ReceivedEvent {
   parsed: ParsedEvent;
 }
 
-export const connectedSchema = z.object({
-  clientId: z.string(),
-  node: z.string(),
-  resumeFrom: z.number().int().nonnegative().nullable().optional(),
-  headSequence: z.number().int().nonnegative().nullable().optional(),
-});
-export type ConnectedInfo = z.infer<typeof connectedSchema>;
+export interface ConnectedInfo {
+  clientId: string;
+  node: string;
+  resumeFrom?: number | null;
+  headSequence?: number | null;
+  /** Topic selectors the hub granted (hubs with topics). */
+  topics?: string[];
+}
 
-export const resetSchema = z.object({
-  requested: z.number().int().nonnegative(),
-  oldestAvailable: z.number().int().nonnegative(),
-});
-export type ResetInfo = z.infer<typeof resetSchema>;
+export interface ResetInfo {
+  requested: number;
+  oldestAvailable: number;
+}
 
-function describe(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+// ---- field checks: each returns a problem, or null ----
+
+type Obj = Record<string, unknown>;
+type Check = (v: unknown) => string | null;
+
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str: Check = (v) => (typeof v === 'string' ? null : 'expected a string');
+const nonEmpty: Check = (v) => (typeof v === 'string' && v !== '' ? null : 'expected a non-empty string');
+const seqNumber: Check = (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? null : 'expected a sequence number');
+const optional =
+  (c: Check): Check =>
+  (v) =>
+    v === undefined ? null : c(v);
+const nullable =
+  (c: Check): Check =>
+  (v) =>
+    v === null ? null : c(v);
+const strings: Check = (v) => (Array.isArray(v) && v.every((t) => typeof t === 'string') ? null : 'expected a list of strings');
+const record: Check = (v) => (isObject(v) ? null : 'expected an object');
+const present: Check = (v) => (v === undefined || v === null ? 'data is required' : null);
+
+const ENVELOPE: Record<string, Check> = {
+  _sequence: seqNumber,
+  messageId: nonEmpty,
+  timestamp: nonEmpty,
+  version: str,
+  type: nonEmpty,
+  topics: optional(strings),
+};
+const FIELDS: Record<string, Record<string, Check>> = {
+  notification: { message: str, severity: str },
+  alert: { message: str, severity: str, category: str },
+  dataUpdate: { entityId: str, entityType: str, changes: record },
+  heartbeat: {},
+};
+const DATA_FIELDS: Record<string, Check> = { data: present };
+
+/** Every problem of `value` against `checks`, as `field: problem`; empty when it conforms. */
+function problems(value: Obj, checks: Record<string, Check>): string[] {
+  const out: string[] = [];
+  for (const [field, check] of Object.entries(checks)) {
+    const p = check(value[field]);
+    if (p !== null) out.push(`${field}: ${p}`);
+  }
+  return out;
 }
 
 function parseJson(raw: string): { ok: true; value: unknown } | { ok: false; problem: string } {
@@ -90,55 +138,73 @@ function parseJson(raw: string): { ok: true; value: unknown } | { ok: false; pro
   }
 }
 
-/** Parses a control frame (`connected`, `reset`); returns null when malformed. */
-export function parseControl<T>(schema: z.ZodType<T>, raw: string): T | null {
+const CONNECTED: Record<string, Check> = {
+  clientId: str,
+  node: str,
+  resumeFrom: optional(nullable(seqNumber)),
+  headSequence: optional(nullable(seqNumber)),
+  topics: optional(strings),
+};
+const RESET: Record<string, Check> = { requested: seqNumber, oldestAvailable: seqNumber };
+
+function parseControl<T>(raw: string, checks: Record<string, Check>): T | null {
   const json = parseJson(raw);
-  if (!json.ok) return null;
-  const result = schema.safeParse(json.value);
-  return result.success ? result.data : null;
+  if (!json.ok || !isObject(json.value) || problems(json.value, checks).length > 0) return null;
+  return json.value as T;
 }
+
+/** The `connected` frame's data; null when malformed. */
+export const parseConnected = (raw: string): ConnectedInfo | null => parseControl<ConnectedInfo>(raw, CONNECTED);
+/** The `reset` frame's data; null when malformed. */
+export const parseReset = (raw: string): ResetInfo | null => parseControl<ResetInfo>(raw, RESET);
 
 /**
- * Validates one event frame. `type` is the SSE `event:` name and `idLine` the
- * SSE `id:` value; both must agree with the JSON body.
+ * Validates one event frame. `name` is the SSE `event:` name (`message` for a frame
+ * without one, which is every frame of a `named=false` stream: the type is then the
+ * body's) and `idLine` the SSE `id:` value; both must agree with the JSON body.
  */
-export function parseEvent(type: string, raw: string, idLine: string): ParsedEvent {
+export function parseEvent(name: string, raw: string, idLine: string): ParsedEvent {
   const idSeq = /^\d+$/.test(idLine) ? Number(idLine) : null;
-  const invalid = (problem: string): InvalidEvent => ({ kind: 'invalid', sequence: idSeq, type, raw, problem });
   const json = parseJson(raw);
+  const bodyType = json.ok && isObject(json.value) && typeof json.value.type === 'string' && json.value.type !== '' ? json.value.type : null;
+  const type = name === 'message' && bodyType !== null ? bodyType : name;
+  const invalid = (problem: string): InvalidEvent => ({ kind: 'invalid', sequence: idSeq, type, raw, problem });
   if (!json.ok) return invalid(json.problem);
-  const typed = validate(type, json.value);
-  if ('problem' in typed) return invalid(typed.problem);
-  const ev = typed.event;
-  if (ev.type !== type) return invalid(`body type "${ev.type}" differs from SSE event "${type}"`);
-  if (idSeq !== null && ev._sequence !== idSeq) return invalid(`_sequence ${ev._sequence} differs from id ${idSeq}`);
-  return typed;
+  if (!isObject(json.value)) return invalid('expected a JSON object');
+  const body = json.value;
+  const found = problems(body, { ...ENVELOPE, ...(FIELDS[type] ?? DATA_FIELDS) });
+  if (found.length > 0) return invalid(found.join('; '));
+  if (bodyType !== type) return invalid(`body type "${String(body.type)}" differs from SSE event "${name}"`);
+  if (idSeq !== null && body._sequence !== idSeq) return invalid(`_sequence ${String(body._sequence)} differs from id ${idSeq}`);
+  return typed(type, body);
 }
 
-function validate(type: string, value: unknown): TypedEvent | { problem: string } {
-  const run = <T>(schema: z.ZodType<T>, wrap: (v: T) => TypedEvent) => {
-    const r = schema.safeParse(value);
-    return r.success ? wrap(r.data) : { problem: describe(r.error) };
-  };
+function typed(type: string, body: Obj): TypedEvent {
+  // The checks above proved each shape.
   switch (type) {
     case 'notification':
-      return run(notification, (event) => ({ kind: 'notification', event }));
+      return { kind: 'notification', event: body as unknown as NotificationEvent };
     case 'alert':
-      return run(alert, (event) => ({ kind: 'alert', event }));
+      return { kind: 'alert', event: body as unknown as AlertEvent };
     case 'dataUpdate':
-      return run(dataUpdate, (event) => ({ kind: 'dataUpdate', event }));
+      return { kind: 'dataUpdate', event: body as unknown as DataUpdateEvent };
     case 'heartbeat':
-      return run(heartbeat, (event) => ({ kind: 'heartbeat', event }));
+      return { kind: 'heartbeat', event: body as unknown as HeartbeatEvent };
     case 'message':
-      return run(withData, (event) => ({ kind: 'message', event }));
+      return { kind: 'message', event: body as unknown as DataEvent };
     default:
-      return run(withData, (event) => ({ kind: 'custom', event }));
+      return { kind: 'custom', event: body as unknown as DataEvent };
   }
 }
 
 /** Sequence of a parsed event, whether valid or not. */
 export function sequenceOf(parsed: ParsedEvent): number | null {
   return parsed.kind === 'invalid' ? parsed.sequence : parsed.event._sequence;
+}
+
+/** Topics of a parsed event (none for an invalid one). */
+export function topicsOf(parsed: ParsedEvent): readonly string[] {
+  return parsed.kind === 'invalid' ? [] : (parsed.event.topics ?? []);
 }
 
 /** A short human summary of an event for lists. */

@@ -1,6 +1,7 @@
-// useSse: React binding of SseClient. One client per hook instance; option
-// changes are applied with setOptions (which reconnects), mount/unmount
-// start/stop it, and React reads its immutable snapshots.
+// @ssehub/client/react: useSse, a thin binding of SseClient. One client per hook;
+// option changes go through setOptions, mount/unmount start/stop it, and React
+// reads its immutable snapshots. Hooks with the same url, client id and
+// credential share one hub connection (and, across tabs, one per browser).
 import { createContext, createElement, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { SseClient } from './client.js';
 import { resolveClientId, webStore } from './storage.js';
@@ -9,29 +10,33 @@ import type { SseClientOptions, SseSnapshot } from './types.js';
 /** Defaults for every useSse below an SseProvider (a hook's own options win). */
 export interface SseDefaults {
   url?: string;
+  clientId?: string;
   apiKey?: string;
   token?: string;
+  share?: boolean;
 }
 
 const DefaultsContext = createContext<SseDefaults>({});
 
-/** Sets the hub URL and credentials once for every useSse below it. */
-export function SseProvider({ children, url, apiKey, token }: SseDefaults & { children?: ReactNode }) {
-  const value = useMemo(() => ({ url, apiKey, token }), [url, apiKey, token]);
+/** Sets the hub URL, client id and credentials once for every useSse below it. */
+export function SseProvider({ children, url, clientId, apiKey, token, share }: SseDefaults & { children?: ReactNode }) {
+  const value = useMemo(() => ({ url, clientId, apiKey, token, share }), [url, clientId, apiKey, token, share]);
   return createElement(DefaultsContext.Provider, { value }, children);
 }
 
 export interface UseSseOptions {
   /** Stream endpoint. Default `/api/sse/connect` (same origin). */
   url?: string;
-  /** Client id; remembered in localStorage under `name`. Default: the remembered one, else a new one. */
+  /** Client id. Default: one per browser, remembered in localStorage (`ssehub.clientId.default`). */
   clientId?: string;
-  /** Names the remembered client id, so several streams on a page keep distinct ids. Default `default`. */
-  name?: string;
   /** Event types to receive; empty or absent = all. */
   filter?: readonly string[];
-  /** Custom event names to listen for when there is no filter. */
+  /** Topic selectors (exact, or a prefix ending in `*`); none = no topic-scoped events. */
+  topics?: readonly string[];
+  /** Custom event names to listen for, for hubs that ignore `named=false`. */
   extraTypes?: readonly string[];
+  /** Ask for unnamed frames (`named=false`) so every type arrives. Default true. */
+  listenAll?: boolean;
   /** API key, sent as `apikey=`; default the SseProvider's. */
   apiKey?: string;
   /**
@@ -45,6 +50,8 @@ export interface UseSseOptions {
   maxEvents?: number;
   /** Connect while mounted. Default true. */
   enabled?: boolean;
+  /** Share one connection with the page's and the browser's other hooks of the same stream. Default true. */
+  share?: boolean;
 }
 
 export interface UseSseResult extends SseSnapshot {
@@ -58,26 +65,40 @@ export interface UseSseResult extends SseSnapshot {
   clear: () => void;
 }
 
-const split = (key: string): string[] => (key === '' ? [] : key.split(','));
+const split = (key: string): string[] => (key === '' ? [] : key.split('\n'));
 
 export function useSse(options: UseSseOptions = {}): UseSseResult {
   const defaults = useContext(DefaultsContext);
   const storage = useMemo(() => webStore('local'), []);
-  const name = options.name ?? 'default';
-  const explicitId = options.clientId;
-  const clientId = useMemo(() => resolveClientId(storage, name, explicitId), [storage, name, explicitId]);
+  const explicitId = options.clientId ?? defaults.clientId;
+  const clientId = useMemo(() => explicitId ?? resolveClientId(storage, 'default'), [storage, explicitId]);
   const url = options.url ?? defaults.url ?? '/api/sse/connect';
-  const filterKey = (options.filter ?? []).join(',');
-  const extraKey = (options.extraTypes ?? []).join(',');
+  const filterKey = (options.filter ?? []).join('\n');
+  const topicsKey = (options.topics ?? []).join('\n');
+  const extraKey = (options.extraTypes ?? []).join('\n');
+  const listenAll = options.listenAll ?? true;
   const apiKey = options.apiKey ?? defaults.apiKey;
   const token = options.token ?? defaults.token;
   const resume = options.resume ?? true;
   const maxEvents = options.maxEvents ?? 500;
   const enabled = options.enabled ?? true;
+  const share = options.share ?? defaults.share ?? true;
 
   const clientOptions = useMemo<SseClientOptions>(
-    () => ({ url, clientId, filter: split(filterKey), extraTypes: split(extraKey), apiKey, token, resume, maxEvents }),
-    [url, clientId, filterKey, extraKey, apiKey, token, resume, maxEvents],
+    () => ({
+      url,
+      clientId,
+      filter: split(filterKey),
+      topics: split(topicsKey),
+      extraTypes: split(extraKey),
+      listenAll,
+      apiKey,
+      token,
+      resume,
+      maxEvents,
+      share,
+    }),
+    [url, clientId, filterKey, topicsKey, extraKey, listenAll, apiKey, token, resume, maxEvents, share],
   );
   const [client] = useState(() => new SseClient(clientOptions, { storage }));
 

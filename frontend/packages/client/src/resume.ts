@@ -9,9 +9,14 @@ export function normalizeFilter(filter: readonly string[] | undefined): string[]
     if (t === '') continue;
     const known = KNOWN_TYPES.find((k) => k.toLowerCase() === t.toLowerCase());
     const name = known ?? t;
-    if (!out.includes(name)) out.push(name);
+    if (!out.some((o) => o.toLowerCase() === name.toLowerCase())) out.push(name);
   }
   return out;
+}
+
+/** Topic selectors, trimmed, without empties and duplicates, sorted (so equal sets compare equal). */
+export function normalizeTopics(topics: readonly string[] | undefined): string[] {
+  return [...new Set((topics ?? []).map((t) => t.trim()).filter((t) => t !== ''))].sort();
 }
 
 /**
@@ -23,13 +28,24 @@ export function nativeResumeIsExact(urlCheckpoint: number | null, lastIdSeen: nu
   return effective === position;
 }
 
-export function buildStreamUrl(
-  base: string,
-  params: { clientId: string; filter: readonly string[]; apiKey?: string; token?: string; checkpoint: number | null },
-): string {
+export interface StreamParams {
+  clientId: string;
+  filter: readonly string[];
+  /** Repeated as `topic=`. */
+  topics?: readonly string[];
+  /** false sends `named=false`: frames without `event:` lines, so `onmessage` gets every type. */
+  named?: boolean;
+  apiKey?: string | undefined;
+  token?: string | undefined;
+  checkpoint: number | null;
+}
+
+export function buildStreamUrl(base: string, params: StreamParams): string {
   const q = new URLSearchParams();
   q.set('clientId', params.clientId);
   if (params.filter.length > 0) q.set('filter', params.filter.join(','));
+  for (const t of params.topics ?? []) q.append('topic', t);
+  if (params.named === false) q.set('named', 'false');
   if (params.checkpoint !== null) q.set('checkpoint', String(params.checkpoint));
   if (params.apiKey !== undefined && params.apiKey !== '') q.set('apikey', params.apiKey);
   if (params.token !== undefined && params.token !== '') q.set('token', params.token);

@@ -1,10 +1,18 @@
 // The shapes SseClient works with: its options, injected dependencies, the
-// minimal EventSource surface it needs, and the snapshot React renders.
+// minimal EventSource surface it needs, and the snapshot a UI renders.
 import type { BackoffPolicy } from './backoff.js';
 import type { ReceivedEvent, ResetInfo } from './events.js';
+import type { StreamRegistry } from './share/registry.js';
 import type { KeyValueStore } from './storage.js';
 
 export type SseStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'error';
+
+/**
+ * Who holds the hub connection this client reads: this tab (`leader`), another tab
+ * of the browser (`follower`, events arrive over a BroadcastChannel), or this client
+ * alone (`solo`: `share: false`, or no Web Locks / BroadcastChannel). Null while stopped.
+ */
+export type StreamRole = 'leader' | 'follower' | 'solo';
 
 /** The part of `MessageEvent` the client reads. */
 export interface SseMessage {
@@ -30,8 +38,13 @@ export interface SseClientOptions {
   /** Stream endpoint, e.g. `/api/sse/connect`. */
   url: string;
   clientId: string;
-  /** Event types to receive (server-side filter); empty = all types. */
+  /** Event types to receive; empty = all types. The hub filters; shared streams filter again locally. */
   filter?: readonly string[];
+  /**
+   * Topic selectors (`org/42/room1`, or a prefix ending in `*`). Without any, topic-scoped
+   * events never arrive; events without topics always do (subject to `filter`).
+   */
+  topics?: readonly string[];
   /** Sent as `apikey=` (EventSource cannot set headers) and as `X-API-Key` on acks. */
   apiKey?: string;
   /**
@@ -42,12 +55,23 @@ export interface SseClientOptions {
   /** Resume from the stored position, ack, and persist it. Default true. */
   resume?: boolean;
   /**
-   * Extra event names to listen for when no filter is set. EventSource only
-   * dispatches named events to listeners registered for that exact name.
+   * Event names to listen for, besides the filter's or the five known ones, on hubs that
+   * still name every frame (they ignore `named=false`); a browser delivers a named frame
+   * only to listeners of that exact name.
    */
   extraTypes?: readonly string[];
+  /**
+   * Ask the hub for unnamed frames (`named=false`), so every type reaches the client
+   * whatever its name; the type is read from the JSON. Default true.
+   */
+  listenAll?: boolean;
   /** Bound of the `events` list (oldest dropped first). Default 500. */
   maxEvents?: number;
+  /**
+   * Share one hub connection per (url, clientId, credential) with every other client of
+   * this page and of the browser's other tabs. Default true.
+   */
+  share?: boolean;
 }
 
 export interface SseClientDeps {
@@ -60,6 +84,11 @@ export interface SseClientDeps {
   backoff?: BackoffPolicy;
   random?: () => number;
   now?: () => number;
+  /**
+   * Where shared streams live: default one registry per page, coordinating tabs with
+   * `navigator.locks` and `BroadcastChannel`. Tests give each fake tab its own.
+   */
+  registry?: StreamRegistry;
 }
 
 export interface ConnectionInfo {
@@ -71,12 +100,16 @@ export interface ConnectionInfo {
   headSequence: number | null;
   /** Sequences received on this connection that were at or below headSequence (recovered history). */
   recovered: readonly number[];
+  /** Topic selectors the hub granted this connection (null: the hub did not say). */
+  topics: readonly string[] | null;
   connectedAt: number;
 }
 
 export interface SseSnapshot {
   status: SseStatus;
   clientId: string;
+  /** Who holds the hub connection (see StreamRole); null while stopped. */
+  role: StreamRole | null;
   events: readonly ReceivedEvent[];
   /** Last sequence processed (received, or restored from storage). */
   lastSequence: number | null;
@@ -90,7 +123,7 @@ export interface SseSnapshot {
   invalid: number;
   /** Connections opened after the first one. */
   reconnects: number;
-  /** When our own backoff timer fires, if one is pending. */
+  /** When the backoff timer fires, if one is pending. */
   nextRetryAt: number | null;
   /** The URL of the current (or last) EventSource. */
   streamUrl: string | null;

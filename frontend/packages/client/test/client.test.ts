@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { backoffDelay, DEFAULT_BACKOFF } from '../src/backoff.js';
 import { memoryStore, positionKey } from '../src/storage.js';
-import { nativeResumeIsExact, normalizeFilter, SseClient, type SseClientOptions } from '../src/index.js';
+import { nativeResumeIsExact, normalizeFilter, SseClient, StreamRegistry, type SseClientOptions } from '../src/index.js';
 import { FakeEventSource } from './fakeEventSource';
 
 const BACKOFF = { initialMs: 100, maxMs: 1600, factor: 2 };
@@ -22,10 +22,14 @@ function setup(options: Partial<SseClientOptions> = {}, stored: Record<string, s
       ackDebounceMs: 200,
       backoff: BACKOFF,
       random: () => 1, // upper end of the jitter: delays are exactly the exponential step
+      registry: new StreamRegistry(null), // this page only: no other tabs
     },
   );
   return { client, storage, acks, snap: () => client.getSnapshot() };
 }
+
+/** Lets the shared stream act on what was just asked (it decides once per microtask turn). */
+const flush = () => vi.advanceTimersByTimeAsync(0);
 
 const seqs = (client: SseClient) => client.getSnapshot().events.map((e) => e.sequence);
 
@@ -38,11 +42,12 @@ afterEach(() => {
 });
 
 describe('connecting', () => {
-  it('connects with clientId, filter and apikey, and goes open on the connected frame', () => {
+  it('connects with clientId, filter and apikey, and goes open on the connected frame', async () => {
     const { client, snap } = setup({ filter: ['alert', 'NOTIFICATION'], apiKey: 'k 1' });
     const changes = vi.fn();
     client.subscribe(changes);
     client.start();
+    await flush();
     expect(snap().status).toBe('connecting');
     const es = FakeEventSource.latest();
     expect(es.params.get('clientId')).toBe('c1');
@@ -57,17 +62,19 @@ describe('connecting', () => {
     expect(changes).toHaveBeenCalled();
   });
 
-  it('listens for every known type plus extra types when there is no filter', () => {
+  it('listens for every known type plus extra types when there is no filter', async () => {
     const { client } = setup({ extraTypes: ['orderShipped'] });
     client.start();
+    await flush();
     expect(FakeEventSource.latest().types).toEqual(
       expect.arrayContaining(['notification', 'alert', 'dataUpdate', 'heartbeat', 'message', 'orderShipped']),
     );
   });
 
-  it('validates events and keeps invalid ones visible', () => {
+  it('validates events and keeps invalid ones visible', async () => {
     const { client, snap } = setup();
     client.start();
+    await flush();
     const es = FakeEventSource.latest();
     es.open();
     es.event(1, 'notification', { message: 'hi', severity: 'info' });
@@ -79,9 +86,10 @@ describe('connecting', () => {
     expect(snap().lastSequence).toBe(3); // an invalid frame still moves the position, or we would loop on it
   });
 
-  it('bounds the event list', () => {
+  it('bounds the event list', async () => {
     const { client, snap } = setup({ maxEvents: 3 });
     client.start();
+    await flush();
     const es = FakeEventSource.latest();
     es.open();
     for (let i = 1; i <= 5; i++) es.event(i);
@@ -91,16 +99,18 @@ describe('connecting', () => {
 });
 
 describe('resume position', () => {
-  it('starts from the stored last sequence of this clientId after a reload', () => {
+  it('starts from the stored last sequence of this clientId after a reload', async () => {
     const { client, snap } = setup({}, { [positionKey('c1')]: '41' });
     expect(snap().lastSequence).toBe(41);
     client.start();
+    await flush();
     expect(FakeEventSource.latest().params.get('checkpoint')).toBe('41');
   });
 
-  it('does not use or write the stored position when resume is off', () => {
+  it('does not use or write the stored position when resume is off', async () => {
     const { client, storage } = setup({ resume: false }, { [positionKey('c1')]: '41' });
     client.start();
+    await flush();
     const es = FakeEventSource.latest();
     expect(es.params.has('checkpoint')).toBe(false);
     es.open();
@@ -108,9 +118,10 @@ describe('resume position', () => {
     expect(storage.get(positionKey('c1'))).toBe('41');
   });
 
-  it('stores the last sequence per clientId as events arrive', () => {
+  it('stores the last sequence per clientId as events arrive', async () => {
     const { client, storage } = setup();
     client.start();
+    await flush();
     const es = FakeEventSource.latest();
     es.open({ headSequence: 0 });
     es.event(5);
@@ -118,9 +129,10 @@ describe('resume position', () => {
     expect(storage.get(positionKey('c1'))).toBe('6');
   });
 
-  it('remembers the live head as a position when started live with no event yet', () => {
+  it('remembers the live head as a position when started live with no event yet', async () => {
     const { client, storage } = setup();
     client.start();
+    await flush();
     const es = FakeEventSource.latest();
     es.open({ headSequence: 30 }); // live start: resumeFrom = head
     expect(storage.get(positionKey('c1'))).toBe('30');
@@ -133,6 +145,7 @@ describe('resume position', () => {
   it('acks the last processed sequence, debounced', async () => {
     const { client, acks } = setup();
     client.start();
+    await flush();
     const es = FakeEventSource.latest();
     es.open();
     es.event(1);
@@ -149,9 +162,10 @@ describe('resume position', () => {
     ]);
   });
 
-  it('records which sequences were recovered on a resumed connection', () => {
+  it('records which sequences were recovered on a resumed connection', async () => {
     const { client, snap } = setup({}, { [positionKey('c1')]: '10' });
     client.start();
+    await flush();
     const es = FakeEventSource.latest();
     es.open({ resumeFrom: 10, headSequence: 13 });
     es.event(11);
@@ -163,9 +177,10 @@ describe('resume position', () => {
 });
 
 describe('reconnect', () => {
-  it('lets the browser resume with Last-Event-ID when that is exact', () => {
+  it('lets the browser resume with Last-Event-ID when that is exact', async () => {
     const { client, snap } = setup();
     client.start();
+    await flush();
     const es = FakeEventSource.latest();
     es.open({ headSequence: 0 });
     es.event(1);
@@ -180,9 +195,10 @@ describe('reconnect', () => {
     expect(snap().history.map((h) => h.status)).toEqual(['connecting', 'open', 'reconnecting', 'open']);
   });
 
-  it('takes over with checkpoint= when the browser would resume from a stale URL checkpoint', () => {
+  it('takes over with checkpoint= when the browser would resume from a stale URL checkpoint', async () => {
     const { client } = setup({}, { [positionKey('c1')]: '10' });
     client.start();
+    await flush();
     const es = FakeEventSource.latest();
     es.open({ resumeFrom: 10, headSequence: 12 });
     es.event(11);
@@ -193,9 +209,10 @@ describe('reconnect', () => {
     expect(FakeEventSource.latest().params.get('checkpoint')).toBe('12');
   });
 
-  it('backs off exponentially while the hub is down, then resumes from lastSequence', () => {
+  it('backs off exponentially while the hub is down, then resumes from lastSequence', async () => {
     const { client, snap } = setup();
     client.start();
+    await flush();
     let es = FakeEventSource.latest();
     es.open({ headSequence: 0 });
     es.event(1);
@@ -234,6 +251,7 @@ describe('reconnect', () => {
   it('shows error, explains it, and retries when the browser gives up (HTTP error)', async () => {
     const { client, snap } = setup();
     client.start();
+    await flush();
     FakeEventSource.latest().fail(false);
     expect(snap().status).toBe('error');
     expect(snap().error).toMatch(/refused/);
@@ -243,14 +261,14 @@ describe('reconnect', () => {
     expect(FakeEventSource.instances).toHaveLength(2);
   });
 
-  it('jitters delays between half and the full step', () => {
+  it('jitters delays between half and the full step', async () => {
     expect(backoffDelay(0, DEFAULT_BACKOFF, () => 0)).toBe(250);
     expect(backoffDelay(0, DEFAULT_BACKOFF, () => 1)).toBe(500);
     expect(backoffDelay(3, DEFAULT_BACKOFF, () => 0.5)).toBe(3000);
     expect(backoffDelay(30, DEFAULT_BACKOFF, () => 1)).toBe(15000);
   });
 
-  it('decides when the browser resume is exact', () => {
+  it('decides when the browser resume is exact', async () => {
     expect(nativeResumeIsExact(null, 5, 5)).toBe(true);
     expect(nativeResumeIsExact(null, null, null)).toBe(true);
     expect(nativeResumeIsExact(3, 5, 5)).toBe(false);
@@ -258,9 +276,10 @@ describe('reconnect', () => {
     expect(nativeResumeIsExact(null, null, 9)).toBe(false);
   });
 
-  it('stop closes everything and cancels a pending retry', () => {
+  it('stop closes everything and cancels a pending retry', async () => {
     const { client, snap } = setup();
     client.start();
+    await flush();
     FakeEventSource.latest().fail(false);
     client.stop();
     vi.advanceTimersByTime(10_000);
@@ -270,9 +289,10 @@ describe('reconnect', () => {
 });
 
 describe('dedupe', () => {
-  it('drops events at or below lastSequence, across reconnects', () => {
+  it('drops events at or below lastSequence, across reconnects', async () => {
     const { client, snap } = setup();
     client.start();
+    await flush();
     let es = FakeEventSource.latest();
     es.open({ headSequence: 0 });
     es.event(1);
@@ -288,9 +308,10 @@ describe('dedupe', () => {
     expect(snap().duplicates).toBe(3);
   });
 
-  it('ignores frames from a closed EventSource', () => {
+  it('ignores frames from a closed EventSource', async () => {
     const { client } = setup();
     client.start();
+    await flush();
     const old = FakeEventSource.latest();
     old.open();
     client.reconnectNow();
@@ -300,9 +321,10 @@ describe('dedupe', () => {
 });
 
 describe('hub behind our position', () => {
-  it('lowers the watermark when the hub caps our checkpoint at a lower head (new store)', () => {
+  it('lowers the watermark when the hub caps our checkpoint at a lower head (new store)', async () => {
     const { client, snap, storage } = setup({}, { [positionKey('c1')]: '41' });
     client.start();
+    await flush();
     const es = FakeEventSource.latest();
     es.open({ headSequence: 0 }); // capped: resumeFrom 0
     expect(snap().rewound).toMatchObject({ from: 41, to: 0 });
@@ -314,17 +336,19 @@ describe('hub behind our position', () => {
 });
 
 describe('filter changes', () => {
-  it('normalizes filters', () => {
+  it('normalizes filters', async () => {
     expect(normalizeFilter([' Alert', 'alert', 'custom.x', '', 'DATAUPDATE'])).toEqual(['alert', 'custom.x', 'dataUpdate']);
   });
 
-  it('reconnects with the new filter from the current position, keeping the list', () => {
+  it('reconnects with the new filter from the current position, keeping the list', async () => {
     const { client } = setup({ filter: ['alert'] });
     client.start();
+    await flush();
     const es = FakeEventSource.latest();
     es.open();
     es.event(4, 'alert', { message: 'a', severity: 'high', category: 'system' });
     client.setOptions({ url: '/api/sse/connect', clientId: 'c1', filter: ['alert', 'notification'] });
+    await flush();
     expect(es.closed).toBe(true);
     const next = FakeEventSource.latest();
     expect(next).not.toBe(es);
@@ -334,20 +358,24 @@ describe('filter changes', () => {
     expect(seqs(client)).toEqual([4]);
   });
 
-  it('does not reconnect when nothing changed', () => {
+  it('does not reconnect when nothing changed', async () => {
     const { client } = setup({ filter: ['alert'] });
     client.start();
+    await flush();
     client.setOptions({ url: '/api/sse/connect', clientId: 'c1', filter: ['Alert'] });
+    await flush();
     expect(FakeEventSource.instances).toHaveLength(1);
   });
 
-  it('a new clientId starts from its own stored position with an empty list', () => {
+  it('a new clientId starts from its own stored position with an empty list', async () => {
     const { client, snap } = setup({}, { [positionKey('c2')]: '77' });
     client.start();
+    await flush();
     const es = FakeEventSource.latest();
     es.open();
     es.event(1);
     client.setOptions({ url: '/api/sse/connect', clientId: 'c2' });
+    await flush();
     const next = FakeEventSource.latest();
     expect(next.params.get('clientId')).toBe('c2');
     expect(next.params.get('checkpoint')).toBe('77');
@@ -355,26 +383,31 @@ describe('filter changes', () => {
     expect(snap().lastSequence).toBe(77);
   });
 
-  it('an api key change reconnects with the new key', () => {
+  it('an api key change reconnects with the new key', async () => {
     const { client } = setup({ apiKey: 'a' });
     client.start();
+    await flush();
     client.setOptions({ url: '/api/sse/connect', clientId: 'c1', apiKey: 'b' });
+    await flush();
     expect(FakeEventSource.latest().params.get('apikey')).toBe('b');
   });
 
-  it('sends a client token as token= and reconnects when it changes', () => {
+  it('sends a client token as token= and reconnects when it changes', async () => {
     const { client } = setup({ token: 't1' });
     client.start();
+    await flush();
     expect(FakeEventSource.latest().params.get('token')).toBe('t1');
     client.setOptions({ url: '/api/sse/connect', clientId: 'c1', token: 't2' });
+    await flush();
     expect(FakeEventSource.latest().params.get('token')).toBe('t2');
   });
 });
 
 describe('reset', () => {
-  it('records that history was truncated and continues from the oldest available event', () => {
+  it('records that history was truncated and continues from the oldest available event', async () => {
     const { client, snap } = setup({}, { [positionKey('c1')]: '5' });
     client.start();
+    await flush();
     const es = FakeEventSource.latest();
     es.open({ resumeFrom: 5, headSequence: 120 });
     es.dispatch('reset', JSON.stringify({ requested: 5, oldestAvailable: 100 }), undefined);
@@ -385,9 +418,10 @@ describe('reset', () => {
     expect(snap().lastSequence).toBe(101);
   });
 
-  it('flags a malformed reset frame instead of ignoring it', () => {
+  it('flags a malformed reset frame instead of ignoring it', async () => {
     const { client, snap } = setup();
     client.start();
+    await flush();
     const es = FakeEventSource.latest();
     es.open();
     es.dispatch('reset', '{"requested":"x"}', undefined);

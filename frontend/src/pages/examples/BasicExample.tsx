@@ -6,7 +6,7 @@ import { StreamFacts } from '../../components/StreamFacts';
 import { useSse } from '@ssehub/client/react';
 
 export function BasicExample() {
-  const stream = useSse({ name: 'example-basic' });
+  const stream = useSse();
   return (
     <>
       <PageHeader title="Basic">One stream, every event type, resumed across reloads. That is all the hook needs.</PageHeader>

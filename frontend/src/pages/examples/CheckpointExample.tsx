@@ -11,7 +11,7 @@ const AWAY_COUNT = 5;
 
 export function CheckpointExample() {
   const [online, setOnline] = useState(true);
-  const stream = useSse({ name: 'example-checkpoint', enabled: online });
+  const stream = useSse({ enabled: online });
   const { action: publish, published: away, forget } = useBurstPublisher(AWAY_COUNT, 'published while away');
   const disconnect = () => {
     forget();

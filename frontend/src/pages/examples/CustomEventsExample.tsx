@@ -12,7 +12,7 @@ export function CustomEventsExample() {
   const api = useHubApi();
   const [typesText, setTypesText] = useState('orderShipped, userJoined');
   const types = parseTypeList(typesText);
-  const stream = useSse({ name: 'example-custom', filter: types });
+  const stream = useSse({ filter: types });
   const send = useAction(useCallback((type: string) => api.broadcast({ at: new Date().toISOString(), note: `a ${type} event` }, type), [api]));
   return (
     <>

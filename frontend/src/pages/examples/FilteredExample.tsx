@@ -8,7 +8,7 @@ import { useSse } from '@ssehub/client/react';
 
 export function FilteredExample() {
   const [filter, setFilter] = useState<string[]>(['alert', 'notification']);
-  const stream = useSse({ name: 'example-filtered', filter });
+  const stream = useSse({ filter });
   return (
     <>
       <PageHeader title="Filtered events">

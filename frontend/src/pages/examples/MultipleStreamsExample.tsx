@@ -4,9 +4,9 @@ import { StatusPill } from '../../components/StatusPill';
 import { useSse } from '@ssehub/client/react';
 
 export function MultipleStreamsExample() {
-  const alerts = useSse({ name: 'example-multi-alerts', filter: ['alert'] });
-  const notes = useSse({ name: 'example-multi-notifications', filter: ['notification'] });
-  const data = useSse({ name: 'example-multi-data', filter: ['dataUpdate'] });
+  const alerts = useSse({ filter: ['alert'] });
+  const notes = useSse({ filter: ['notification'] });
+  const data = useSse({ filter: ['dataUpdate'] });
   const columns = [
     { title: 'Alerts', s: alerts },
     { title: 'Notifications', s: notes },

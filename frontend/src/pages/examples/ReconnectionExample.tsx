@@ -7,7 +7,7 @@ import { useNow } from '../../hooks/useNow';
 import { useSse } from '@ssehub/client/react';
 
 export function ReconnectionExample() {
-  const stream = useSse({ name: 'example-reconnection' });
+  const stream = useSse();
   const now = useNow(250);
   const retryIn = stream.nextRetryAt === null ? null : Math.max(0, stream.nextRetryAt - now);
   return (

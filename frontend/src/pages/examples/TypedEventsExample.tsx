@@ -6,7 +6,7 @@ import { TypedEventCard } from '../../components/TypedEventCard';
 import { useSse } from '@ssehub/client/react';
 
 export function TypedEventsExample() {
-  const stream = useSse({ name: 'example-typed', maxEvents: 50 });
+  const stream = useSse({ maxEvents: 50 });
   const newest = stream.events.slice(-24).reverse();
   return (
     <>
