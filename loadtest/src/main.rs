@@ -58,9 +58,15 @@ async fn preflight(common: &cli::Common, transport: &Arc<Transport>) -> Result<(
                 return Err(format!("{hub}/health/live answered {status}: {body}"));
             }
             Ok(Err(e @ http::HttpError::Handshake(_))) => {
-                return Err(format!(
-                    "{hub} is not reachable: {e} (is --ca-cert the hub's certificate or its CA?)"
-                ))
+                let text = e.to_string();
+                let hint = if text.contains("ertificate") || text.contains("UnknownIssuer") {
+                    " (is --ca-cert the hub's certificate or its CA?)"
+                } else if text.contains("ApplicationProtocol") {
+                    " (the hub does not speak the --http version asked for)"
+                } else {
+                    ""
+                };
+                return Err(format!("{hub} is not reachable: {text}{hint}"));
             }
             Ok(Err(e)) => return Err(format!("{hub} is not reachable: {e}")),
             Err(_) => return Err(format!("{hub}/health/live did not answer within 5 s")),

@@ -30,7 +30,7 @@ impl Trust {
     pub fn describe(&self) -> String {
         match self {
             Self::CaCert(path) => format!("certificate verified against {}", path.display()),
-            Self::Insecure => "certificate NOT verified (--insecure)".to_owned(),
+            Self::Insecure => "certificate NOT verified: --insecure".to_owned(),
         }
     }
 }
