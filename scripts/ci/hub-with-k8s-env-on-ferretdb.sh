@@ -15,19 +15,21 @@
 # readiness recovers with the store; SIGTERM ends open streams with a final comment and the
 # hub exits 0 within SSEHUB_SHUTDOWN_GRACE_SECS.
 #
+# deployment_env.py and compose_hub_env.py (next to this script) resolve the environments.
+#
 #   SSEHUB_BIN   the hub binary (default target/debug/ssehub; build it first)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
+here="$root/scripts/ci"
 bin="${SSEHUB_BIN:-target/debug/ssehub}"
 [[ $bin == /* ]] || bin="$root/$bin"
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/ssehub-ci"
 
-log() { printf '::: deploy-env-test: %s\n' "$*"; }
+log() { printf '::: hub-with-k8s-env-on-ferretdb: %s\n' "$*"; }
 die() {
-  printf 'deploy-env-test: %s\n' "$*" >&2
+  printf 'hub-with-k8s-env-on-ferretdb: %s\n' "$*" >&2
   exit 1
 }
 
@@ -35,33 +37,17 @@ if [[ ! -x $bin ]]; then
   die "$bin not found; build the hub first (cargo build)"
 fi
 
-as_root() {
-  if [[ "$(id -u)" == 0 ]]; then "$@"; else sudo "$@"; fi
-}
-if ! command -v curl >/dev/null 2>&1; then
-  log "installing curl (Debian package)"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl
-fi
+scripts/install-debian-packages.sh curl
 
-# A Python with PyYAML: the system one, the deploy-checks venv, or a small venv of our own.
+# A Python with PyYAML: the system one, else a small venv of our own.
 py=python3
 if ! python3 -c 'import yaml' >/dev/null 2>&1; then
-  if [[ -x "$cache/venv/bin/python" ]] && "$cache/venv/bin/python" -c 'import yaml' >/dev/null 2>&1; then
-    py="$cache/venv/bin/python"
-  else
-    if [[ ! -x "$cache/venv-yaml/bin/python" ]]; then
-      log "creating $cache/venv-yaml (PyYAML)"
-      python3 -m venv "$cache/venv-yaml"
-      "$cache/venv-yaml/bin/pip" install --quiet --disable-pip-version-check PyYAML==6.0.2
-    fi
-    py="$cache/venv-yaml/bin/python"
-  fi
+  # shellcheck source=scripts/lib/venv.sh
+  source scripts/lib/venv.sh
+  py="$(python_venv pyyaml PyYAML==6.0.2)/bin/python"
 fi
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+free_port() { python3 scripts/lib/free_port.py; }
 
 tmp=$(mktemp -d)
 hub_pid=
@@ -103,73 +89,8 @@ pod=ssehub-envtest-0
 log "FerretDB at $mongodb_uri; the hub will listen on 127.0.0.1:$port"
 
 # The Deployment's environment, resolved from the ConfigMap and Secret files, NUL-separated.
-"$py" - "$tmp/env" "$tmp/meta" "$pod" "$mongodb_uri" "127.0.0.1:$port" <<'PY'
-import base64, sys, yaml
-
-env_out, meta_out, pod, mongodb_uri, listen = sys.argv[1:6]
-def load(path):
-    return yaml.safe_load(open(path))
-deployment = load("k8s/hub-deployment.yaml")
-configmaps = {d["metadata"]["name"]: d for d in [load("k8s/hub-configmap.yaml")]}
-secrets = {}
-for d in [load("k8s/hub-secret.yaml")]:
-    data = dict(d.get("stringData") or {})
-    data.update({k: base64.b64decode(v).decode() for k, v in (d.get("data") or {}).items()})
-    secrets[d["metadata"]["name"]] = data
-
-spec = deployment["spec"]["template"]["spec"]
-container = spec["containers"][0]
-env = {}
-# What the image and the kubelet set: the distroless image's PATH, HOSTNAME = pod name.
-env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-env["HOSTNAME"] = pod
-# envFrom first, then env (env wins), as the kubelet does.
-for source in container.get("envFrom", []):
-    prefix = source.get("prefix", "")
-    if "configMapRef" in source:
-        env.update({prefix + k: str(v) for k, v in configmaps[source["configMapRef"]["name"]]["data"].items()})
-    if "secretRef" in source:
-        env.update({prefix + k: v for k, v in secrets[source["secretRef"]["name"]].items()})
-for item in container.get("env", []):
-    if "value" in item:
-        env[item["name"]] = str(item["value"])
-        continue
-    ref = item["valueFrom"]
-    if "secretKeyRef" in ref:
-        env[item["name"]] = secrets[ref["secretKeyRef"]["name"]][ref["secretKeyRef"]["key"]]
-    elif "configMapKeyRef" in ref:
-        env[item["name"]] = str(configmaps[ref["configMapKeyRef"]["name"]]["data"][ref["configMapKeyRef"]["key"]])
-    elif "fieldRef" in ref:
-        field = ref["fieldRef"]["fieldPath"]
-        env[item["name"]] = {"metadata.name": pod, "metadata.namespace": "ssehub",
-                             "status.podIP": "127.0.0.1"}[field]
-    else:
-        sys.exit(f"unsupported valueFrom in the Deployment: {ref}")
-
-deployed_listen = env.get("SSEHUB_LISTEN", "")
-# The only two overrides.
-env["MONGODB_URI"] = mongodb_uri
-env["SSEHUB_LISTEN"] = listen
-
-with open(env_out, "wb") as f:
-    for k, v in env.items():
-        f.write(f"{k}={v}".encode() + b"\0")
-probes = {p: container.get(p, {}).get("httpGet", {}).get("path", "") for p in
-          ("livenessProbe", "readinessProbe", "startupProbe")}
-meta = {
-    "GRACE": env.get("SSEHUB_SHUTDOWN_GRACE_SECS", "10"),
-    "LIVE_PATH": probes["livenessProbe"],
-    "READY_PATH": probes["readinessProbe"],
-    "STARTUP_PATH": probes["startupProbe"],
-    "PUBLISH_KEY": env.get("SSEHUB_PUBLISH_KEYS", "").split(",")[0],
-    "SUBSCRIBE_KEY": env.get("SSEHUB_SUBSCRIBE_KEYS", "").split(",")[0],
-    "DEPLOYED_LISTEN": deployed_listen,
-}
-with open(meta_out, "w") as f:
-    for k, v in meta.items():
-        f.write(f"{k}={v}\n")
-print("environment: " + " ".join(sorted(k for k in env)))
-PY
+"$py" "$here/deployment_env.py" --pod "$pod" --mongodb-uri "$mongodb_uri" \
+  --listen "127.0.0.1:$port" "$tmp/env" "$tmp/meta"
 
 mapfile -d '' -t hub_env <"$tmp/env"
 meta() { grep "^$1=" "$tmp/meta" | cut -d= -f2-; }
@@ -213,7 +134,7 @@ if [[ $up != 1 ]]; then
   hub_alive || { wait "$hub_pid" && rc=0 || rc=$?; echo "the hub exited with status $rc"; }
   hub_pid=
   hub_log
-  echo "deploy-env-test: $passed passed, $failed failed"
+  echo "hub-with-k8s-env-on-ferretdb: $passed passed, $failed failed"
   exit 1
 fi
 code=$(status "$live_path")
@@ -368,7 +289,7 @@ EOF
     fail "nginx-sse" "no 'event: connected' through nginx: $(head -c 300 "$tmp/nginx.sse"); $(tail -n 5 "$ndir/error.log")"
   fi
 else
-  echo "SKIP nginx proxy test: nginx is not installed (scripts/ci/deploy-checks.sh installs it)"
+  echo "SKIP nginx proxy test: nginx is not installed (scripts/install-debian-packages.sh nginx)"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -376,19 +297,8 @@ fi
 # same two overrides) on the same store: it must start and be ready, and an event published on
 # the Deployment's hub must reach a stream on this one (nodes share the outbox).
 port2=$(free_port)
-"$py" - "$tmp/env2" "$mongodb_uri" "127.0.0.1:$port2" <<'PY'
-import re, sys, yaml
-env_out, mongodb_uri, listen = sys.argv[1:4]
-hub = yaml.safe_load(open("docker-compose.yml"))["services"]["hub1"]
-env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME": "hub1"}
-for k, v in hub["environment"].items():
-    env[k] = re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", str(v))
-env["MONGODB_URI"] = mongodb_uri
-env["SSEHUB_LISTEN"] = listen
-with open(env_out, "wb") as f:
-    for k, v in env.items():
-        f.write(f"{k}={v}".encode() + b"\0")
-PY
+"$py" "$here/compose_hub_env.py" --mongodb-uri "$mongodb_uri" --listen "127.0.0.1:$port2" \
+  "$tmp/env2"
 chmod 0600 "$tmp/env2"
 mapfile -d '' -t hub2_env <"$tmp/env2"
 compose_subscribe_key=$(tr '\0' '\n' <"$tmp/env2" | sed -n 's/^SSEHUB_SUBSCRIBE_KEYS=//p' | cut -d, -f1)
@@ -484,8 +394,8 @@ fi
 
 echo
 if [[ $failed -gt 0 ]]; then
-  echo "deploy-env-test: failed: ${failures[*]}"
+  echo "hub-with-k8s-env-on-ferretdb: failed: ${failures[*]}"
   hub_log
 fi
-echo "deploy-env-test: $passed passed, $failed failed"
+echo "hub-with-k8s-env-on-ferretdb: $passed passed, $failed failed"
 [[ $failed == 0 ]]

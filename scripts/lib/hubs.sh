@@ -4,6 +4,7 @@
 # waiting until it is live, and stopping everything started (plus a FerretDB in
 # $ferret_dir) on exit. The caller sets $hub_bin before starting hubs.
 
+hubs_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 pids=()
 ferret_dir=""
 
@@ -24,7 +25,7 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 "$hubs_lib_dir/free_port.py"
 }
 
 # spawn_hub LOG PORT ARGS... : starts a hub on PORT, appending to LOG; sets $pid.

@@ -78,6 +78,8 @@ export class SseClient {
   private own = false;
   /** The watermark when the current connection started (a `reset` is judged against it). */
   private beforeConnect: number | null = null;
+  /** A connection that replays for another subscriber repeats what we have up to here: not duplicates. */
+  private replayFor: number | null = null;
   private epoch: string | null = null;
   private connections = 0;
   private readonly member: Subscriber = {
@@ -111,6 +113,7 @@ export class SseClient {
     this.watermark = stored;
     this.own = false;
     this.beforeConnect = null;
+    this.replayFor = null;
     this.epoch = null;
     this.connections = 0;
     return {
@@ -281,6 +284,7 @@ export class SseClient {
     this.connections += 1;
     const before = this.watermark;
     this.beforeConnect = before;
+    this.replayFor = d.asked !== null && before !== null && d.asked < before ? before : null;
     const resumeFrom = d.info.resumeFrom ?? null;
     let { rewound, lastSequence } = this.snapshot;
     if (resumeFrom !== null) {
@@ -310,7 +314,8 @@ export class SseClient {
     const seq = d.sequence;
     const mine = wants(this.opts.interest, d.type, d.topics);
     if (seq !== null && this.watermark !== null && seq <= this.watermark) {
-      if (mine) this.update({ duplicates: this.snapshot.duplicates + 1 });
+      const replayed = this.replayFor !== null && seq <= this.replayFor;
+      if (mine && !replayed) this.update({ duplicates: this.snapshot.duplicates + 1 });
       return;
     }
     if (seq !== null) {

@@ -32,3 +32,25 @@ describe('parseEvent', () => {
     expect(notObject).toMatchObject({ kind: 'invalid', sequence: 10 });
   });
 });
+
+describe('unnamed frames (named=false) and topics', () => {
+  it('takes the type of an unnamed frame from its body', () => {
+    const p = parseEvent('message', `{"_sequence":7,${base},"type":"alert","message":"m","severity":"high","category":"system"}`, '7');
+    expect(p.kind).toBe('alert');
+    const custom = parseEvent('message', `{"_sequence":8,${base},"type":"price","data":1}`, '8');
+    expect(custom).toMatchObject({ kind: 'custom', event: { type: 'price' } });
+  });
+
+  it('keeps an unnamed frame with a broken body visible, typed by its body when it can tell', () => {
+    const p = parseEvent('message', `{"_sequence":7,${base},"type":"alert","message":"m"}`, '7');
+    expect(p).toMatchObject({ kind: 'invalid', type: 'alert', sequence: 7 });
+    expect(p.kind === 'invalid' && p.problem).toMatch(/severity: expected a string/);
+  });
+
+  it('reads topics and rejects malformed ones', () => {
+    const ok = parseEvent('message', `{"_sequence":1,${base},"type":"message","topics":["org/1"],"data":1}`, '1');
+    expect(ok.kind === 'message' && ok.event.topics).toEqual(['org/1']);
+    const bad = parseEvent('message', `{"_sequence":1,${base},"type":"message","topics":"org/1","data":1}`, '1');
+    expect(bad.kind === 'invalid' && bad.problem).toMatch(/topics: expected a list of strings/);
+  });
+});

@@ -6,8 +6,17 @@ type Listener = (ev: MessageEvent<string>) => void;
 export class FakeEventSource implements EventSourceLike {
   static instances: FakeEventSource[] = [];
 
+  /** Whether the fake hub honours `named=false` (today's hubs ignore it and name every frame). */
+  static hubHonoursUnnamed = true;
+
   static reset(): void {
     FakeEventSource.instances = [];
+    FakeEventSource.hubHonoursUnnamed = true;
+  }
+
+  /** The instances not closed yet. */
+  static live(): FakeEventSource[] {
+    return FakeEventSource.instances.filter((es) => !es.closed);
   }
 
   static latest(): FakeEventSource {
@@ -23,7 +32,11 @@ export class FakeEventSource implements EventSourceLike {
   private readonly listeners = new Map<string, Listener[]>();
   private lastId = '';
 
-  constructor(readonly url: string) {
+  constructor(
+    readonly url: string,
+    /** The fake tab that opened it. */
+    readonly tab = '',
+  ) {
     FakeEventSource.instances.push(this);
   }
 
@@ -63,9 +76,14 @@ export class FakeEventSource implements EventSourceLike {
     for (const l of this.listeners.get(type) ?? []) l(ev);
   }
 
+  /** Frames go without `event:` lines (`named=false`, on a hub that honours it). */
+  get unnamed(): boolean {
+    return FakeEventSource.hubHonoursUnnamed && this.params.get('named') === 'false';
+  }
+
   event(seq: number, type = 'message', fields: Record<string, unknown> = { data: { n: seq } }): void {
     const body = { _sequence: seq, messageId: `m-${seq}`, timestamp: '2026-01-09T10:30:00.123Z', version: '1.0', type, ...fields };
-    this.dispatch(type, JSON.stringify(body), String(seq));
+    this.dispatch(this.unnamed ? 'message' : type, JSON.stringify(body), String(seq));
   }
 
   /** Connection dropped; `retrying` = the browser will retry by itself (readyState CONNECTING). */
