@@ -123,8 +123,9 @@ need_bin() {
 need_hub() { need_bin SSEHUB_BIN ssehub ssehub; }
 need_loadtest() { need_bin SSEHUB_LOADTEST_BIN ssehub-loadtest ssehub-loadtest; }
 
+# FerretDB, and what scripts/ferretdb.sh needs: Go to build it, python3 to pick a free port.
 install_ferretdb() {
-  scripts/install-debian-packages.sh golang-go && scripts/ferretdb.sh install
+  scripts/install-debian-packages.sh golang-go python3 && scripts/ferretdb.sh install
 }
 
 # ---------------------------------------------------------------------------------------------
