@@ -1,0 +1,184 @@
+// End-to-end: one hub stream per browser, however many tabs.
+// Ten tabs of one browser context (half on the dashboard, half on the three-stream
+// example) against the real hub: one tab holds the only EventSource, the others get
+// its events over a BroadcastChannel. Then the leader tab closes while events keep
+// coming, and every other tab must still show every sequence exactly once.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Hub, launchBrowser } from './hub.mjs';
+
+const T = 30_000;
+const TABS = 10;
+const TYPES = ['alert', 'notification', 'dataUpdate'];
+/** Where each tab shows events of a type: the dashboard's list, or the example's column for it. */
+const COLUMN = { alert: 'Alerts', notification: 'Notifications', dataUpdate: 'Data updates' };
+
+let hub;
+let context;
+/** { page, path, index, connects: stream URLs it requested } */
+const tabs = [];
+/** Every event published, in order: { sequence, type }. */
+const published = [];
+
+before(async () => {
+  hub = await Hub.create();
+  await hub.start();
+  context = await launchBrowser();
+});
+
+after(async () => {
+  await context?.close();
+  await hub?.kill('SIGTERM');
+});
+
+async function stats() {
+  const res = await fetch(`${hub.base}/api/sse/stats`);
+  assert.equal(res.status, 200);
+  return res.json();
+}
+
+/** Polls `probe` until it returns a truthy value (bounded); returns that value. */
+async function eventually(what, probe, timeout = T) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await probe();
+    if (last) return last;
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const BODIES = {
+  alert: (i) => ({ message: `shared alert ${i}`, severity: 'high' }),
+  notification: (i) => ({ message: `shared note ${i}`, severity: 'info' }),
+  dataUpdate: (i) => ({ entityId: `e${i}`, entityType: 'order', changes: { i } }),
+};
+const ENDPOINT = { alert: '/api/sse/alert', notification: '/api/sse/notification', dataUpdate: '/api/sse/data-update' };
+
+async function publish(i) {
+  const type = TYPES[i % TYPES.length];
+  const { sequence } = await hub.post(ENDPOINT[type], BODIES[type](i));
+  published.push({ sequence, type });
+  return sequence;
+}
+
+/** The sequences a tab shows for each of TYPES, in DOM order (duplicates kept, so they can be counted). */
+function shown(tab) {
+  return tab.page.evaluate(
+    ({ dashboard, columns }) => {
+      const rows = (root) => [...(root?.querySelectorAll('[data-testid=event-row]') ?? [])];
+      const out = {};
+      for (const [type, label] of Object.entries(columns)) {
+        const root = dashboard ? document.querySelector('[data-testid=dashboard]') : document.querySelector(`section[aria-label="${label}"]`);
+        out[type] = rows(root)
+          .filter((r) => r.getAttribute('data-type') === type)
+          .map((r) => Number(r.getAttribute('data-seq')));
+      }
+      return out;
+    },
+    { dashboard: tab.path === '/', columns: COLUMN },
+  );
+}
+
+/** Waits until `tab` shows every sequence of `expected` ({sequence, type}[]), then checks each is there exactly once. */
+async function assertShowsExactlyOnce(tab, expected) {
+  let last;
+  await eventually(`tab ${tab.index} (${tab.path}) to show ${expected.length} events`, async () => {
+    last = await shown(tab);
+    return expected.every(({ sequence, type }) => last[type].includes(sequence));
+  }).catch((e) => {
+    throw new Error(`${e.message}; it shows ${JSON.stringify(last)}`);
+  });
+  for (const { sequence, type } of expected) {
+    const times = last[type].filter((s) => s === sequence).length;
+    assert.equal(times, 1, `tab ${tab.index} (${tab.path}) shows ${type} #${sequence} ${times} times`);
+  }
+}
+
+/** The tab whose page requested the newest stream: the one holding the connection. */
+function leader(open) {
+  let best = null;
+  for (const t of open) for (const c of t.connects) if (best === null || c.at > best.at) best = { tab: t, at: c.at };
+  return best?.tab ?? null;
+}
+
+test(`${TABS} tabs share one hub stream and every stream of every tab shows every event`, { timeout: 120_000 }, async () => {
+  for (let i = 0; i < TABS; i++) {
+    const page = i === 0 ? (context.pages()[0] ?? (await context.newPage())) : await context.newPage();
+    const tab = { page, index: i, path: i % 2 === 0 ? '/' : '/examples/multiple', connects: [] };
+    // EventSource requests only: the pages' own feature probes (fetch) are short reads, not streams.
+    page.on('request', (r) => {
+      if (r.resourceType() === 'eventsource') tab.connects.push({ url: r.url(), at: performance.now() });
+    });
+    page.on('pageerror', (e) => console.error(`tab ${i} page error:`, e.message));
+    tabs.push(tab);
+    await page.goto(`${hub.base}${tab.path}`);
+  }
+  for (const tab of tabs) {
+    const pills = tab.path === '/' ? ['sse-status'] : Object.values(COLUMN).map((c) => `status-${c}`);
+    for (const id of pills) await tab.page.locator(`[data-testid="${id}"][data-status=open]`).first().waitFor({ timeout: T });
+  }
+  await eventually('the hub to count one stream', async () => (await stats()).connections === 1);
+  const streamTabs = tabs.filter((t) => t.connects.length > 0);
+  assert.equal(streamTabs.length, 1, `one tab opens streams, not ${streamTabs.map((t) => t.index)}`);
+
+  // Publishing from a tab answers at once: no tab holds a connection slot with a stream of its own.
+  const follower = tabs.find((t) => t !== leader(tabs));
+  const took = await follower.page.evaluate(async () => {
+    const t0 = performance.now();
+    const res = await fetch('/api/sse/notification', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ message: 'from a follower tab', severity: 'info' }),
+    });
+    const body = await res.json();
+    return { ms: performance.now() - t0, ok: res.ok, sequence: body.sequence };
+  });
+  assert.ok(took.ok, 'publish from a tab succeeded');
+  assert.ok(took.ms < 2000, `publish from a tab took ${Math.round(took.ms)} ms`);
+  published.push({ sequence: took.sequence, type: 'notification' });
+
+  for (let i = 0; i < 12; i++) await publish(i);
+  for (const tab of tabs) await assertShowsExactlyOnce(tab, published);
+  assert.equal(tabs.filter((t) => t.connects.length > 0).length, 1, 'still one tab with a stream');
+  await eventually('the hub to count one stream for the whole browser', async () => (await stats()).connections === 1);
+});
+
+test('the leader tab closes mid-stream: another takes over, every other tab gets every sequence exactly once', { timeout: 120_000 }, async () => {
+  const first = leader(tabs);
+  assert.ok(first, 'a tab holds the stream');
+  const from = published.length;
+  let closed = false;
+  const publisher = (async () => {
+    for (let i = 0; i < 40; i++) {
+      await publish(100 + i);
+      if (i === 12) {
+        await first.page.close();
+        closed = true;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+  await publisher;
+  assert.ok(closed);
+  const rest = tabs.filter((t) => t !== first);
+  for (const tab of rest) await assertShowsExactlyOnce(tab, published);
+  const next = leader(rest);
+  assert.ok(next !== null && next.connects.length > 0, 'another tab opened the stream');
+  const resumed = new URL(next.connects.at(-1).url);
+  assert.ok(resumed.searchParams.has('checkpoint'), `the new leader resumed from a position: ${resumed}`);
+  assert.ok(Number(resumed.searchParams.get('checkpoint')) >= published[from - 1].sequence, 'it resumed after what every tab already had');
+  // no tab shows anything twice, and between the first and last event of the run nothing is missing
+  for (const tab of rest) {
+    const have = await shown(tab);
+    for (const type of TYPES) {
+      const list = have[type];
+      assert.equal(new Set(list).size, list.length, `tab ${tab.index} repeats a ${type}`);
+      const want = published.filter((p) => p.type === type).map((p) => p.sequence);
+      assert.deepEqual([...list].sort((a, b) => a - b), want, `tab ${tab.index} ${type}s`);
+    }
+  }
+  assert.equal(rest.filter((t) => t.connects.some((c) => c.at > first.connects.at(-1).at)).length, 1, 'one tab took over');
+  await eventually('the hub to count one stream again', async () => (await stats()).connections === 1);
+});
