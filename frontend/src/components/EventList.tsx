@@ -1,4 +1,5 @@
 import { summarize, type ReceivedEvent } from '@ssehub/client';
+import { clockMs } from '../lib/time';
 import { TypeBadge } from './TypeBadge';
 
 interface Props {
@@ -11,12 +12,13 @@ interface Props {
   limit?: number;
 }
 
-function time(ms: number): string {
-  const d = new Date(ms);
-  return d.toLocaleTimeString([], { hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0');
-}
+const topicsOf = (e: ReceivedEvent): readonly string[] => (e.parsed.kind === 'invalid' ? [] : (e.parsed.event.topics ?? []));
 
-/** A scrolling, keyboard-focusable log of received events. */
+/**
+ * A scrolling, keyboard-focusable log of received events. The sequence is labelled "seq"
+ * (never "#"), so it is not confused with numbers inside a summary ("Demo alert #4").
+ * Narrow lists (a column, a phone) wrap the summary under the sequence instead of cutting it.
+ */
 export function EventList({ events, label, emptyText = 'No events yet.', newestFirst = true, testId = 'event-list', limit = 200 }: Props) {
   const shown = newestFirst ? events.slice(-limit).reverse() : events.slice(-limit);
   return (
@@ -27,6 +29,7 @@ export function EventList({ events, label, emptyText = 'No events yet.', newestF
         <ol>
           {shown.map((e) => {
             const invalid = e.parsed.kind === 'invalid';
+            const topics = topicsOf(e);
             return (
               <li
                 key={`${e.sequence ?? 'x'}-${e.receivedAt}-${e.type}`}
@@ -35,14 +38,21 @@ export function EventList({ events, label, emptyText = 'No events yet.', newestF
                 data-seq={e.sequence ?? ''}
                 data-type={e.type}
               >
-                <span className="seq" title="sequence">
-                  #{e.sequence ?? '?'}
+                <span className="seq" data-testid="event-seq">
+                  <abbr title="sequence number (the hub's global order)">seq</abbr> {e.sequence ?? '?'}
                 </span>
                 <TypeBadge type={e.type} invalid={invalid} />
                 <span className="summary" data-testid="event-summary">
                   {summarize(e.parsed)}
+                  {topics.length > 0 && (
+                    <span className="topics" data-testid="event-topics">
+                      {topics.map((t) => (
+                        <code key={t}>{t}</code>
+                      ))}
+                    </span>
+                  )}
                 </span>
-                <time className="when">{time(e.receivedAt)}</time>
+                <time className="when">{clockMs(e.receivedAt)}</time>
               </li>
             );
           })}

@@ -1,7 +1,14 @@
 import { useCallback, useId, useState, type FormEvent } from 'react';
-import type { HubApi, Published } from '../lib/api';
 import { useAction } from '../hooks/useAction';
+import { useAnsweredSince } from '../hooks/useAnsweredSince';
+import { useHubAccess } from '../hooks/useHubAccess';
 import { useHubApi } from '../hooks/useHubApi';
+import { useHubFeatures } from '../hooks/useHubFeatures';
+import { isUnreachable, type HubApi, type Published } from '../lib/api';
+import { canPublish } from '../lib/hubAccess';
+import { clock } from '../lib/time';
+import { ScopeNote } from './ScopeNote';
+import { parseTopicList, TopicsField } from './TopicsField';
 
 type Kind = 'notification' | 'alert' | 'dataUpdate' | 'custom';
 
@@ -17,6 +24,7 @@ interface Draft {
   changes: string;
   eventType: string;
   data: string;
+  topics: string;
 }
 
 const SEVERITIES: Record<Kind, string[]> = {
@@ -35,30 +43,43 @@ function jsonOrText(text: string): unknown {
   }
 }
 
-function publish(api: HubApi, d: Draft): Promise<Published> {
+function publish(api: HubApi, d: Draft, withTopics: boolean): Promise<Published> {
   const to = d.target === 'client' ? d.clientId.trim() : undefined;
+  const topics = withTopics ? parseTopicList(d.topics).valid : [];
   switch (d.kind) {
     case 'notification':
-      return api.notification({ message: d.message, severity: d.severity }, to);
+      return api.notification({ message: d.message, severity: d.severity, topics }, to);
     case 'alert':
-      return api.alert({ message: d.message, severity: d.severity, category: d.category }, to);
+      return api.alert({ message: d.message, severity: d.severity, category: d.category, topics }, to);
     case 'dataUpdate': {
       const changes = d.changes.trim() === '' ? {} : jsonOrText(d.changes);
       if (typeof changes !== 'object' || changes === null || Array.isArray(changes)) {
         return Promise.reject(new Error('changes must be a JSON object'));
       }
-      return api.dataUpdate({ entityType: d.entityType, entityId: d.entityId, changes: changes as Record<string, unknown> }, to);
+      return api.dataUpdate({ entityType: d.entityType, entityId: d.entityId, changes: changes as Record<string, unknown>, topics }, to);
     }
     case 'custom': {
       const data = jsonOrText(d.data);
-      return to === undefined ? api.broadcast(data, d.eventType.trim()) : api.send(to, data, d.eventType.trim());
+      return to === undefined ? api.broadcast(data, d.eventType.trim(), topics) : api.send(to, data, d.eventType.trim(), topics);
     }
   }
 }
 
-/** Publish any kind of event, broadcast or to one client id. */
-export function PublishPanel({ defaultClientId = '', compact = false }: { defaultClientId?: string; compact?: boolean }) {
+interface Props {
+  defaultClientId?: string;
+  compact?: boolean;
+  /** Offer the topics field (hubs with topics; disabled with a note on others). */
+  withTopics?: boolean;
+  defaultTopics?: string;
+}
+
+/** Publish any kind of event, broadcast or to one client id, optionally with topics. */
+export function PublishPanel({ defaultClientId = '', compact = false, withTopics = false, defaultTopics = '' }: Props) {
   const api = useHubApi();
+  const access = useHubAccess();
+  const features = useHubFeatures();
+  const allowed = canPublish(access);
+  const topicsOn = withTopics && features.topics === true;
   const id = useId();
   const [d, setD] = useState<Draft>({
     kind: 'notification',
@@ -72,10 +93,13 @@ export function PublishPanel({ defaultClientId = '', compact = false }: { defaul
     changes: '{"status":"shipped"}',
     eventType: 'orderShipped',
     data: '{"orderId":42}',
+    topics: defaultTopics,
   });
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => setD((prev) => ({ ...prev, [k]: v }));
-  const send = useCallback((draft: Draft) => publish(api, draft), [api]);
+  const send = useCallback((draft: Draft) => publish(api, draft, topicsOn), [api, topicsOn]);
   const action = useAction(send);
+  // "hub unreachable" stops being true once it answers again: then the line says so.
+  const backAt = useAnsweredSince(isUnreachable(action.failure) ? action.at : null);
 
   const onKind = (kind: Kind) =>
     setD((prev) => ({ ...prev, kind, severity: SEVERITIES[kind][kind === 'alert' ? 2 : 0] ?? prev.severity }));
@@ -167,18 +191,30 @@ export function PublishPanel({ defaultClientId = '', compact = false }: { defaul
           </div>
         </>
       )}
+      {withTopics && <TopicsField value={d.topics} onChange={(v) => set('topics', v)} supported={features.topics} testId="publish-topics" />}
       <div className="actions">
-        <button type="submit" className="primary" disabled={action.pending} data-testid="publish-submit">
+        <button type="submit" className="primary" disabled={action.pending || !allowed} aria-describedby={allowed ? undefined : f('scope')} data-testid="publish-submit">
           {action.pending ? 'Publishing…' : 'Publish'}
         </button>
-        <span role="status" className="result" data-testid="publish-result">
-          {action.error !== null ? (
-            <span className="text-bad">{action.error}</span>
-          ) : action.result !== null ? (
-            <>Published #{action.result.sequence}</>
+        <span role="status" className="result" data-testid="publish-result" data-outcome={action.error !== null ? 'error' : action.result !== null ? 'ok' : ''}>
+          {action.error !== null && action.at !== null ? (
+            backAt !== null ? (
+              <span className="text-warn">
+                Not published: the hub did not answer at {clock(action.at)}; it answers again since {clock(backAt)}. Publish again.
+              </span>
+            ) : (
+              <span className="text-bad">
+                Not published ({clock(action.at)}): {action.error}
+              </span>
+            )
+          ) : action.result !== null && action.at !== null ? (
+            <>
+              Published as seq {action.result.sequence} at {clock(action.at)}
+            </>
           ) : null}
         </span>
       </div>
+      {!allowed && <ScopeNote id={f('scope')} access={access} action="Publishing" />}
     </form>
   );
 }

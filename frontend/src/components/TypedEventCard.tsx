@@ -8,7 +8,7 @@ export function TypedEventCard({ e }: { e: ReceivedEvent }) {
     <article className={`card card-${p.kind}`} data-testid="typed-card" data-kind={p.kind} data-seq={e.sequence ?? ''}>
       <header>
         <TypeBadge type={e.type} invalid={p.kind === 'invalid'} />
-        <span className="seq">#{e.sequence ?? '?'}</span>
+        <span className="seq">seq {e.sequence ?? '?'}</span>
       </header>
       {p.kind === 'notification' && (
         <p>

@@ -1,38 +1,34 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import { errorText } from '../lib/api';
+import { Poller, type PollSnapshot } from '../lib/poller';
 
-export interface Polled<T> {
-  data: T | null;
+export interface Polled<T> extends Omit<PollSnapshot<T>, 'error'> {
+  /** The last failure as a sentence, or null while the last attempt succeeded. */
   error: string | null;
+  /** The failure itself (an ApiError for the hub's answers). */
+  failure: unknown;
+  /** There is data, but the latest attempts failed: show it with its time, marked stale. */
+  stale: boolean;
+  /** Poll now. */
   refresh: () => void;
 }
 
-/** Calls `load` now and every `everyMs`; keeps the last good value and the last error. */
-export function usePolling<T>(load: () => Promise<T>, everyMs: number): Polled<T> {
-  const [data, setData] = useState<T | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [tick, setTick] = useState(0);
-  const refresh = useCallback(() => setTick((t) => t + 1), []);
+/**
+ * Calls `load` now and every `everyMs` while it succeeds, backing off (doubling, up to
+ * `maxMs`) while it fails. A new `load` (another API key) starts over.
+ */
+export function usePolling<T>(load: () => Promise<T>, everyMs: number, maxMs?: number): Polled<T> {
+  const poller = useMemo(() => new Poller(load, { everyMs, maxMs }), [load, everyMs, maxMs]);
   useEffect(() => {
-    let live = true;
-    const run = () => {
-      load().then(
-        (v) => {
-          if (!live) return;
-          setData(v);
-          setError(null);
-        },
-        (e: unknown) => {
-          if (live) setError(errorText(e));
-        },
-      );
-    };
-    run();
-    const t = setInterval(run, everyMs);
-    return () => {
-      live = false;
-      clearInterval(t);
-    };
-  }, [load, everyMs, tick]);
-  return { data, error, refresh };
+    poller.start();
+    return () => poller.stop();
+  }, [poller]);
+  const snap = useSyncExternalStore(poller.subscribe, poller.getSnapshot);
+  return {
+    ...snap,
+    error: snap.failingSince === null ? null : errorText(snap.error),
+    failure: snap.error,
+    stale: snap.failingSince !== null && snap.data !== null,
+    refresh: poller.refresh,
+  };
 }

@@ -1,4 +1,5 @@
-import { useState } from 'react';
+import { KNOWN_TYPES } from '@ssehub/client';
+import { useEffect, useState } from 'react';
 import { DemoControls } from '../components/DemoControls';
 import { EventList } from '../components/EventList';
 import { FilterPicker } from '../components/FilterPicker';
@@ -8,18 +9,52 @@ import { StreamControls } from '../components/StreamControls';
 import { StreamFacts } from '../components/StreamFacts';
 import { parseTypeList, TypeListField } from '../components/TypeListField';
 import { useEventRate } from '../hooks/useEventRate';
-import { useSse } from '@ssehub/client/react';
+import { useHubAccess } from '../hooks/useHubAccess';
+import { useHubFeatures } from '../hooks/useHubFeatures';
+import { useHubStream } from '../hooks/useHubStream';
+import { hubFeatures } from '../lib/hubFeatures';
+
+/** What the list can show, said plainly: every type, or only the names listened for. */
+function Coverage({ unnamed, listened }: { unnamed: boolean | null; listened: readonly string[] }) {
+  if (unnamed === true) {
+    return (
+      <p className="small muted" data-testid="type-coverage" data-coverage="all">
+        Every event type the hub sends is shown: the stream asks for unnamed events (<code>named=false</code>), so the browser delivers all of
+        them.
+      </p>
+    );
+  }
+  return (
+    <p className="small muted" data-testid="type-coverage" data-coverage="listed">
+      {unnamed === false ? 'This hub sends each event under its type name' : 'This hub may send each event under its type name'}, and a browser
+      delivers only the names it listens for: <span className="mono">{listened.join(', ')}</span>. Add custom types below to see them
+      {unnamed === false ? ' (a hub with named=false shows every type by itself).' : '.'}
+    </p>
+  );
+}
 
 export function DashboardPage() {
-  const [filter, setFilter] = useState<string[]>([]);
-  const [customText, setCustomText] = useState('orderShipped');
-  const custom = parseTypeList(customText);
-  // With a filter the hub sends only those types; without one, the browser still
-  // only delivers event names it listens for, so custom names are listened for too.
-  const stream = useSse(
-    filter.length > 0 ? { name: 'dashboard', filter: [...filter, ...custom], maxEvents: 1000 } : { name: 'dashboard', extraTypes: custom, maxEvents: 1000 },
-  );
+  const [checked, setChecked] = useState<string[]>([]);
+  const [otherText, setOtherText] = useState('');
+  const [listenText, setListenText] = useState('');
+  const features = useHubFeatures();
+  const access = useHubAccess();
+  const others = parseTypeList(otherText);
+  const filter = [...checked, ...others];
+  const listenFor = parseTypeList(listenText);
+  const stream = useHubStream(filter.length > 0 ? { filter, maxEvents: 1000 } : { extraTypes: listenFor, maxEvents: 1000 });
+  // The list shows what the filter lets through, also among events received before it changed.
+  const wanted = new Set(filter.map((t) => t.toLowerCase()));
+  const events = wanted.size === 0 ? stream.events : stream.events.filter((e) => wanted.has(e.type.toLowerCase()));
   const rate = useEventRate(stream.events);
+
+  // An empty history cannot tell whether the hub honours named=false: ask again once events flow.
+  const { received } = stream;
+  const { apiKey } = access;
+  useEffect(() => {
+    if (received > 0 && features.unnamed === null) hubFeatures.ensure(apiKey);
+  }, [received, features.unnamed, apiKey]);
+
   return (
     <div className="dashboard">
       <section className="panel stream" aria-labelledby="dash-h" data-testid="dashboard">
@@ -29,11 +64,19 @@ export function DashboardPage() {
         </div>
         <StreamFacts stream={stream} rate={rate} />
         <div className="filters">
-          <FilterPicker value={filter} onChange={setFilter} />
-          <TypeListField label="Custom types to show" value={customText} onChange={setCustomText} testId="dashboard-custom-types" />
+          <FilterPicker value={checked} onChange={setChecked} streamUrl={stream.streamUrl} />
+          <TypeListField label="Filter by other types too" value={otherText} onChange={setOtherText} testId="dashboard-filter-other" />
         </div>
-        <Notices stream={stream} />
-        <EventList events={stream.events} label="Live events, newest first" emptyText="Waiting for events… publish one, or start the demo generator." />
+        <Coverage unnamed={features.unnamed} listened={filter.length > 0 ? filter : [...KNOWN_TYPES, ...listenFor]} />
+        {features.unnamed !== true && filter.length === 0 && (
+          <TypeListField label="Custom types to listen for" value={listenText} onChange={setListenText} testId="dashboard-custom-types" />
+        )}
+        <Notices stream={stream} blocked={stream.blocked} />
+        <EventList
+          events={events}
+          label="Live events, newest first"
+          emptyText={filter.length > 0 ? `No ${filter.join(' or ')} events yet.` : 'Waiting for events… publish one, or start the demo generator.'}
+        />
       </section>
       <aside className="side-panels" aria-label="Tools">
         <PublishPanel compact defaultClientId={stream.clientId} />

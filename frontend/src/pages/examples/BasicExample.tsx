@@ -3,10 +3,10 @@ import { EventList } from '../../components/EventList';
 import { Notices } from '../../components/Notices';
 import { PageHeader } from '../../components/PageHeader';
 import { StreamFacts } from '../../components/StreamFacts';
-import { useSse } from '@ssehub/client/react';
+import { useHubStream } from '../../hooks/useHubStream';
 
 export function BasicExample() {
-  const stream = useSse();
+  const stream = useHubStream();
   return (
     <>
       <PageHeader title="Basic">One stream, every event type, resumed across reloads. That is all the hook needs.</PageHeader>

@@ -5,13 +5,13 @@ import { PageHeader } from '../../components/PageHeader';
 import { RecoveryReport } from '../../components/RecoveryReport';
 import { StreamFacts } from '../../components/StreamFacts';
 import { useBurstPublisher } from '../../hooks/useBurstPublisher';
-import { useSse } from '@ssehub/client/react';
+import { useHubStream } from '../../hooks/useHubStream';
 
 const AWAY_COUNT = 5;
 
 export function CheckpointExample() {
   const [online, setOnline] = useState(true);
-  const stream = useSse({ enabled: online });
+  const stream = useHubStream({ enabled: online });
   const { action: publish, published: away, forget } = useBurstPublisher(AWAY_COUNT, 'published while away');
   const disconnect = () => {
     forget();

@@ -6,13 +6,13 @@ import { StreamFacts } from '../../components/StreamFacts';
 import { parseTypeList, TypeListField } from '../../components/TypeListField';
 import { useAction } from '../../hooks/useAction';
 import { useHubApi } from '../../hooks/useHubApi';
-import { useSse } from '@ssehub/client/react';
+import { useHubStream } from '../../hooks/useHubStream';
 
 export function CustomEventsExample() {
   const api = useHubApi();
   const [typesText, setTypesText] = useState('orderShipped, userJoined');
   const types = parseTypeList(typesText);
-  const stream = useSse({ filter: types });
+  const stream = useHubStream({ filter: types });
   const send = useAction(useCallback((type: string) => api.broadcast({ at: new Date().toISOString(), note: `a ${type} event` }, type), [api]));
   return (
     <>

@@ -4,11 +4,11 @@ import { EventList } from '../../components/EventList';
 import { FilterPicker } from '../../components/FilterPicker';
 import { PageHeader } from '../../components/PageHeader';
 import { StreamFacts } from '../../components/StreamFacts';
-import { useSse } from '@ssehub/client/react';
+import { useHubStream } from '../../hooks/useHubStream';
 
 export function FilteredExample() {
   const [filter, setFilter] = useState<string[]>(['alert', 'notification']);
-  const stream = useSse({ filter });
+  const stream = useHubStream({ filter });
   return (
     <>
       <PageHeader title="Filtered events">
@@ -18,7 +18,7 @@ export function FilteredExample() {
       <Code>{`useSse({ filter: ['alert', 'notification'] })`}</Code>
       <section className="panel" aria-label="Filtered stream">
         <StreamFacts stream={stream} />
-        <FilterPicker value={filter} onChange={setFilter} />
+        <FilterPicker value={filter} onChange={setFilter} streamUrl={stream.streamUrl} />
         <EventList events={stream.events} label="Filtered events" testId="filtered-list" />
       </section>
     </>

@@ -1,12 +1,12 @@
 import { EventList } from '../../components/EventList';
 import { PageHeader } from '../../components/PageHeader';
 import { StatusPill } from '../../components/StatusPill';
-import { useSse } from '@ssehub/client/react';
+import { useHubStream } from '../../hooks/useHubStream';
 
 export function MultipleStreamsExample() {
-  const alerts = useSse({ filter: ['alert'] });
-  const notes = useSse({ filter: ['notification'] });
-  const data = useSse({ filter: ['dataUpdate'] });
+  const alerts = useHubStream({ filter: ['alert'] });
+  const notes = useHubStream({ filter: ['notification'] });
+  const data = useHubStream({ filter: ['dataUpdate'] });
   const columns = [
     { title: 'Alerts', s: alerts },
     { title: 'Notifications', s: notes },
@@ -15,7 +15,8 @@ export function MultipleStreamsExample() {
   return (
     <>
       <PageHeader title="Multiple streams">
-        Three independent connections, each with its own client id, filter and stored position.
+        Three subscribers, each with its own filter. They share one hub connection (it asks for the union of their filters), and each
+        keeps only its own types.
       </PageHeader>
       <div className="columns">
         {columns.map(({ title, s }) => (
@@ -24,8 +25,8 @@ export function MultipleStreamsExample() {
               <h2>{title}</h2>
               <StatusPill status={s.status} testId={`status-${title}`} />
             </div>
-            <p className="muted mono small">
-              {s.clientId} · last #{s.lastSequence ?? '—'}
+            <p className="muted mono small wrap-anywhere">
+              {s.clientId} · last seq {s.lastSequence ?? '—'}
             </p>
             <EventList events={s.events} label={title} />
           </section>

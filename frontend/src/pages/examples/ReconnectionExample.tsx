@@ -4,10 +4,10 @@ import { PageHeader } from '../../components/PageHeader';
 import { StreamControls } from '../../components/StreamControls';
 import { StreamFacts } from '../../components/StreamFacts';
 import { useNow } from '../../hooks/useNow';
-import { useSse } from '@ssehub/client/react';
+import { useHubStream } from '../../hooks/useHubStream';
 
 export function ReconnectionExample() {
-  const stream = useSse();
+  const stream = useHubStream();
   const now = useNow(250);
   const retryIn = stream.nextRetryAt === null ? null : Math.max(0, stream.nextRetryAt - now);
   return (

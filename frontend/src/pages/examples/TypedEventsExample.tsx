@@ -3,10 +3,10 @@ import { Notices } from '../../components/Notices';
 import { PageHeader } from '../../components/PageHeader';
 import { StatusPill } from '../../components/StatusPill';
 import { TypedEventCard } from '../../components/TypedEventCard';
-import { useSse } from '@ssehub/client/react';
+import { useHubStream } from '../../hooks/useHubStream';
 
 export function TypedEventsExample() {
-  const stream = useSse({ maxEvents: 50 });
+  const stream = useHubStream({ maxEvents: 50 });
   const newest = stream.events.slice(-24).reverse();
   return (
     <>
