@@ -134,6 +134,7 @@ export class SseClient {
       streamUrl: null,
       history: [],
       rewound: null,
+      unnamedFrames: null,
     };
   }
 
@@ -311,6 +312,7 @@ export class SseClient {
   }
 
   private onEvent(d: Extract<Delivery, { kind: 'event' }>): void {
+    if (d.unnamed !== null && d.unnamed !== this.snapshot.unnamedFrames) this.update({ unnamedFrames: d.unnamed });
     const seq = d.sequence;
     const mine = wants(this.opts.interest, d.type, d.topics);
     if (seq !== null && this.watermark !== null && seq <= this.watermark) {

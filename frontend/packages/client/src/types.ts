@@ -131,6 +131,11 @@ export interface SseSnapshot {
   rewound: { from: number; to: number; at: number } | null;
   /** The last status transitions, oldest first (bounded). */
   history: readonly StatusChange[];
+  /**
+   * Whether events arrive without `event:` lines, so every type reaches the client
+   * (the hub honours `named=false`); null until an event of a type other than `message`.
+   */
+  unnamedFrames: boolean | null;
 }
 
 export interface StatusChange {

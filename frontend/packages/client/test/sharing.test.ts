@@ -59,6 +59,7 @@ describe('within one page', () => {
     expect(types(notes)).toEqual(['notification']);
     expect(types(all)).toEqual(['alert', 'notification', 'price']);
     expect(all.getSnapshot().role).toBe('solo');
+    expect(all.getSnapshot().unnamedFrames).toBe(true);
   });
 
   it('widening the union reconnects from the position: nothing lost, nothing twice', async () => {
@@ -116,6 +117,7 @@ describe('within one page', () => {
     hub.publish('price', [], { data: 2 });
     expect(types(c)).toEqual(['alert', 'price']);
     expect(c.getSnapshot().invalid).toBe(0);
+    expect(c.getSnapshot().unnamedFrames).toBe(false);
   });
 });
 

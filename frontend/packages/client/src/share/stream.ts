@@ -28,7 +28,7 @@ import { asMessage, type ConnectedFrame, type Message } from './protocol.js';
 export type Delivery =
   | { kind: 'connected'; info: ConnectedInfo; asked: number | null; epoch: string }
   | { kind: 'reset'; info: ResetInfo }
-  | { kind: 'event'; sequence: number | null; type: string; topics: readonly string[]; parsed: ParsedEvent };
+  | { kind: 'event'; sequence: number | null; type: string; topics: readonly string[]; parsed: ParsedEvent; unnamed: boolean | null };
 
 /** What a subscriber sees of the stream when it joins (and when a follower tab learns it). */
 export interface StreamView {
@@ -273,7 +273,10 @@ export class SharedStream {
       const parsed = parseEvent(frame.name, frame.data, frame.id);
       const sequence = sequenceOf(parsed);
       this.seen = max(this.seen, sequence);
-      delivery = { kind: 'event', sequence, type: parsed.kind === 'invalid' ? parsed.type : parsed.event.type, topics: topicsOf(parsed), parsed };
+      const type = parsed.kind === 'invalid' ? parsed.type : parsed.event.type;
+      // Only a type other than `message` tells whether its frame came with an `event:` line.
+      const unnamed = type === 'message' ? null : frame.name === 'message';
+      delivery = { kind: 'event', sequence, type, topics: topicsOf(parsed), parsed, unnamed };
     } else {
       if (frame.kind === 'connected') {
         this.current = frame;
