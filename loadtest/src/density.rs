@@ -115,20 +115,19 @@ pub async fn run(common: &Common, transport: &Arc<Transport>, args: &DensityArgs
     });
     // Over h2 the connections come first, measured on their own.
     let mut h2_connected = None;
+    let mut h2_stream_limit = None;
     let mut after_connections = None;
     if let Some(pool) = &pool {
         let warm = pool.warm_up().await;
         for e in warm.errors.iter().take(5) {
             report.warning(format!("h2 connection: {e}"));
         }
-        let per_connection = streams.div_ceil(pool.len());
-        if let Some(limit) = warm.max_streams.filter(|&l| l < per_connection) {
-            report.warning(format!(
-                "the hub allows {limit} concurrent streams per connection but {per_connection} are put on each: raise --h2-connections to at least {}",
-                streams.div_ceil(limit.max(1))
-            ));
+        if let Err(why) = warm.check(streams, pool.len()) {
+            report.violation(why);
+            return report;
         }
         h2_connected = Some(warm.connected as u64);
+        h2_stream_limit = warm.max_streams;
         sleep(SETTLE).await;
         after_connections = Some(Readings::now(pid));
     }
@@ -225,6 +224,7 @@ pub async fn run(common: &Common, transport: &Arc<Transport>, args: &DensityArgs
         hub_rss_after: after.hub_rss,
         hub_rss_per_conn: per(after.hub_rss, before.hub_rss, connected),
         h2_connections: h2_connected,
+        h2_stream_limit,
         hub_rss_after_connections: after_connections.and_then(|r| r.hub_rss),
         hub_rss_per_h2_connection: after_connections
             .and_then(|r| per(r.hub_rss, before.hub_rss, sockets)),

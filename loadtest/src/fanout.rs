@@ -54,8 +54,14 @@ pub async fn run(
     transport: &Arc<Transport>,
     args: &ReplayArgs,
 ) -> Report {
-    let run = execute(common, transport, args).await;
-    verdict::judge(scenario, common, args, run)
+    match execute(common, transport, args).await {
+        Ok(run) => verdict::judge(scenario, common, args, run),
+        Err(why) => {
+            let mut report = Report::new(scenario);
+            report.violation(why);
+            report
+        }
+    }
 }
 
 /// Under `--http h2`: one pool per hub, its connections dialled and their settings read.
@@ -65,9 +71,9 @@ async fn h2_pools(
     subscribers: usize,
     sources: &Arc<Sources>,
     notes: &mut Vec<String>,
-) -> Option<Vec<Arc<Pool>>> {
+) -> Result<Option<Vec<Arc<Pool>>>, String> {
     if transport.http != HttpVersion::H2 {
-        return None;
+        return Ok(None);
     }
     let hubs = common.hubs.len();
     let mut pools = Vec::with_capacity(hubs);
@@ -89,19 +95,20 @@ async fn h2_pools(
                 .take(5)
                 .map(|e| format!("{hub}: h2 connection: {e}")),
         );
-        let per_connection = streams.div_ceil(connections);
-        if let Some(limit) = warm.max_streams.filter(|&l| l < per_connection) {
-            notes.push(format!(
-                "{hub} allows {limit} concurrent streams per connection but {per_connection} are put on each: raise --h2-connections to at least {}",
-                streams.div_ceil(limit.max(1))
-            ));
-        }
+        warm.check(streams, connections)
+            .map_err(|why| format!("{hub}: {why}"))?;
         pools.push(pool);
     }
-    Some(pools)
+    Ok(Some(pools))
 }
 
-async fn execute(common: &Common, transport: &Arc<Transport>, args: &ReplayArgs) -> Run {
+/// # Errors
+/// The h2 connections cannot carry the subscribers (nothing was started).
+async fn execute(
+    common: &Common,
+    transport: &Arc<Transport>,
+    args: &ReplayArgs,
+) -> Result<Run, String> {
     let f = &args.fanout;
     let nofile = limits::raise_nofile();
     let run_id = crate::payload::unix_nanos() % 1_000_000_000;
@@ -120,7 +127,7 @@ async fn execute(common: &Common, transport: &Arc<Transport>, args: &ReplayArgs)
 
     let sources = Arc::new(Sources::new(f.per_source));
     let mut notes = Vec::new();
-    let pools = h2_pools(common, transport, subscribers, &sources, &mut notes).await;
+    let pools = h2_pools(common, transport, subscribers, &sources, &mut notes).await?;
     let message_ids = f
         .message_id
         .then(|| MessageIds::new(crate::payload::unix_nanos()));
@@ -254,7 +261,7 @@ async fn execute(common: &Common, transport: &Arc<Transport>, args: &ReplayArgs)
     .await;
     subs.abort_all();
     subscriber_reports.sort_by_key(|s| s.index);
-    Run {
+    Ok(Run {
         subscribers: subscriber_reports,
         publishers: publisher_reports,
         board,
@@ -267,7 +274,7 @@ async fn execute(common: &Common, transport: &Arc<Transport>, args: &ReplayArgs)
         nofile,
         h2_connections: pools.map(|p| p.iter().map(|p| p.len()).sum()),
         notes,
-    }
+    })
 }
 
 /// Spreads `percent`% of subscribers evenly over the index range.

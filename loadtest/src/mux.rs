@@ -26,6 +26,8 @@ use crate::transport::Transport;
 pub const STREAM_WINDOW: u32 = 256 * 1024;
 /// Ceiling of a connection's receive window (the protocol's is 2^31 - 1).
 const MAX_CONNECTION_WINDOW: u64 = 1 << 30;
+/// h2's default memory of locally reset streams, kept as the floor.
+const MIN_RESET_STREAMS: usize = 50;
 /// Streams per connection when `--h2-connections` is not given.
 pub const DEFAULT_STREAMS_PER_CONNECTION: usize = 100;
 /// Largest small-request response body accepted (stats, errors, publish answers).
@@ -45,6 +47,10 @@ pub struct Pool {
     /// Sized so every stream may fill its window at once: one stalled stream must never
     /// starve the others on its connection.
     connection_window: u32,
+    /// Streams per connection: h2 must remember that many locally reset streams, or frames
+    /// still in flight for a forgotten one (after a replay drops every stream at once) are a
+    /// connection error that takes the other streams down with it.
+    per_connection: usize,
     /// A tokio mutex: it is held across the (re)dial so one slot never dials twice at once.
     slots: Vec<Mutex<Option<Handle>>>,
 }
@@ -58,6 +64,30 @@ pub struct WarmUp {
     pub max_streams: Option<usize>,
 }
 
+impl WarmUp {
+    /// Whether `streams` streams fit on `connections` connections as the hub announced; if
+    /// not, why (a run would otherwise wait for stream slots that never free up).
+    ///
+    /// # Errors
+    /// No connection opened, or more streams per connection than the hub allows.
+    pub fn check(&self, streams: usize, connections: usize) -> Result<(), String> {
+        if self.connected == 0 {
+            return Err(format!(
+                "no h2 connection opened: {}",
+                self.errors.first().map_or("", String::as_str)
+            ));
+        }
+        let per_connection = streams.div_ceil(connections.max(1));
+        match self.max_streams {
+            Some(limit) if limit < per_connection => Err(format!(
+                "the hub allows {limit} concurrent streams per connection but {per_connection} would go on each: use --h2-connections {} or more",
+                streams.div_ceil(limit.max(1))
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Pool {
     /// `connections` slots for `streams` streams in all (for the window sizes).
     pub fn new(
@@ -68,11 +98,13 @@ impl Pool {
         source: Option<Arc<Sources>>,
     ) -> Self {
         let connections = connections.max(1);
+        let per_connection = streams.div_ceil(connections);
         Self {
             hub,
             transport,
             source,
-            connection_window: connection_window(streams.div_ceil(connections)),
+            connection_window: connection_window(per_connection),
+            per_connection,
             slots: (0..connections).map(|_| Mutex::new(None)).collect(),
         }
     }
@@ -200,6 +232,7 @@ impl Pool {
         let (send, connection) = h2::client::Builder::new()
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(self.connection_window)
+            .max_concurrent_reset_streams(self.per_connection.max(MIN_RESET_STREAMS))
             .enable_push(false)
             .handshake::<_, Bytes>(conn)
             .await
@@ -267,6 +300,24 @@ mod tests {
         assert_eq!(connections_for(0, None), 1);
         assert_eq!(connections_for(10, Some(4)), 4);
         assert_eq!(connections_for(3, Some(10)), 3);
+    }
+
+    #[test]
+    fn warm_up_refuses_more_streams_than_the_hub_allows() {
+        let warm = WarmUp {
+            connected: 2,
+            errors: Vec::new(),
+            max_streams: Some(200),
+        };
+        assert_eq!(warm.check(400, 2), Ok(()));
+        let err = warm.check(401, 2).unwrap_err();
+        assert!(err.contains("use --h2-connections 3 or more"), "{err}");
+        let none = WarmUp {
+            connected: 0,
+            errors: vec!["connect: refused".into()],
+            max_streams: None,
+        };
+        assert!(none.check(1, 1).unwrap_err().contains("refused"));
     }
 
     #[test]

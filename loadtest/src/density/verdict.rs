@@ -28,6 +28,8 @@ pub struct Metrics {
     /// Over h2: the shared connections opened, hub RSS once they were up, and the growth
     /// per connection (before any stream) and per stream (after the connections) apart.
     pub h2_connections: Option<u64>,
+    /// The hub's `SETTINGS_MAX_CONCURRENT_STREAMS` (smallest seen), over h2.
+    pub h2_stream_limit: Option<usize>,
     pub hub_rss_after_connections: Option<u64>,
     pub hub_rss_per_h2_connection: Option<f64>,
     pub hub_rss_per_stream: Option<f64>,
@@ -87,9 +89,13 @@ pub fn judge(report: &mut Report, m: &Metrics, tally: &Tally) {
     {
         report.warning(ex.clone());
     }
-    let over = m
-        .h2_connections
-        .map_or(String::new(), |c| format!(" over {c} h2 connections"));
+    let over = match (m.h2_connections, m.h2_stream_limit) {
+        (Some(c), Some(limit)) => {
+            format!(" over {c} h2 connections (the hub allows {limit} streams on each)")
+        }
+        (Some(c), None) => format!(" over {c} h2 connections"),
+        _ => String::new(),
+    };
     report.line(format!(
         "{} of {} {unit}{over} to {} ({}) from {} source addresses in {:.2} s ({:.0}/s), {} failed",
         m.connected,
