@@ -201,8 +201,17 @@ export class FakeTab {
 
   /** Closed by the user: pagehide (leaders flush and hand over), then the page and its streams die. */
   close(): void {
-    this.registry.shutdown();
+    this.registry.suspend();
     this.crash();
+  }
+
+  /** Into the back/forward cache (pagehide) and back (pageshow, persisted). */
+  hide(): void {
+    this.registry.suspend();
+  }
+
+  show(): void {
+    this.registry.resume();
   }
 
   /** Gone without pagehide: its EventSources, channels and locks simply die. */

@@ -274,6 +274,30 @@ describe('across tabs', () => {
     expect(a.getSnapshot().reconnects).toBe(1);
   });
 
+  it('a tab in the back/forward cache hands its stream over, and takes its clients back when shown', async () => {
+    const [t1, t2] = [browser.tab(), browser.tab()];
+    const a = t1.client();
+    const b = t2.client();
+    a.start();
+    await serve();
+    b.start();
+    await serve();
+    hub.publish();
+    await settle();
+    t1.hide();
+    await serve();
+    expect(FakeEventSource.live().map((es) => es.tab)).toEqual([t2.id]);
+    hub.publish();
+    t1.show();
+    await serve();
+    hub.publish();
+    await settle();
+    expect(a.getSnapshot().role).toBe('follower');
+    expect(seqs(a)).toEqual([1, 2, 3]);
+    expect(seqs(b)).toEqual([1, 2, 3]);
+    expect(FakeEventSource.live()).toHaveLength(1);
+  });
+
   it('tabs with different credentials or client ids do not share', async () => {
     const [t1, t2, t3] = [browser.tab(), browser.tab(), browser.tab()];
     t1.client().start();

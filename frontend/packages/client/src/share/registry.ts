@@ -39,9 +39,14 @@ export class StreamRegistry {
     return stream;
   }
 
-  /** The page is going away: leaders flush their acks and hand over at once. */
-  shutdown(): void {
-    for (const stream of [...this.streams.values()]) stream.shutdown();
+  /** The page is hidden (pagehide): leaders flush their acks and hand over at once. */
+  suspend(): void {
+    for (const stream of [...this.streams.values()]) stream.suspend();
+  }
+
+  /** The page is shown again from the back/forward cache: its clients join their streams again. */
+  resume(): void {
+    for (const stream of [...this.streams.values()]) stream.resume();
   }
 }
 
@@ -51,7 +56,12 @@ let page: StreamRegistry | null = null;
 export function pageRegistry(): StreamRegistry {
   if (page === null) {
     const registry = new StreamRegistry(browserPlatform());
-    if (typeof addEventListener === 'function') addEventListener('pagehide', () => registry.shutdown());
+    if (typeof addEventListener === 'function') {
+      addEventListener('pagehide', () => registry.suspend());
+      addEventListener('pageshow', (e: PageTransitionEvent) => {
+        if (e.persisted) registry.resume();
+      });
+    }
     page = registry;
   }
   return page;

@@ -77,6 +77,8 @@ export class SharedStream {
   private helloDue = false;
   private lastHello = '';
   private needSent: number | null = null;
+  /** Subscribers of a page in the back/forward cache: they join again when it is shown. */
+  private suspended: Subscriber[] = [];
 
   constructor(
     private readonly target: StreamTarget,
@@ -93,6 +95,7 @@ export class SharedStream {
   }
 
   join(sub: Subscriber): void {
+    if (this.suspended.length > 0) this.resume();
     if (this.subs.has(sub)) return;
     this.subs.add(sub);
     if (this.subs.size === 1) this.activate();
@@ -101,6 +104,11 @@ export class SharedStream {
   }
 
   leave(sub: Subscriber): void {
+    if (this.suspended.includes(sub)) {
+      this.suspended = this.suspended.filter((s) => s !== sub);
+      if (this.suspended.length === 0) this.onIdle(this);
+      return;
+    }
     if (!this.subs.delete(sub)) return;
     if (this.subs.size === 0) this.deactivate();
     else this.schedule();
@@ -116,9 +124,22 @@ export class SharedStream {
     else this.post({ t: 'reconnect', tab: this.tab });
   }
 
-  /** The page is going away: flush the ack, say goodbye, and let the next tab lead at once. */
-  shutdown(): void {
-    if (this.subs.size > 0) this.deactivate();
+  /**
+   * The page is hidden for good or for the back/forward cache (pagehide): flush the ack,
+   * say goodbye and let the next tab lead at once; `resume` joins everyone again.
+   */
+  suspend(): void {
+    if (this.subs.size === 0) return;
+    const subs = [...this.subs];
+    this.deactivate(false);
+    this.suspended = subs;
+  }
+
+  /** The page is shown again from the back/forward cache. */
+  resume(): void {
+    const subs = this.suspended;
+    this.suspended = [];
+    for (const s of subs) this.join(s);
   }
 
   private view(): StreamView {
@@ -154,7 +175,7 @@ export class SharedStream {
       .catch(() => undefined); // withdrawn (abort) before it was granted
   }
 
-  private deactivate(): void {
+  private deactivate(idle = true): void {
     this.generation += 1;
     this.subs.clear();
     const conn = this.conn;
@@ -176,7 +197,7 @@ export class SharedStream {
     this.pendingRewind = null;
     this.lastHello = '';
     this.needSent = null;
-    this.onIdle(this);
+    if (idle) this.onIdle(this);
   }
 
   private becomeLeader(): void {
