@@ -182,6 +182,19 @@ async fn untrusted_certificates_are_refused_and_insecure_is_labelled() {
 }
 
 #[tokio::test]
+async fn the_exact_certificate_is_trusted_even_when_it_says_ca() {
+    let hub = start(Options {
+        ca_flag: true,
+        ..Options::default()
+    })
+    .await;
+    let density = ["density", "--connections", "5", "--hold-secs", "0"];
+    let (ok, text) = run(&hub, &["--ca-cert", cert(&hub)], &density).await;
+    assert!(ok, "{text}");
+    assert!(text.contains("negotiated tls+http/1.1 on 7"), "{text}");
+}
+
+#[tokio::test]
 async fn a_hub_without_h2_is_refused_under_http_h2() {
     let hub = start(Options {
         alpn: vec![b"http/1.1"],

@@ -68,6 +68,9 @@ pub struct Options {
     pub ids: IdFault,
     /// Bytes of padding in every event's data JSON (big frames exercise flow control).
     pub pad: usize,
+    /// The certificate says `CA:TRUE`, as `openssl req -x509` makes it: WebPKI refuses it as
+    /// a server's own certificate, so only pinning the exact certificate trusts it.
+    pub ca_flag: bool,
 }
 
 impl Default for Options {
@@ -79,6 +82,7 @@ impl Default for Options {
             batch: BatchFault::None,
             ids: IdFault::Honour,
             pad: 0,
+            ca_flag: false,
         }
     }
 }
@@ -92,7 +96,7 @@ pub struct FakeHub {
 pub async fn start(options: Options) -> FakeHub {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (acceptor, cert_pem) = tls_acceptor(&options.alpn);
+    let (acceptor, cert_pem) = tls_acceptor(&options.alpn, options.ca_flag);
     let cert = std::env::temp_dir().join(format!(
         "ssehub-lt-fake-{}-{}.pem",
         std::process::id(),
@@ -129,22 +133,25 @@ pub async fn start(options: Options) -> FakeHub {
 }
 
 /// A fresh self-signed certificate for 127.0.0.1 and localhost; the acceptor and its PEM.
-fn tls_acceptor(alpn: &[&[u8]]) -> (TlsAcceptor, String) {
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+fn tls_acceptor(alpn: &[&[u8]], ca_flag: bool) -> (TlsAcceptor, String) {
+    let mut params =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
             .unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        certified.signing_key.serialize_der(),
-    ));
+    if ca_flag {
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    }
+    let signing_key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&signing_key).unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
-        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .with_single_cert(vec![cert.der().clone()], key)
         .unwrap();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    (TlsAcceptor::from(Arc::new(config)), certified.cert.pem())
+    (TlsAcceptor::from(Arc::new(config)), cert.pem())
 }
 
 async fn handle(
