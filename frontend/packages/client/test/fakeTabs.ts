@@ -74,6 +74,8 @@ export class FakeBus {
   private readonly channels = new Map<string, Set<{ owner: string; listener: ((m: unknown) => void) | null; open: boolean }>>();
   /** Every message posted, for assertions. */
   readonly log: { owner: string; message: unknown }[] = [];
+  /** Tabs whose incoming messages are lost (to test recovery from a tab that saw less). */
+  readonly deaf = new Set<string>();
 
   forTab(owner: string): (name: string) => ChannelLike {
     return (name) => {
@@ -86,7 +88,7 @@ export class FakeBus {
           if (!me.open) return;
           this.log.push({ owner, message });
           for (const other of peers) {
-            if (other === me) continue;
+            if (other === me || this.deaf.has(other.owner)) continue;
             const copy = structuredClone(message);
             queueMicrotask(() => {
               if (other.open) other.listener?.(copy);

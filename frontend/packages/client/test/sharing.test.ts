@@ -188,6 +188,34 @@ describe('across tabs', () => {
     expect(clients.filter((c) => c.getSnapshot().role === 'leader')).toHaveLength(2); // the new leader, and the closed tab's stale view
   });
 
+  it('a tab that saw less than the new leader makes it replay what it missed', async () => {
+    const [t1, t2, t3] = [browser.tab(), browser.tab(), browser.tab()];
+    const clients = [t1, t2, t3].map((t) => t.client());
+    clients[0]?.start();
+    await serve();
+    clients[1]?.start();
+    clients[2]?.start();
+    await serve();
+    hub.publish();
+    await settle();
+    browser.bus.deaf.add(t3.id); // t3 misses #2 and #3
+    hub.publish();
+    hub.publish();
+    await settle();
+    browser.bus.deaf.delete(t3.id);
+    t1.crash();
+    await serve(); // t2 leads from #3; t3 answers that it saw #1 only
+    await serve();
+    hub.publish();
+    await settle();
+    expect(clients.slice(1).map(seqs)).toEqual([
+      [1, 2, 3, 4],
+      [1, 2, 3, 4],
+    ]);
+    expect(FakeEventSource.live().map((es) => es.tab)).toEqual([t2.id]);
+    expect(FakeEventSource.latest().params.get('checkpoint')).toBe('1');
+  });
+
   it('a leader tab that dies without pagehide is replaced the same way', async () => {
     const tabs = [browser.tab(), browser.tab(), browser.tab()];
     const clients = tabs.map((t) => t.client());
