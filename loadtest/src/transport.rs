@@ -1,6 +1,7 @@
 //! How bytes reach a hub: TCP from a chosen source endpoint, then TLS for https:// hubs,
 //! with the ALPN outcome checked against `--http` and tallied for the report.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -18,6 +19,10 @@ use crate::http::HttpError;
 use crate::source::Sources;
 use crate::target::{Hub, Scheme};
 use crate::tls::{self, Trust};
+
+/// Why an https:// hub cannot be dialled without a trust flag: a loopback hub has no publicly
+/// issued certificate, so no default would ever verify.
+const NO_TRUST: &str = "an https:// hub needs --ca-cert FILE (its certificate or CA) or --insecure";
 
 /// Endpoints tried before giving up: one may be taken by another program's wildcard listener.
 const BIND_ATTEMPTS: usize = 16;
@@ -62,7 +67,7 @@ pub struct Summary {
     pub insecure: bool,
     /// Connections by negotiated protocol (`http/1.1`, `h2c`, `tls+http/1.1`, `tls+h2`,
     /// `tls+no-alpn`).
-    pub connections: Vec<(&'static str, u64)>,
+    pub connections: BTreeMap<&'static str, u64>,
 }
 
 impl Transport {
@@ -75,22 +80,18 @@ impl Transport {
             (None, true) => Some(Trust::Insecure),
             (None, false) => None,
         };
-        let tls =
-            match (wants_tls, trust) {
-                (false, _) => None,
-                (true, None) => return Err(
-                    "an https:// hub needs --ca-cert FILE (its certificate or CA) or --insecure"
-                        .into(),
-                ),
-                (true, Some(trust)) => {
-                    let alpn: &[&[u8]] = match common.http {
-                        HttpVersion::Http1 => &[b"http/1.1"],
-                        HttpVersion::H2 => &[b"h2"],
-                    };
-                    let config = tls::client_config(&trust, alpn)?;
-                    Some((TlsConnector::from(config), trust))
-                }
-            };
+        let tls = match (wants_tls, trust) {
+            (false, _) => None,
+            (true, None) => return Err(NO_TRUST.into()),
+            (true, Some(trust)) => {
+                let alpn: &[&[u8]] = match common.http {
+                    HttpVersion::Http1 => &[b"http/1.1"],
+                    HttpVersion::H2 => &[b"h2"],
+                };
+                let config = tls::client_config(&trust, alpn)?;
+                Some((TlsConnector::from(config), trust))
+            }
+        };
         Ok(Self {
             http: common.http,
             tls,
@@ -303,7 +304,7 @@ mod tests {
         let t = Transport::plain();
         t.negotiated.http1.fetch_add(3, Ordering::Relaxed);
         let s = t.summary();
-        assert_eq!(s.connections, vec![("http/1.1", 3)]);
+        assert_eq!(s.connections, BTreeMap::from([("http/1.1", 3)]));
         assert_eq!(
             s.line(),
             "transport: plain TCP, --http http1; negotiated http/1.1 on 3"
@@ -312,7 +313,7 @@ mod tests {
             http: "h2",
             tls: Some(Trust::Insecure.describe()),
             insecure: true,
-            connections: vec![("tls+h2", 2)],
+            connections: BTreeMap::from([("tls+h2", 2)]),
         };
         assert!(tls.line().contains("NOT verified"), "{}", tls.line());
         assert!(tls.line().contains("tls+h2 on 2"), "{}", tls.line());
