@@ -93,6 +93,12 @@ pub struct FakeHub {
     pub cert: PathBuf,
 }
 
+impl Drop for FakeHub {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.cert);
+    }
+}
+
 pub async fn start(options: Options) -> FakeHub {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
