@@ -182,3 +182,35 @@ test('the leader tab closes mid-stream: another takes over, every other tab gets
   assert.equal(rest.filter((t) => t.connects.some((c) => c.at > first.connects.at(-1).at)).length, 1, 'one tab took over');
   await eventually('the hub to count one stream again', async () => (await stats()).connections === 1);
 });
+
+test('a follower tab that disconnects and reconnects recovers exactly what it missed; no other tab shows it twice', { timeout: 120_000 }, async () => {
+  const open = tabs.filter((t) => !t.page.isClosed());
+  const lead = leader(open);
+  const tab = open.find((t) => t !== lead);
+  tab.path = '/examples/checkpoint';
+  await tab.page.goto(`${hub.base}${tab.path}`);
+  const status = tab.page.locator('[data-testid=sse-status]').first();
+  await tab.page.locator('[data-testid=sse-status][data-status=open]').first().waitFor({ timeout: T });
+  await tab.page.getByTestId('cp-disconnect').click();
+  await tab.page.locator('[data-testid=sse-status][data-status=closed]').first().waitFor({ timeout: T });
+  await tab.page.getByTestId('cp-publish').click();
+  const away = await tab.page.getByTestId('cp-away').filter({ hasText: /#\d+ #\d+ #\d+ #\d+ #\d+/ });
+  await away.waitFor({ timeout: T });
+  const sequences = [...(await away.textContent()).matchAll(/#(\d+)/g)].map((m) => Number(m[1]));
+  await tab.page.getByTestId('cp-reconnect').click();
+  await tab.page
+    .getByTestId('cp-verdict')
+    .filter({ hasText: 'All 5 events published while away were recovered' })
+    .waitFor({ timeout: T })
+    .catch(async (e) => {
+      throw new Error(`${e.message}\nthe page says: ${await tab.page.getByTestId('recovery-report').textContent()}`);
+    });
+  assert.equal(await status.getAttribute('data-status'), 'open');
+  assert.equal(tab.connects.length, 0, 'the checkpoint tab never opened a stream of its own');
+  // the leader replayed the missed events for it; every dashboard still shows each of them once
+  for (const other of open.filter((t) => t !== tab && t.path === '/')) {
+    const rows = await other.page.$$eval('[data-testid=dashboard] [data-testid=event-row]', (rs) => rs.map((r) => Number(r.getAttribute('data-seq'))));
+    for (const s of sequences) assert.equal(rows.filter((x) => x === s).length, 1, `tab ${other.index} shows #${s} once`);
+  }
+  await eventually('the hub to count one stream', async () => (await stats()).connections === 1);
+});

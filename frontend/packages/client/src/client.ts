@@ -233,9 +233,10 @@ export class SseClient {
   }
 
   private onAttach(view: StreamView): void {
-    if (view.seen !== null && (this.watermark === null || (!this.own && this.watermark < view.seen))) {
-      // Joining a running stream: what it delivered before is not ours to replay.
-      this.watermark = view.seen;
+    if (view.seen !== null && !this.own) {
+      // Joining a running stream at its position: what it delivered before is not ours
+      // to replay, and what comes after is (so a later restart asks for what it missed).
+      this.watermark = Math.max(this.watermark ?? view.seen, view.seen);
       this.own = true;
     }
     const current = view.current;

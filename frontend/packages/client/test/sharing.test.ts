@@ -285,6 +285,27 @@ describe('across tabs', () => {
     expect(dash.getSnapshot().duplicates).toBe(0);
   });
 
+  it('a follower that joined a quiet stream and reconnects recovers what was published while it was away', async () => {
+    const [t1, t2] = [browser.tab(), browser.tab()];
+    const dash = t1.client();
+    dash.start();
+    await serve();
+    hub.publish();
+    hub.publish();
+    await settle();
+    const cp = t2.client(); // joins at #2 with nothing new to receive
+    cp.start();
+    await serve();
+    cp.stop();
+    const away = [hub.publish(), hub.publish()];
+    await settle();
+    cp.start();
+    await serve();
+    expect(cp.getSnapshot().connection?.recovered).toEqual(away);
+    expect(seqs(cp)).toEqual(away);
+    expect(seqs(dash)).toEqual([1, 2, ...away]);
+  });
+
   it("a follower's reconnect request makes the leader reconnect", async () => {
     const [t1, t2] = [browser.tab(), browser.tab()];
     const a = t1.client();

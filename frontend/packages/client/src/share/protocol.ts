@@ -6,7 +6,7 @@
 //              them needs replayed from, and the last position the tab saw
 //   leader     a tab took the lock: everyone answers with a hello
 //   frame      the leader's stream, frame by frame, exactly as it arrived
-//   state      the leader's connection state and current `connected` frame
+//   state      the leader's connection state, current `connected` frame and position
 //   reconnect  a follower asks the leader to reconnect now
 import type { Frame, LinkState } from '../connection.js';
 import type { Interest } from './interest.js';
@@ -19,7 +19,7 @@ export type Message =
   | { t: 'hello'; tab: string; interests: Interest[]; need: number | null; seen: number | null }
   | { t: 'leader'; tab: string }
   | { t: 'frame'; tab: string; frame: Frame }
-  | { t: 'state'; tab: string; link: LinkState; current: ConnectedFrame | null }
+  | { t: 'state'; tab: string; link: LinkState; current: ConnectedFrame | null; position: number | null }
   | { t: 'reconnect'; tab: string };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
@@ -51,7 +51,7 @@ export function asMessage(raw: unknown): Message | null {
     case 'frame':
       return isFrame(raw.frame) ? (raw as Message) : null;
     case 'state':
-      return isObject(raw.link) && (raw.current === null || isFrame(raw.current)) ? (raw as Message) : null;
+      return isObject(raw.link) && (raw.current === null || isFrame(raw.current)) && isPosition(raw.position) ? (raw as Message) : null;
     default:
       return null;
   }

@@ -282,7 +282,7 @@ export class SharedStream {
       state: (state: LinkState) => {
         if (!this.leader) return;
         this.link = state;
-        this.post({ t: 'state', tab: this.tab, link: state, current: this.current });
+        this.post({ t: 'state', tab: this.tab, link: state, current: this.current, position: this.conn?.position ?? null });
         for (const s of this.subs) s.link(state, this.role);
       },
     };
@@ -336,12 +336,12 @@ export class SharedStream {
         return;
       case 'state':
         if (this.leader) return;
+        // Everything up to the leader's position was delivered before this state or
+        // before this tab listened: a subscriber joined at it (frames after it follow).
         this.link = m.link;
-        if (m.current !== null && m.current.epoch !== this.current?.epoch) {
-          this.current = m.current;
-          for (const s of [...this.subs]) s.attach(this.view());
-        }
-        for (const s of [...this.subs]) s.link(m.link, this.role);
+        this.seen = max(this.seen, m.position);
+        if (m.current !== null) this.current = m.current;
+        for (const s of [...this.subs]) s.attach(this.view());
         return;
       case 'reconnect':
         if (this.leader) this.conn?.reconnectNow();
@@ -357,6 +357,6 @@ export class SharedStream {
     if (m.seen !== null && this.takeoverStart !== null && m.seen < this.takeoverStart && behind(m.seen)) {
       this.pendingRewind = min(this.pendingRewind, m.seen);
     }
-    if (m.interests.length > 0) this.post({ t: 'state', tab: this.tab, link: this.link, current: this.current });
+    if (m.interests.length > 0) this.post({ t: 'state', tab: this.tab, link: this.link, current: this.current, position });
   }
 }
