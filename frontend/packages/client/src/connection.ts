@@ -87,6 +87,8 @@ export class Connection {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private ackTimer: ReturnType<typeof setTimeout> | null = null;
   private acked: number | null = null;
+  /** The position last stored: a replay for a rejoining subscriber does not move it back. */
+  private persisted: number | null = null;
   private probeTicket = 0;
   private link: LinkState = { status: 'closed', error: null, nextRetryAt: null, streamUrl: null };
   private running = false;
@@ -207,9 +209,10 @@ export class Connection {
     const asked = this.esUrlCheckpoint ?? this.esLastId;
     if (typeof info.resumeFrom === 'number') {
       // The stream delivers after resumeFrom: the position even before any event
-      // arrives (a live start, a reset), and lower than asked when the hub is behind.
+      // arrives (a live start, a reset), and lower than asked when the hub is behind
+      // (then the stored position must come down too).
       this.position = info.resumeFrom;
-      this.persist();
+      this.persist(asked !== null && info.resumeFrom < asked);
     }
     this.sink.frame({ kind: 'connected', info, asked, epoch: `${this.epochPrefix}:${this.connections}` });
     this.setState({ status: 'open', error: null });
@@ -291,8 +294,11 @@ export class Connection {
 
   // ---- position persistence and acks ----
 
-  private persist(): void {
-    if (this.wanted?.resume === true && this.position !== null) savePosition(this.deps.storage, this.target.clientId, this.position);
+  private persist(lower = false): void {
+    const p = this.position;
+    if (this.wanted?.resume !== true || p === null || (!lower && this.persisted !== null && p <= this.persisted)) return;
+    savePosition(this.deps.storage, this.target.clientId, p);
+    this.persisted = p;
   }
 
   private scheduleAck(): void {

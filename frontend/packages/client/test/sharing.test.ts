@@ -277,12 +277,19 @@ describe('across tabs', () => {
     cp.stop();
     const away = [hub.publish(), hub.publish(), hub.publish()];
     await settle();
+    const stored: string[] = [];
+    const set = browser.storage.set;
+    browser.storage.set = (k, v) => {
+      stored.push(v);
+      set(k, v);
+    };
     cp.start();
     await serve();
     expect(cp.getSnapshot().connection?.recovered).toEqual(away);
     expect(seqs(cp)).toEqual([1, ...away]);
     expect(seqs(dash)).toEqual([1, ...away]);
     expect(dash.getSnapshot().duplicates).toBe(0);
+    expect(stored.filter((v) => Number(v) < 4)).toEqual([]); // the replay for cp never moved the stored position back
   });
 
   it('a follower that joined a quiet stream and reconnects recovers what was published while it was away', async () => {
