@@ -65,6 +65,9 @@ function publish(api: HubApi, d: Draft, withTopics: boolean): Promise<Published>
   }
 }
 
+const TOPICS = ['topics'] as const;
+const NONE = [] as const;
+
 interface Props {
   defaultClientId?: string;
   compact?: boolean;
@@ -77,7 +80,7 @@ interface Props {
 export function PublishPanel({ defaultClientId = '', compact = false, withTopics = false, defaultTopics = '' }: Props) {
   const api = useHubApi();
   const access = useHubAccess();
-  const features = useHubFeatures();
+  const features = useHubFeatures(withTopics ? TOPICS : NONE);
   const allowed = canPublish(access);
   const topicsOn = withTopics && features.topics === true;
   const id = useId();

@@ -2,16 +2,20 @@
 //
 // - A stream the key may not open (401) is not retried: it waits, closed, until the key
 //   changes, and `blocked` says why (the page points at the key field).
-// - A full-page navigation closes the stream first (pagehide), so the unloading page
+// - A full-page navigation closes the stream first (beforeunload), so the leaving page
 //   never reacts to the browser tearing its EventSource down (which used to open one more,
-//   throw-away stream from the old position); a page restored from the back/forward cache
-//   connects again.
+//   throw-away stream from the old position).
 import { useSse, type UseSseOptions, type UseSseResult } from '@ssehub/client/react';
 import { useEffect } from 'react';
+import { KNOWN_TYPES } from '@ssehub/client';
 import { canSubscribe, probeAccess, type Access } from '../lib/hubAccess';
+import { hubFeatures } from '../lib/hubFeatures';
 import { useHubAccess } from './useHubAccess';
 
 export type HubStreamOptions = UseSseOptions;
+
+/** After beforeunload, a page still alive this much later did not leave: reconnect. */
+const STILL_HERE_MS = 3000;
 
 export interface HubStream extends UseSseResult {
   /** Set while the key may not open streams: the stream waits for another key. */
@@ -31,22 +35,40 @@ export function useHubStream(options: HubStreamOptions = {}): HubStream {
     if (refused) void probeAccess();
   }, [refused]);
 
-  // Synchronously, inside the event: a state update would render after the unload.
+  // Chrome aborts a page's EventSource when a navigation away starts, before pagehide, and
+  // the client answers that error with a probe fetch of the stream URL: a throw-away stream
+  // from the old position. beforeunload comes first, so the stream closes there. If the page
+  // is still here a while later (a cancelled navigation, a download), it connects again.
   const { disconnect, connect } = stream;
   const active = (enabled ?? true) && allowed;
   useEffect(() => {
     if (!active) return undefined;
-    const onHide = () => disconnect();
-    const onShow = (e: PageTransitionEvent) => {
-      if (e.persisted) connect();
+    let again: ReturnType<typeof setTimeout> | null = null;
+    const onLeave = () => {
+      disconnect();
+      again = setTimeout(connect, STILL_HERE_MS);
     };
-    window.addEventListener('pagehide', onHide);
-    window.addEventListener('pageshow', onShow);
+    window.addEventListener('beforeunload', onLeave);
     return () => {
-      window.removeEventListener('pagehide', onHide);
-      window.removeEventListener('pageshow', onShow);
+      window.removeEventListener('beforeunload', onLeave);
+      if (again !== null) clearTimeout(again);
     };
   }, [active, disconnect, connect]);
+
+  // What this stream shows about the hub: a `connected` frame with granted topics means
+  // topics; an event of a type nobody listened for can only have come unnamed.
+  const grantedTopics = stream.connection === null ? undefined : stream.connection.topics;
+  const askedTopics = (options.topics ?? []).length > 0;
+  useEffect(() => {
+    if (grantedTopics === undefined) return;
+    if (grantedTopics !== null) hubFeatures.learn({ topics: true });
+    else if (askedTopics) hubFeatures.learn({ topics: false });
+  }, [grantedTopics, askedTopics]);
+  const listened = new Set([...KNOWN_TYPES, ...(options.extraTypes ?? []), ...(options.filter ?? [])].map((t) => t.toLowerCase()));
+  const unlisted = stream.events.some((e) => !listened.has(e.type.toLowerCase()));
+  useEffect(() => {
+    if (unlisted) hubFeatures.learn({ unnamed: true });
+  }, [unlisted]);
 
   return { ...stream, blocked: allowed ? null : access };
 }

@@ -3,10 +3,13 @@
 // An older hub answers 404 for an endpoint it does not have and ignores a query parameter
 // or body field it does not know (CONTRACT-NEXT). So:
 // - an endpoint is there when it answers anything but 404/405 (a 400 still means "here");
-// - topics are there when a stream asked with `topic=` says which topics it granted in its
-//   `connected` frame (an older hub's `connected` has no `topics`).
+// - topics are there when a stream's `connected` frame says which topics it granted (an
+//   older hub's has no `topics`): learned from any page's own stream, or, on a page
+//   without one, from a short probe stream;
+// - unnamed events (`named=false`) are there once an event arrives that the browser would
+//   only deliver unnamed (a type nobody listened for): learned, never probed.
 // A probe that cannot decide (hub down, key refused) leaves the feature `null` (unknown) and
-// is asked again later.
+// is asked again later. Only the features a page needs are probed.
 import { ApiError, hubApi, isMissingEndpoint } from './api';
 
 export interface HubFeatures {
@@ -81,43 +84,40 @@ function topicsProbe(apiKey: string): Promise<boolean | null> {
   });
 }
 
-/**
- * Unnamed events (`named=false`): replay the last few events and look at the first event
- * frame: without an `event:` line the hub honours it. An empty history decides nothing.
- */
-async function unnamedProbe(apiKey: string): Promise<boolean | null> {
-  let head: number;
-  try {
-    head = (await hubApi(apiKey).stats()).headSequence ?? 0;
-  } catch {
-    return null;
-  }
-  if (head === 0) return null;
-  return readStream({ named: 'false', checkpoint: String(Math.max(0, head - 20)) }, apiKey, (text) => {
-    const frame = text.split('\n\n').find((f) => /^id: /m.test(f));
-    if (frame === undefined) return undefined;
-    return !/^event: /m.test(frame);
-  });
-}
+export type ProbedFeature = 'connections' | 'presence' | 'history' | 'topics';
 
-export async function probeFeatures(apiKey: string, known: HubFeatures): Promise<HubFeatures> {
+function probe(feature: ProbedFeature, apiKey: string): Promise<boolean | null> {
   const api = hubApi(apiKey);
-  const ask = (have: boolean | null, probe: () => Promise<boolean | null>) => (have !== null ? Promise.resolve(have) : probe());
-  const [connections, presence, history, topics, unnamed] = await Promise.all([
-    ask(known.connections, () => endpoint(() => api.connections(null, 1))),
-    ask(known.presence, () => endpoint(() => api.presence('*', null, 1))),
-    ask(known.history, () => endpoint(() => api.history({ after: 0, limit: 1 }))),
-    ask(known.topics, () => topicsProbe(apiKey)),
-    ask(known.unnamed, () => unnamedProbe(apiKey)),
-  ]);
-  return { connections, presence, history, topics, unnamed };
+  switch (feature) {
+    case 'connections':
+      return endpoint(() => api.connections(null, 1));
+    case 'presence':
+      return endpoint(() => api.presence('*', null, 1));
+    case 'history':
+      return endpoint(() => api.history({ after: 0, limit: 1 }));
+    case 'topics':
+      return topicsProbe(apiKey);
+  }
 }
 
 // One answer per page load: features do not come and go while a hub runs (a new hub
 // binary behind the same address shows after a reload). Unknown ones are asked again.
 const listeners = new Set<() => void>();
 let known: HubFeatures = UNKNOWN_FEATURES;
-let asking: Promise<void> | null = null;
+const asking = new Set<ProbedFeature>();
+
+function learn(patch: Partial<HubFeatures>): void {
+  const next = { ...known };
+  let changed = false;
+  for (const [k, v] of Object.entries(patch) as [keyof HubFeatures, boolean | null][]) {
+    if (v === null || next[k] === v) continue;
+    next[k] = v;
+    changed = true;
+  }
+  if (!changed) return;
+  known = next;
+  for (const l of [...listeners]) l();
+}
 
 export const hubFeatures = {
   get: (): HubFeatures => known,
@@ -125,18 +125,16 @@ export const hubFeatures = {
     listeners.add(listener);
     return () => listeners.delete(listener);
   },
-  /** Probes whatever is still unknown (one probe at a time). */
-  ensure(apiKey: string): void {
-    if (asking !== null || Object.values(known).every((v) => v !== null)) return;
-    asking = probeFeatures(apiKey, known)
-      .then((found) => {
-        const next = { ...known };
-        for (const k of Object.keys(found) as (keyof HubFeatures)[]) next[k] = known[k] ?? found[k];
-        known = next;
-        for (const l of [...listeners]) l();
-      })
-      .finally(() => {
-        asking = null;
-      });
+  /** Probes those of `wanted` that are still unknown (one probe per feature at a time). */
+  ensure(apiKey: string, wanted: readonly ProbedFeature[]): void {
+    for (const f of wanted) {
+      if (known[f] !== null || asking.has(f)) continue;
+      asking.add(f);
+      void probe(f, apiKey)
+        .then((v) => learn({ [f]: v }))
+        .finally(() => asking.delete(f));
+    }
   },
+  /** What a page saw for itself (a stream's `connected` frame, an event's type). */
+  learn,
 };

@@ -1,5 +1,5 @@
 import { KNOWN_TYPES } from '@ssehub/client';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { DemoControls } from '../components/DemoControls';
 import { EventList } from '../components/EventList';
 import { FilterPicker } from '../components/FilterPicker';
@@ -9,26 +9,24 @@ import { StreamControls } from '../components/StreamControls';
 import { StreamFacts } from '../components/StreamFacts';
 import { parseTypeList, TypeListField } from '../components/TypeListField';
 import { useEventRate } from '../hooks/useEventRate';
-import { useHubAccess } from '../hooks/useHubAccess';
 import { useHubFeatures } from '../hooks/useHubFeatures';
 import { useHubStream } from '../hooks/useHubStream';
-import { hubFeatures } from '../lib/hubFeatures';
 
 /** What the list can show, said plainly: every type, or only the names listened for. */
 function Coverage({ unnamed, listened }: { unnamed: boolean | null; listened: readonly string[] }) {
   if (unnamed === true) {
     return (
       <p className="small muted" data-testid="type-coverage" data-coverage="all">
-        Every event type the hub sends is shown: the stream asks for unnamed events (<code>named=false</code>), so the browser delivers all of
-        them.
+        Every event type the hub sends is shown: the stream asks for unnamed events (<code>named=false</code>), and this hub sends them, so the
+        browser delivers all of them.
       </p>
     );
   }
   return (
-    <p className="small muted" data-testid="type-coverage" data-coverage="listed">
-      {unnamed === false ? 'This hub sends each event under its type name' : 'This hub may send each event under its type name'}, and a browser
-      delivers only the names it listens for: <span className="mono">{listened.join(', ')}</span>. Add custom types below to see them
-      {unnamed === false ? ' (a hub with named=false shows every type by itself).' : '.'}
+    <p className="small muted" data-testid="type-coverage" data-coverage="unconfirmed">
+      The stream asks for every type (<code>named=false</code>). A hub too old for that sends each event under its type name, and a browser
+      delivers only the names it listens for: <span className="mono">{listened.join(', ')}</span>; add custom types below to see them there.
+      This line changes once an event of another type arrives.
     </p>
   );
 }
@@ -38,7 +36,6 @@ export function DashboardPage() {
   const [otherText, setOtherText] = useState('');
   const [listenText, setListenText] = useState('');
   const features = useHubFeatures();
-  const access = useHubAccess();
   const others = parseTypeList(otherText);
   const filter = [...checked, ...others];
   const listenFor = parseTypeList(listenText);
@@ -47,13 +44,6 @@ export function DashboardPage() {
   const wanted = new Set(filter.map((t) => t.toLowerCase()));
   const events = wanted.size === 0 ? stream.events : stream.events.filter((e) => wanted.has(e.type.toLowerCase()));
   const rate = useEventRate(stream.events);
-
-  // An empty history cannot tell whether the hub honours named=false: ask again once events flow.
-  const { received } = stream;
-  const { apiKey } = access;
-  useEffect(() => {
-    if (received > 0 && features.unnamed === null) hubFeatures.ensure(apiKey);
-  }, [received, features.unnamed, apiKey]);
 
   return (
     <div className="dashboard">

@@ -19,7 +19,7 @@ function retentionText(s: Stats): string {
 
 export function OutboxPage() {
   const { poll } = useStatsFeed();
-  const features = useHubFeatures();
+  const features = useHubFeatures(['history']);
   const stats = poll.data?.stats ?? null;
   const stale = poll.failingSince !== null;
   const head = stats?.headSequence ?? null;

@@ -16,7 +16,7 @@ const PAGE = 100;
 /** Who is connected to a topic, cluster-wide (GET /api/sse/presence, CONTRACT-NEXT item 5). */
 export function PresencePage() {
   const api = useHubApi();
-  const features = useHubFeatures();
+  const features = useHubFeatures(['presence']);
   const id = useId();
   const now = useNow(1000);
   const [draft, setDraft] = useState('*');

@@ -10,7 +10,7 @@ import { useHubFeatures } from '../../hooks/useHubFeatures';
 import { useHubStream } from '../../hooks/useHubStream';
 
 export function TopicsExample() {
-  const features = useHubFeatures();
+  const features = useHubFeatures(['topics']);
   const [text, setText] = useState('org/42/*');
   const selectors = parseTopicList(text, true).valid;
   const on = features.topics === true && selectors.length > 0;
