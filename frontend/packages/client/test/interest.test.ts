@@ -54,6 +54,8 @@ describe('channel messages', () => {
     expect(asMessage({ t: 'leader', tab: 'a' })).toEqual({ t: 'leader', tab: 'a' });
     expect(asMessage({ t: 'hello', tab: 'a', interests: [], need: null, seen: 3 })).not.toBeNull();
     expect(asMessage({ t: 'hello', tab: 'a', interests: [], need: -1, seen: null })).toBeNull();
+    expect(asMessage({ t: 'hello', tab: 'a', interests: [interest()], need: null, seen: null })).not.toBeNull();
+    expect(asMessage({ t: 'hello', tab: 'a', interests: [{ filter: 'alert' }], need: null, seen: null })).toBeNull();
     expect(asMessage({ t: 'frame', tab: 'a', frame: { kind: 'event', name: 'x', data: 1, id: '1' } })).toBeNull();
     expect(asMessage({ t: 'nope', tab: 'a' })).toBeNull();
     expect(asMessage('hello')).toBeNull();

@@ -48,8 +48,10 @@ export function browserPlatform(): Platform | null {
 }
 
 /**
- * A 64-bit FNV-1a digest as hex: names locks and channels after a stream's identity
- * without putting its credential in them (`navigator.locks.query()` lists names).
+ * A 64-bit digest as hex (two 32-bit FNV-1a style hashes with different offsets and
+ * primes): names locks and channels after a stream's identity without putting its
+ * credential in them (`navigator.locks.query()` lists names). Not a security boundary:
+ * only same-origin code sees the names.
  */
 export function digest(text: string): string {
   let h1 = 0x811c9dc5;

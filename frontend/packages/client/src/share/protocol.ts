@@ -25,6 +25,19 @@ export type Message =
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const isPosition = (v: unknown): boolean => v === null || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
 
+const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every((s) => typeof s === 'string');
+
+function isInterest(v: unknown): v is Interest {
+  return (
+    isObject(v) &&
+    isStrings(v.filter) &&
+    isStrings(v.topics) &&
+    isStrings(v.extraTypes) &&
+    typeof v.listenAll === 'boolean' &&
+    typeof v.resume === 'boolean'
+  );
+}
+
 function isFrame(v: unknown): v is Frame {
   if (!isObject(v)) return false;
   switch (v.kind) {
@@ -44,7 +57,7 @@ export function asMessage(raw: unknown): Message | null {
   if (!isObject(raw) || typeof raw.tab !== 'string') return null;
   switch (raw.t) {
     case 'hello':
-      return Array.isArray(raw.interests) && isPosition(raw.need) && isPosition(raw.seen) ? (raw as Message) : null;
+      return Array.isArray(raw.interests) && raw.interests.every(isInterest) && isPosition(raw.need) && isPosition(raw.seen) ? (raw as Message) : null;
     case 'leader':
     case 'reconnect':
       return raw as Message;
