@@ -42,7 +42,7 @@ export function OutboxPage() {
               {num(oldest)}
             </Tile>
             <Tile label="events retained">{num(retained)}</Tile>
-            <Tile label="retention" testId="outbox-retention">
+            <Tile label="retention" testId="outbox-retention" text>
               {retentionText(stats)}
             </Tile>
             <Tile label="store">{typeof stats.store === 'string' ? stats.store : '—'}</Tile>
