@@ -23,6 +23,7 @@ use ssehub::config::DEFAULT_TAIL_CAPACITY;
 use ssehub::event::{ClientId, Event, EventType, Filter, Sequence};
 use ssehub::outbox::contract::sample;
 use ssehub::registry::{Interest, Registry, Subscription};
+use ssehub::sse::frame::encode_event;
 use ssehub::tail::{Frame, Read, Tail};
 
 /// As in `sse::body`.
@@ -82,8 +83,10 @@ impl Hub {
     fn new(subscribers: usize) -> Hub {
         let head = Sequence(DEFAULT_TAIL_CAPACITY as u64);
         let tail = Tail::new(DEFAULT_TAIL_CAPACITY, Sequence::ZERO);
-        let history =
-            (1..=head.0).map(|n| Frame::encode(&sample(n, None).with_sequence(Sequence(n))));
+        let history = (1..=head.0).map(|n| {
+            let event = sample(n, None).with_sequence(Sequence(n));
+            Frame::new(&event, encode_event(&event))
+        });
         tail.push(history, head);
         let registry = Registry::new(SHARDS);
         let bodies: Vec<Body> = (0..subscribers)
@@ -118,7 +121,7 @@ impl Hub {
     fn dispatch(&mut self, event: &mut Event) -> u64 {
         event.sequence = self.next;
         self.next = self.next.next();
-        let frame = Frame::encode(event);
+        let frame = Frame::new(event, encode_event(event));
         let mut interest = Interest::default();
         interest.add(&frame.folded_type, frame.target.as_ref());
         self.tail.push([frame], event.sequence);

@@ -33,8 +33,8 @@ fn encode(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("encode_event", name), &event, |b, e| {
             b.iter(|| encode_event(black_box(e)))
         });
-        group.bench_with_input(BenchmarkId::new("Frame::encode", name), &event, |b, e| {
-            b.iter(|| Frame::encode(black_box(e)))
+        group.bench_with_input(BenchmarkId::new("Frame::new", name), &event, |b, e| {
+            b.iter(|| Frame::new(black_box(e), encode_event(black_box(e))))
         });
     }
     group.finish();

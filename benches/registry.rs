@@ -16,7 +16,7 @@ const RESIDENT: usize = 10_000;
 const IDS_PER_THREAD: usize = 1024;
 
 fn filter_of(i: usize) -> Filter {
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         Filter::Types(vec!["alert".into(), "message".into()])
     } else {
         Filter::All

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ssehub::event::{ClientId, EventType, Filter, Sequence};
 use ssehub::outbox::contract::sample;
+use ssehub::sse::frame::encode_event;
 use ssehub::tail::{Frame, Read, Tail};
 
 /// As in `sse::body`.
@@ -26,7 +27,8 @@ fn ring(keep_every: u64) -> Tail {
         if n % keep_every != 0 {
             event.event_type = EventType::known("other");
         }
-        Frame::encode(&event.with_sequence(Sequence(n)))
+        let event = event.with_sequence(Sequence(n));
+        Frame::new(&event, encode_event(&event))
     });
     tail.push(frames, Sequence(RING));
     tail

@@ -14,25 +14,29 @@ use tokio_util::sync::CancellationToken;
 
 use crate::event::{EventType, MessageId, NewEvent, UnixMillis};
 use crate::outbox::publisher::Publisher;
-use crate::outbox::{DemoState, Store, StoreError};
+use crate::outbox::{Coordination, DemoState, StoreError};
 
-pub const DEFAULT_INTERVAL_SECS: u32 = 5;
-pub const INTERVAL_RANGE: std::ops::RangeInclusive<u32> = 1..=60;
+pub(crate) const DEFAULT_INTERVAL_SECS: u32 = 5;
+pub(crate) const INTERVAL_RANGE: std::ops::RangeInclusive<u32> = 1..=60;
 /// How often the generator looks at the switch and renews its lease.
 const TICK: Duration = Duration::from_millis(500);
 /// A dead holder's lease frees up after this long, and another node takes over.
 const LEASE_TTL: Duration = Duration::from_secs(5);
 const LEASE: &str = "demo";
 
-pub struct Demo {
-    store: Arc<dyn Store>,
+pub(crate) struct Demo {
+    store: Arc<dyn Coordination>,
     publisher: Publisher,
     node_id: String,
     changed: Notify,
 }
 
 impl Demo {
-    pub fn new(store: Arc<dyn Store>, publisher: Publisher, node_id: String) -> Arc<Demo> {
+    pub(crate) fn new(
+        store: Arc<dyn Coordination>,
+        publisher: Publisher,
+        node_id: String,
+    ) -> Arc<Demo> {
         Arc::new(Demo {
             store,
             publisher,
@@ -45,7 +49,7 @@ impl Demo {
     ///
     /// # Errors
     /// When the store is unavailable.
-    pub async fn start(&self, interval_secs: u32) -> Result<bool, StoreError> {
+    pub(crate) async fn start(&self, interval_secs: u32) -> Result<bool, StoreError> {
         let started = self
             .store
             .swap_demo_state(
@@ -64,7 +68,7 @@ impl Demo {
     ///
     /// # Errors
     /// When the store is unavailable.
-    pub async fn stop(&self) -> Result<bool, StoreError> {
+    pub(crate) async fn stop(&self) -> Result<bool, StoreError> {
         let current = self.store.demo_state().await?;
         let next = DemoState {
             running: false,
@@ -77,12 +81,12 @@ impl Demo {
 
     /// # Errors
     /// When the store is unavailable.
-    pub async fn status(&self) -> Result<DemoState, StoreError> {
+    pub(crate) async fn status(&self) -> Result<DemoState, StoreError> {
         self.store.demo_state().await
     }
 
     /// Generates while switched on and holding the lease, until `cancel`.
-    pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+    pub(crate) async fn run(self: Arc<Self>, cancel: CancellationToken) {
         let mut next_due: Option<Instant> = None;
         let mut count: u64 = 0;
         loop {

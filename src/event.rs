@@ -241,8 +241,9 @@ impl NewEvent {
 }
 
 /// Which event types a subscriber wants. `All` unless the client sent `filter=`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Filter {
+    #[default]
     All,
     /// Folded (lower-case) type names, deduplicated.
     Types(Vec<Arc<str>>),

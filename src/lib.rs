@@ -4,41 +4,96 @@
 //!
 //! # Layout
 //!
+//! This map is the one list of modules (a test checks it against `src/`):
+//!
 //! ```text
 //! event        the vocabulary: Sequence, EventType, ClientId, MessageId, Event, NewEvent, Filter
-//! auth         key ring, scopes, constant-time comparison (no HTTP types)
-//! metrics      Prometheus registry and exposition
+//! auth/        who a request is: identify(credentials) -> Caller; key ring and scopes; token
+//!              (HMAC client tokens)
+//! metrics      Prometheus registry and exposition; the label vocabularies (CloseReason, Limit, ...)
 //! shutdown     signal future, readiness latch
-//! config       every setting: flag + env var + named default, validated once
-//! outbox/      Store trait; embedded (redb) · mongo · memory; publisher (group commit);
-//!              checkpoint (batched, forward-only acks); contract (the suite every store passes)
+//! outbox/      EventLog, CheckpointStore, Coordination traits; embedded/ (redb) · mongo/ ·
+//!              memory; publisher (group commit); checkpoint (batched, forward-only acks);
+//!              contract (the suite every store passes)
 //! tail         the ring of encoded frames: read(cursor) -> frames | evicted
 //! registry/    sharded subscribers, indexes by client id and type, RAII Subscription
-//! sse/         frame (wire format) · resume (start position rules) · body (http_body::Body)
+//! sse/         frame (wire format) · resume (start position rules) · body (the stream's cursor)
 //! dispatch/    the dispatcher task; gap (high-water mark held at a missing sequence)
 //! demo         the demo generator (one node in a cluster, via a store lease)
-//! http/        server (accept loop) · router (one match) · handlers/ · extract · error · static_files
+//! node/        the node's verbs, free of HTTP: open (a stream), publish, clients (ack,
+//!              token), stats, demo, tasks (background work), error (NodeError, ErrorCode)
+//! http/        the HTTP transports: server (accept loop) · conn (first head: lean or hyper) ·
+//!              lean (the SSE fast path) · head · rewind · stall · router (one match) ·
+//!              handlers/ · request (credentials, query, JSON bodies) · error (the only place
+//!              that knows status codes) · static_files · openapi.json
+//! config/      every setting: flag + env var + named default + range; parse (value parsers)
 //! app          App::build(Config), App::serve(listener, shutdown): wiring + shutdown order
 //! ```
 //!
 //! # Dependency rules
 //!
-//! Dependencies point inwards: `event`, `auth`, `metrics`, `shutdown` import nothing of ours;
-//! `outbox` imports `event` and `metrics`; `tail`, `sse::frame`, `sse::resume` import `event`;
-//! `registry` imports `event`; `sse::body` imports `event`, `tail`, `registry`, `outbox`,
-//! `metrics`; `dispatch` imports `event`, `outbox`, `tail`, `registry`, `metrics`; `demo`
-//! imports `event` and `outbox`; `http` may import all of those; `app` wires everything.
-//! Only `outbox/mongo.rs` names `mongodb`, only `outbox/embedded.rs` names `redb`, only
-//! `http/` and `sse/body.rs` name hyper types, only `http/error.rs` knows status codes.
+//! Dependencies point inwards and never upwards (a test reads every `use crate::` and checks):
+//!
+//! | module | may import |
+//! |---|---|
+//! | event, metrics, shutdown | nothing of ours |
+//! | auth | event |
+//! | outbox | event, metrics |
+//! | tail, sse::frame, sse::resume | event |
+//! | registry | event, metrics |
+//! | sse::body | event, metrics, outbox, registry, tail, sse::frame |
+//! | dispatch | event, metrics, outbox, registry, tail, sse::frame |
+//! | demo | event, outbox |
+//! | node | all of the above |
+//! | http | node, auth, event, metrics, sse (the body it writes), config (constants) |
+//! | config | each component's settings type |
+//! | app | everything |
+//!
+//! Only `outbox/mongo/` names `mongodb`, only `outbox/embedded/` names `redb`, only `http/`
+//! names hyper, only `http/error.rs` knows status codes.
+#![warn(unreachable_pub)]
+// One module style: `foo/mod.rs`, never `foo.rs` beside `foo/`.
+#![deny(clippy::self_named_module_files)]
+
+/// Declares a closed vocabulary: an enum whose variants each have one wire spelling, with
+/// `ALL` (every variant, in order) and `as_str()`.
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)*
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The wire spelling.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
 
 pub mod app;
 pub mod auth;
 pub mod config;
-pub mod demo;
+pub(crate) mod demo;
 pub mod dispatch;
 pub mod event;
 pub mod http;
 pub mod metrics;
+pub mod node;
 pub mod outbox;
 pub mod registry;
 pub mod shutdown;

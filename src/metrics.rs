@@ -1,18 +1,83 @@
-//! Prometheus metrics (`ssehub_` prefix) and their text exposition.
+//! Prometheus metrics (`ssehub_` prefix) and their text exposition, with the closed
+//! vocabularies their labels use ([`CloseReason`], [`Limit`], [`Replay`], [`StoreOp`]): each an
+//! enum with `as_str()`, so a label can only be one of the documented values.
 //!
 //! Hot paths touch plain atomics (counters and gauges without labels); labelled families are
 //! for per-request and per-batch events only.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+/// Lets a vocabulary be a Prometheus label value.
+macro_rules! label_values {
+    ($($name:ident),*) => {$(
+        impl EncodeLabelValue for $name {
+            fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+                std::fmt::Write::write_str(encoder, self.as_str())
+            }
+        }
+    )*};
+}
+
+label_values!(CloseReason, Limit, Replay, StoreOp);
+
+vocabulary! {
+    /// Why a stream ended (`ssehub_sse_disconnects_total{reason}`).
+    CloseReason {
+        /// The client went away (or its socket failed).
+        Client => "client",
+        /// The node is shutting down.
+        Shutdown => "shutdown",
+        /// The client token or JWT that opened it expired.
+        TokenExpired => "token_expired",
+        /// `--max-stream-lifetime-secs` passed.
+        Lifetime => "lifetime",
+        /// The socket accepted no bytes for `--write-stall-secs`.
+        WriteStall => "write_stall",
+        /// A catch-up read from the store failed; the client resumes from its position.
+        StoreError => "store_error",
+    }
+}
+
+vocabulary! {
+    /// Which limit refused a request (`ssehub_limit_rejections_total{limit}`).
+    Limit {
+        Connections => "connections",
+        ConnectionsPerClient => "connections_per_client",
+        FilterTypes => "filter_types",
+        BodyBytes => "body_bytes",
+        HeaderBytes => "header_bytes",
+        HeaderReadTimeout => "header_read_timeout",
+    }
+}
+
+vocabulary! {
+    /// How a stream started (`ssehub_replays_total{outcome}`).
+    Replay {
+        Live => "live",
+        Replayed => "replayed",
+        Reset => "reset",
+    }
+}
+
+vocabulary! {
+    /// A store operation (`ssehub_store_operation_seconds{operation}`, `ssehub_store_errors_total`).
+    StoreOp {
+        Append => "append",
+        ReadAfter => "read_after",
+        Head => "head",
+        Trim => "trim",
+        SaveCheckpoints => "save_checkpoints",
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Reason {
-    pub reason: &'static str,
+    pub reason: CloseReason,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -22,17 +87,17 @@ pub struct TypeLabel {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Outcome {
-    pub outcome: &'static str,
+    pub outcome: Replay,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Operation {
-    pub operation: &'static str,
+    pub operation: StoreOp,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct Limit {
-    pub limit: &'static str,
+pub struct LimitLabel {
+    pub limit: Limit,
 }
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
@@ -58,7 +123,7 @@ pub struct Metrics {
     pub store_errors: Family<Operation, Counter>,
     pub publish_seconds: Histogram,
     pub publish_batch_size: Histogram,
-    pub limit_rejections: Family<Limit, Counter>,
+    pub limit_rejections: Family<LimitLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -178,19 +243,21 @@ impl Metrics {
         text
     }
 
-    pub fn disconnect(&self, reason: &'static str) {
+    pub fn disconnect(&self, reason: CloseReason) {
         self.disconnects.get_or_create(&Reason { reason }).inc();
     }
 
-    pub fn limit_hit(&self, limit: &'static str) {
-        self.limit_rejections.get_or_create(&Limit { limit }).inc();
+    pub fn limit_hit(&self, limit: Limit) {
+        self.limit_rejections
+            .get_or_create(&LimitLabel { limit })
+            .inc();
     }
 
-    pub fn replay(&self, outcome: &'static str) {
+    pub fn replay(&self, outcome: Replay) {
         self.replays.get_or_create(&Outcome { outcome }).inc();
     }
 
-    pub fn store_op(&self, operation: &'static str, seconds: f64, ok: bool) {
+    pub fn store_op(&self, operation: StoreOp, seconds: f64, ok: bool) {
         self.store_seconds
             .get_or_create(&Operation { operation })
             .observe(seconds);

@@ -12,7 +12,6 @@ use bytes::Bytes;
 use parking_lot::RwLock;
 
 use crate::event::{ClientId, Event, Filter, Sequence};
-use crate::sse::frame;
 
 /// One event, encoded once, with what readers need to decide whether it is theirs.
 #[derive(Debug, Clone)]
@@ -25,12 +24,13 @@ pub struct Frame {
 }
 
 impl Frame {
-    pub fn encode(event: &Event) -> Frame {
+    /// The frame of `event`, whose wire bytes (`sse::frame::encode_event`) are `bytes`.
+    pub fn new(event: &Event, bytes: Bytes) -> Frame {
         Frame {
             sequence: event.sequence,
             folded_type: event.event_type.folded(),
             target: event.target.clone(),
-            bytes: frame::encode_event(event),
+            bytes,
         }
     }
 
@@ -170,7 +170,8 @@ mod tests {
     use crate::outbox::contract::sample;
 
     fn frame(n: u64, target: Option<&str>) -> Frame {
-        Frame::encode(&sample(n, target).with_sequence(Sequence(n)))
+        let event = sample(n, target).with_sequence(Sequence(n));
+        Frame::new(&event, Bytes::from(format!("id: {n}\n\n")))
     }
 
     fn all(_: &Frame) -> bool {

@@ -9,7 +9,7 @@ use support::{assert_eventually, get, post_json, SseStream, TestHub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn metric(hub: &TestHub, line_start: &str) -> f64 {
-    let text = hub.state.metrics.encode();
+    let text = hub.node.metrics_text();
     text.lines()
         .find_map(|l| {
             l.strip_prefix(line_start)
@@ -137,7 +137,7 @@ async fn oversized_request_heads_are_refused() {
 #[tokio::test]
 async fn slowloris_clients_are_shed_while_normal_clients_are_served() {
     let hub = TestHub::builder()
-        .config(|c| c.header_read_timeout_secs = 1)
+        .config(|c| c.header_read_timeout = std::time::Duration::from_secs(1))
         .start()
         .await;
     let mut slow = Vec::new();
@@ -184,7 +184,7 @@ async fn slowloris_clients_are_shed_while_normal_clients_are_served() {
 #[tokio::test]
 async fn streams_end_at_their_maximum_lifetime_and_resume_without_loss() {
     let hub = TestHub::builder()
-        .config(|c| c.max_stream_lifetime_secs = 1)
+        .config(|c| c.max_stream_lifetime = std::time::Duration::from_secs(1))
         .start()
         .await;
     let (mut stream, _) = hub.subscribe("/api/sse/connect?clientId=roamer", &[]).await;
@@ -235,7 +235,7 @@ async fn streams_end_at_their_maximum_lifetime_and_resume_without_loss() {
 async fn a_reader_that_stops_reading_is_disconnected_and_resumes_losslessly() {
     let hub = TestHub::builder()
         .config(|c| {
-            c.write_stall_secs = 1;
+            c.write_stall = std::time::Duration::from_secs(1);
             c.max_body_bytes = 1 << 20;
         })
         .start()

@@ -53,7 +53,7 @@ async fn every_family_moves_with_what_it_counts() {
     let refused = support::get(hub.addr, "/api/sse/connect?clientId=m1", None).await;
     assert_eq!(refused.status, 429);
     drop(live);
-    assert_eventually(|| hub.state.registry.connections() == 2, "a stream closed").await;
+    assert_eventually(|| hub.node.connections() == 2, "a stream closed").await;
 
     let after = scrape(&get(hub.addr, "/metrics", None).await.body);
     let moved = |name: &str| {

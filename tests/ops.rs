@@ -288,8 +288,8 @@ async fn shutdown_ends_streams_with_a_comment_and_flushes_acks() {
 async fn a_connection_that_never_sends_a_request_does_not_hold_shutdown() {
     let hub = TestHub::builder()
         .config(|c| {
-            c.header_read_timeout_secs = 60;
-            c.shutdown_grace_secs = 30;
+            c.header_read_timeout = std::time::Duration::from_secs(60);
+            c.shutdown_grace = std::time::Duration::from_secs(30);
         })
         .start()
         .await;

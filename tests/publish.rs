@@ -415,5 +415,5 @@ async fn a_stream_request_with_a_body_is_refused() {
         (reply.status.as_u16(), reply.error_code()),
         (400, "body_not_allowed".to_owned())
     );
-    assert_eq!(hub.state.registry.connections(), 0);
+    assert_eq!(hub.node.connections(), 0);
 }

@@ -14,7 +14,7 @@ const QUIET: Duration = Duration::from_millis(300);
 #[tokio::test]
 async fn the_stream_starts_with_headers_retry_and_connected() {
     let hub = TestHub::builder()
-        .config(|c| c.retry_ms = 1500)
+        .config(|c| c.retry = std::time::Duration::from_millis(1500))
         .start()
         .await;
     hub.broadcast("warmup", json!(1), None).await;
@@ -342,7 +342,7 @@ async fn bad_connect_and_ack_inputs_are_refused() {
     }
     let a = ssehub::event::ClientId::new("a").unwrap();
     assert_eq!(
-        hub.state.checkpoints.load(&a).await.unwrap(),
+        hub.node.checkpoint_of(&a).await.unwrap(),
         None,
         "no refused ack was recorded"
     );
@@ -355,10 +355,7 @@ async fn a_cursor_behind_the_ring_catches_up_from_the_store() {
         .start()
         .await;
     publish_n(&hub, 100).await;
-    assert!(
-        hub.state.stream.tail.floor().0 >= 80,
-        "the ring evicted the start"
-    );
+    assert!(hub.node.tail_floor().0 >= 80, "the ring evicted the start");
     let (mut stream, _) = hub
         .subscribe(
             "/api/sse/connect?clientId=late&checkpoint=0&filter=message",
@@ -373,7 +370,7 @@ async fn a_cursor_behind_the_ring_catches_up_from_the_store() {
 #[tokio::test]
 async fn idle_streams_get_heartbeat_comments() {
     let hub = TestHub::builder()
-        .config(|c| c.heartbeat_secs = 1)
+        .config(|c| c.heartbeat = std::time::Duration::from_secs(1))
         .start()
         .await;
     let (mut stream, _) = hub.subscribe("/api/sse/connect", &[]).await;
@@ -389,8 +386,12 @@ async fn idle_streams_get_heartbeat_comments() {
 async fn a_thousand_events_reach_two_hundred_subscribers_complete_and_in_order() {
     let hub = TestHub::start().await;
     let mut streams = Vec::new();
-    for n in 0..200 {
-        let filter = if n % 4 == 0 { "&filter=even" } else { "" };
+    for n in 0..200u32 {
+        let filter = if n.is_multiple_of(4) {
+            "&filter=even"
+        } else {
+            ""
+        };
         let (stream, _) = hub
             .subscribe(&format!("/api/sse/connect?clientId=s{n}{filter}"), &[])
             .await;
@@ -402,7 +403,11 @@ async fn a_thousand_events_reach_two_hundred_subscribers_complete_and_in_order()
         publishers.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             for i in 0..125u64 {
-                let event_type = if (p + i) % 2 == 0 { "even" } else { "odd" };
+                let event_type = if (p + i).is_multiple_of(2) {
+                    "even"
+                } else {
+                    "odd"
+                };
                 let reply = post_json(
                     addr,
                     "/api/sse/broadcast",
@@ -432,7 +437,7 @@ async fn a_thousand_events_reach_two_hundred_subscribers_complete_and_in_order()
         .map(|(s, _)| *s)
         .collect();
     let readers = streams.into_iter().map(|(n, mut stream)| {
-        let expected = if n % 4 == 0 {
+        let expected = if n.is_multiple_of(4) {
             evens.clone()
         } else {
             all.clone()
@@ -447,9 +452,5 @@ async fn a_thousand_events_reach_two_hundred_subscribers_complete_and_in_order()
     for reader in readers.collect::<Vec<_>>() {
         reader.await.unwrap();
     }
-    assert_eventually(
-        || hub.state.registry.connections() == 0,
-        "all streams closed",
-    )
-    .await;
+    assert_eventually(|| hub.node.connections() == 0, "all streams closed").await;
 }

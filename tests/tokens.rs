@@ -170,7 +170,7 @@ async fn the_stream_closes_when_its_token_expires() {
         stream.until_end(Duration::from_secs(4)).await,
         "the stream ends at expiry"
     );
-    let text = hub.state.metrics.encode();
+    let text = hub.node.metrics_text();
     assert!(
         text.contains("ssehub_sse_disconnects_total{reason=\"token_expired\"} 1"),
         "{text}"

@@ -153,7 +153,11 @@ pub async fn run(mut plan: Plan) -> Report {
                 if rep.unsupported.is_some() {
                     break;
                 }
-                if plan.mode.retry_every.is_some_and(|k| (r + 1) % k == 0) {
+                if plan
+                    .mode
+                    .retry_every
+                    .is_some_and(|k| (r + 1).is_multiple_of(k))
+                {
                     rep.retry(&mut plan, &headers, &request, &acks).await;
                 }
             }

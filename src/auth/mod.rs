@@ -1,11 +1,15 @@
-//! API keys and their scopes, and signed client tokens ([`token`]). Keys are compared as
-//! SHA-256 digests in constant time, so neither a key's bytes nor its length leak through
-//! timing.
+//! Who a request is: [`Authenticator::identify`] turns the credentials a request presented
+//! (an API key, a client token) into a [`Caller`], for every verb of the node. API keys have
+//! scopes and are compared as SHA-256 digests in constant time, so neither a key's bytes nor
+//! its length leak through timing; client tokens ([`token`]) bind one client id.
 
 pub mod token;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use self::token::{Claims, TokenError, TokenSigner};
+use crate::event::UnixMillis;
 
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,6 +29,82 @@ pub enum AuthError {
     Invalid,
     #[error("this API key may not use this endpoint (it needs publish scope)")]
     Forbidden,
+    #[error("the client token is malformed or its signature does not match")]
+    TokenInvalid,
+    #[error("the client token has expired")]
+    TokenExpired,
+    /// `--require-client-tokens`: the verb needs the client's own token, not a shared key.
+    #[error("{0}")]
+    ClientTokenRequired(&'static str),
+}
+
+impl From<TokenError> for AuthError {
+    fn from(error: TokenError) -> AuthError {
+        match error {
+            TokenError::Invalid => AuthError::TokenInvalid,
+            TokenError::Expired => AuthError::TokenExpired,
+        }
+    }
+}
+
+/// What a request presented, wherever the transport found it (header, query parameter).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credentials<'a> {
+    pub api_key: Option<&'a str>,
+    /// A client token from `POST /api/sse/token`; an empty one counts as none.
+    pub client_token: Option<&'a str>,
+}
+
+/// Who a request acts as, once its credentials were checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A key with this scope (open mode has every scope).
+    Key(Scope),
+    /// A client token: acts as its one client id, on subscribe-scope verbs only.
+    Client(Claims),
+}
+
+/// What a verb accepts as a caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A key with publish scope.
+    Publish,
+    /// A key with subscribe (or publish) scope.
+    Subscribe,
+    /// As `Subscribe`, or a client token: the verbs that act as one client (stream, ack).
+    Client,
+}
+
+/// The node's credentials: API keys and the client token signer.
+pub struct Authenticator {
+    pub keys: KeyRing,
+    pub tokens: TokenSigner,
+}
+
+impl Authenticator {
+    /// The caller a request is, for a verb with `access`. Where a client token counts, it
+    /// wins over a key; elsewhere it is not looked at.
+    ///
+    /// # Errors
+    /// A bad or expired token, a missing or unknown key, or a key whose scope is too narrow.
+    pub fn identify(
+        &self,
+        credentials: &Credentials<'_>,
+        access: Access,
+        now: UnixMillis,
+    ) -> Result<Caller, AuthError> {
+        let token = credentials.client_token.filter(|t| !t.is_empty());
+        let needed = match (access, token) {
+            (Access::Client, Some(token)) => {
+                return Ok(Caller::Client(self.tokens.verify(token, now)?))
+            }
+            (Access::Publish, _) => Scope::Publish,
+            (Access::Subscribe | Access::Client, _) => Scope::Subscribe,
+        };
+        Ok(Caller::Key(
+            self.keys.authorize(credentials.api_key, needed)?,
+        ))
+    }
 }
 
 pub struct KeyRing {

@@ -30,6 +30,7 @@ pub struct Claims {
     pub expires_at: i64,
 }
 
+/// Signs and verifies client tokens with one secret (share it across nodes).
 pub struct TokenSigner {
     key: Vec<u8>,
 }

@@ -1,5 +1,13 @@
-//! Every setting: a CLI flag, an env var (`SSEHUB_` + the flag in upper snake case) and a
-//! named default, validated once at start. `Config` is plain data, so tests build it directly.
+//! Every setting in one place: a CLI flag, an env var (`SSEHUB_` + the flag in upper snake
+//! case) and a named default, with its range on the flag itself, parsed once into its typed
+//! value ([`parse`]). [`Config::validate`] checks only rules across settings. Each component
+//! gets its own settings from here ([`Config::node`], [`Config::http`], ...), so adding a flag
+//! touches this file, README's table (a test compares it with `--help`) and the code that
+//! uses it.
+
+pub mod parse;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,36 +15,28 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::dispatch::DispatchConfig;
+use crate::http::HttpSettings;
+use crate::node::NodeSettings;
+use crate::outbox::mongo::{MongoOptions, WriteAcknowledgment};
+use crate::outbox::Retention;
+
 /// `--listen`: loopback by default, so a bare `ssehub` is never an open hub on a network.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-/// `--heartbeat-secs`: below common proxy idle timeouts (60 s) with margin.
-pub const DEFAULT_HEARTBEAT_SECS: u64 = 15;
-/// `--retry-ms`: the EventSource reconnect delay sent once per stream.
-pub const DEFAULT_RETRY_MS: u64 = 3000;
 /// `--max-body-bytes`: publish bodies are small JSON documents.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
-/// `--shutdown-grace-secs`: shorter than Kubernetes' default 30 s termination grace.
-pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 10;
 /// `--tail-capacity`: frames kept in memory; older positions replay from the store.
 pub const DEFAULT_TAIL_CAPACITY: usize = 65_536;
 /// `--max-filter-types`: bounds the registry's per-connection index entries.
 pub const DEFAULT_MAX_FILTER_TYPES: usize = 32;
-/// `--poll-interval-ms`: how soon a node sees events published on other nodes.
-pub const DEFAULT_POLL_INTERVAL_MS: u64 = 20;
-/// `--gap-timeout-ms`: well above the worst publish latency of a healthy store.
-pub const DEFAULT_GAP_TIMEOUT_MS: u64 = 10_000;
 /// `--max-connections`: SSE streams per node; past it clients are told to retry elsewhere.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 250_000;
 /// `--max-connections-per-client`: tabs of one client id; more is a loop or an abuse.
 pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 32;
-/// `--header-read-timeout-secs`: a request head must arrive within this (slowloris).
-pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
 /// `--max-header-bytes`: request line plus headers; hyper's floor is 8 KiB.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
-/// `--write-stall-secs`: a socket that accepts no bytes for this long is closed.
-pub const DEFAULT_WRITE_STALL_SECS: u64 = 30;
-/// `--token-ttl-max-secs` is not a flag: one week bounds how long a leaked token is useful.
-pub const MAX_TOKEN_TTL_SECS: u64 = 7 * 24 * 3600;
+/// Events per dispatcher read.
+const DISPATCH_BATCH: usize = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StoreKind {
@@ -47,7 +47,13 @@ pub enum StoreKind {
 
 /// The `ssehub` command line.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "ssehub", version, about = "A Server-Sent Events hub")]
+#[command(
+    name = "ssehub",
+    version,
+    about = "A Server-Sent Events hub",
+    after_help = "Environment: every flag also reads the env var shown with it. SSEHUB_LOG sets \
+                  the log filter (tracing EnvFilter syntax, e.g. `ssehub=debug`; default `info`)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -64,87 +70,113 @@ pub enum Command {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
-    /// Address to listen on.
-    #[arg(long, env = "SSEHUB_LISTEN", default_value = DEFAULT_LISTEN)]
+    /// Address to listen on (`host:port`; a host name resolves once at start).
+    #[arg(value_name = "ADDR", long, env = "SSEHUB_LISTEN", default_value = DEFAULT_LISTEN, value_parser = parse::listen_addr, global = true)]
     pub listen: SocketAddr,
     /// Directory of the embedded store.
-    #[arg(long, env = "SSEHUB_DATA_DIR", default_value = "./data")]
+    #[arg(
+        value_name = "DIR",
+        long,
+        env = "SSEHUB_DATA_DIR",
+        default_value = "./data"
+    )]
     pub data_dir: PathBuf,
-    /// Outbox backend; a MongoDB URI selects `mongodb`.
+    /// Outbox backend [default: embedded, or mongodb when a MongoDB URI is set].
     #[arg(long, env = "SSEHUB_STORE", value_enum)]
     pub store: Option<StoreKind>,
     /// MongoDB connection string (several nodes share one outbox).
-    #[arg(long, env = "MONGODB_URI")]
+    #[arg(value_name = "URI", long, env = "MONGODB_URI", hide_env_values = true)]
     pub mongodb_uri: Option<String>,
     /// MongoDB database name.
-    #[arg(long, env = "SSEHUB_MONGODB_DATABASE", default_value = "ssehub")]
+    #[arg(
+        value_name = "NAME",
+        long,
+        env = "SSEHUB_MONGODB_DATABASE",
+        default_value = "ssehub"
+    )]
     pub mongodb_database: String,
-    /// MongoDB write concern for publishes: `majority` or a number of members.
-    #[arg(long, env = "SSEHUB_WRITE_CONCERN", default_value = "majority")]
-    pub write_concern: String,
+    /// MongoDB write concern for publishes: `majority` or a number of members (≥ 1).
+    #[arg(value_name = "W", long, env = "SSEHUB_WRITE_CONCERN", default_value = "majority", value_parser = parse::write_concern)]
+    pub write_concern: WriteAcknowledgment,
     /// Keys with publish scope (every endpoint), comma separated.
-    #[arg(long, env = "SSEHUB_PUBLISH_KEYS", value_delimiter = ',')]
+    #[arg(value_name = "KEYS", long, env = "SSEHUB_PUBLISH_KEYS", value_delimiter = ',', value_parser = parse::key, hide_env_values = true)]
     pub publish_keys: Vec<String>,
     /// Keys with subscribe scope (connect, ack, stats, demo status), comma separated.
-    #[arg(long, env = "SSEHUB_SUBSCRIBE_KEYS", value_delimiter = ',')]
+    #[arg(value_name = "KEYS", long, env = "SSEHUB_SUBSCRIBE_KEYS", value_delimiter = ',', value_parser = parse::key, hide_env_values = true)]
     pub subscribe_keys: Vec<String>,
-    /// Seconds between `: ping` comments on idle streams.
-    #[arg(long, env = "SSEHUB_HEARTBEAT_SECS", default_value_t = DEFAULT_HEARTBEAT_SECS)]
-    pub heartbeat_secs: u64,
-    /// Reconnect delay (`retry:`) sent to clients.
-    #[arg(long, env = "SSEHUB_RETRY_MS", default_value_t = DEFAULT_RETRY_MS)]
-    pub retry_ms: u64,
-    /// Keep at most this many events (unset: no count limit).
-    #[arg(long, env = "SSEHUB_RETENTION_MAX_EVENTS")]
+    // Below common proxy idle timeouts (60 s) with margin.
+    /// Seconds between `: ping` comments on idle streams [1–3600].
+    #[arg(value_name = "SECS", long = "heartbeat-secs", env = "SSEHUB_HEARTBEAT_SECS", default_value = "15", value_parser = parse::seconds(1..=3600))]
+    pub heartbeat: Duration,
+    // The EventSource reconnect delay, sent once per stream.
+    /// Reconnect delay (`retry:`) sent to clients, in milliseconds [100–3600000].
+    #[arg(value_name = "MS", long = "retry-ms", env = "SSEHUB_RETRY_MS", default_value = "3000", value_parser = parse::millis(100..=3_600_000))]
+    pub retry: Duration,
+    /// Keep at most this many events [unset: no count limit].
+    #[arg(value_name = "N", long, env = "SSEHUB_RETENTION_MAX_EVENTS")]
     pub retention_max_events: Option<u64>,
-    /// Keep events at most this many seconds (unset: no age limit).
-    #[arg(long, env = "SSEHUB_RETENTION_MAX_AGE_SECS")]
-    pub retention_max_age_secs: Option<u64>,
-    /// Largest accepted request body.
-    #[arg(long, env = "SSEHUB_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    /// Keep events at most this many seconds [≥ 1; unset: no age limit].
+    #[arg(value_name = "SECS", long = "retention-max-age-secs", env = "SSEHUB_RETENTION_MAX_AGE_SECS", value_parser = parse::seconds_from(1))]
+    pub retention_max_age: Option<Duration>,
+    /// Largest accepted request body, in bytes [64–16777216].
+    #[arg(value_name = "BYTES", long, env = "SSEHUB_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES, value_parser = parse::usize_in(64..=16 << 20))]
     pub max_body_bytes: usize,
     /// Origins allowed by CORS, comma separated (`*` for any).
-    #[arg(long, env = "SSEHUB_CORS_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        value_name = "ORIGINS",
+        long,
+        env = "SSEHUB_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
     pub cors_origins: Vec<String>,
     /// Directory of the SPA, served at `/` with fallback to `index.html`.
-    #[arg(long, env = "SSEHUB_STATIC_DIR")]
+    #[arg(value_name = "DIR", long, env = "SSEHUB_STATIC_DIR", value_parser = parse::directory)]
     pub static_dir: Option<PathBuf>,
-    /// This node's name (default: the host name).
-    #[arg(long, env = "SSEHUB_NODE_ID")]
+    /// This node's name [default: the host name].
+    #[arg(value_name = "NAME", long, env = "SSEHUB_NODE_ID")]
     pub node_id: Option<String>,
-    /// Seconds to drain on SIGTERM/SIGINT before exiting anyway.
-    #[arg(long, env = "SSEHUB_SHUTDOWN_GRACE_SECS", default_value_t = DEFAULT_SHUTDOWN_GRACE_SECS)]
-    pub shutdown_grace_secs: u64,
-    /// Frames kept in the in-memory tail ring.
-    #[arg(long, env = "SSEHUB_TAIL_CAPACITY", default_value_t = DEFAULT_TAIL_CAPACITY)]
+    // Shorter than Kubernetes' default 30 s termination grace.
+    /// Seconds to drain on SIGTERM/SIGINT before exiting anyway [0–3600].
+    #[arg(value_name = "SECS", long = "shutdown-grace-secs", env = "SSEHUB_SHUTDOWN_GRACE_SECS", default_value = "10", value_parser = parse::seconds(0..=3600))]
+    pub shutdown_grace: Duration,
+    /// Frames kept in the in-memory tail ring [16–16777216].
+    #[arg(value_name = "FRAMES", long, env = "SSEHUB_TAIL_CAPACITY", default_value_t = DEFAULT_TAIL_CAPACITY, value_parser = parse::usize_in(16..=16 << 20))]
     pub tail_capacity: usize,
-    /// Most event types one `filter=` may name.
-    #[arg(long, env = "SSEHUB_MAX_FILTER_TYPES", default_value_t = DEFAULT_MAX_FILTER_TYPES)]
+    /// Most event types one `filter=` may name [1–1024].
+    #[arg(value_name = "N", long, env = "SSEHUB_MAX_FILTER_TYPES", default_value_t = DEFAULT_MAX_FILTER_TYPES, value_parser = parse::usize_in(1..=1024))]
     pub max_filter_types: usize,
-    /// Milliseconds between outbox polls for other nodes' events.
-    #[arg(long, env = "SSEHUB_POLL_INTERVAL_MS", default_value_t = DEFAULT_POLL_INTERVAL_MS)]
-    pub poll_interval_ms: u64,
-    /// Most concurrent SSE streams on this node (over it: 503 with Retry-After).
-    #[arg(long, env = "SSEHUB_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    // How soon a node sees events published on other nodes.
+    /// Milliseconds between outbox polls for other nodes' events [1–60000].
+    #[arg(value_name = "MS", long = "poll-interval-ms", env = "SSEHUB_POLL_INTERVAL_MS", default_value = "20", value_parser = parse::millis(1..=60_000))]
+    pub poll_interval: Duration,
+    // Well above the worst publish latency of a healthy store (MongoDB operations time out at 10 s).
+    /// Milliseconds a missing sequence number may hold dispatch before it is skipped [10–3600000].
+    #[arg(value_name = "MS", long = "gap-timeout-ms", env = "SSEHUB_GAP_TIMEOUT_MS", default_value = "10000", value_parser = parse::millis(10..=3_600_000))]
+    pub gap_timeout: Duration,
+    /// Most concurrent SSE streams on this node (over it: 503 with Retry-After) [≥ 1].
+    #[arg(value_name = "N", long, env = "SSEHUB_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = parse::at_least(1))]
     pub max_connections: usize,
-    /// Most concurrent streams of one client id (over it: 429).
-    #[arg(long, env = "SSEHUB_MAX_CONNECTIONS_PER_CLIENT", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_CLIENT)]
+    /// Most concurrent streams of one client id (over it: 429) [≥ 1].
+    #[arg(value_name = "N", long, env = "SSEHUB_MAX_CONNECTIONS_PER_CLIENT", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_CLIENT, value_parser = parse::at_least(1))]
     pub max_connections_per_client: usize,
     /// End streams after this many seconds (minus up to 20 % jitter) so clients resume
-    /// elsewhere; 0 keeps them open.
-    #[arg(long, env = "SSEHUB_MAX_STREAM_LIFETIME_SECS", default_value_t = 0)]
-    pub max_stream_lifetime_secs: u64,
-    /// Seconds a client may take to send a request head.
-    #[arg(long, env = "SSEHUB_HEADER_READ_TIMEOUT_SECS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT_SECS)]
-    pub header_read_timeout_secs: u64,
-    /// Largest request line plus headers, in bytes.
-    #[arg(long, env = "SSEHUB_MAX_HEADER_BYTES", default_value_t = DEFAULT_MAX_HEADER_BYTES)]
+    /// elsewhere [0 = off].
+    #[arg(value_name = "SECS", long = "max-stream-lifetime-secs", env = "SSEHUB_MAX_STREAM_LIFETIME_SECS", default_value = "0", value_parser = parse::seconds_from(0))]
+    pub max_stream_lifetime: Duration,
+    // Slowloris: a head must arrive within this.
+    /// Seconds a client may take to send a request head [1–600].
+    #[arg(value_name = "SECS", long = "header-read-timeout-secs", env = "SSEHUB_HEADER_READ_TIMEOUT_SECS", default_value = "10", value_parser = parse::seconds(1..=600))]
+    pub header_read_timeout: Duration,
+    /// Largest request line plus headers, in bytes [8192–1048576].
+    #[arg(value_name = "BYTES", long, env = "SSEHUB_MAX_HEADER_BYTES", default_value_t = DEFAULT_MAX_HEADER_BYTES, value_parser = parse::usize_in(8192..=1 << 20))]
     pub max_header_bytes: usize,
-    /// Close a connection whose socket accepted no bytes for this many seconds.
-    #[arg(long, env = "SSEHUB_WRITE_STALL_SECS", default_value_t = DEFAULT_WRITE_STALL_SECS)]
-    pub write_stall_secs: u64,
-    /// Secret that signs client tokens (share it across nodes); random per process if unset.
-    #[arg(long, env = "SSEHUB_TOKEN_SECRET", hide_env_values = true)]
+    // A reader that stopped reading holds memory; it resumes losslessly after the close.
+    /// Close a connection whose socket accepted no bytes for this many seconds [1–3600].
+    #[arg(value_name = "SECS", long = "write-stall-secs", env = "SSEHUB_WRITE_STALL_SECS", default_value = "30", value_parser = parse::seconds(1..=3600))]
+    pub write_stall: Duration,
+    /// Secret that signs client tokens (share it across nodes) [≥ 16 bytes; default: random
+    /// per process].
+    #[arg(value_name = "SECRET", long, env = "SSEHUB_TOKEN_SECRET", hide_env_values = true, value_parser = parse::token_secret)]
     pub token_secret: Option<String>,
     /// A subscribe key alone may not name a clientId: only a client token binds one.
     #[arg(long, env = "SSEHUB_REQUIRE_CLIENT_TOKENS")]
@@ -152,9 +184,6 @@ pub struct Config {
     /// Switch the demo generator on at start (as `POST /api/demo/start` would).
     #[arg(long, env = "SSEHUB_DEMO_ON_START")]
     pub demo_on_start: bool,
-    /// Milliseconds a missing sequence number may hold dispatch before it is skipped.
-    #[arg(long, env = "SSEHUB_GAP_TIMEOUT_MS", default_value_t = DEFAULT_GAP_TIMEOUT_MS)]
-    pub gap_timeout_ms: u64,
 }
 
 /// Why the configuration was refused; printed before exit code 64.
@@ -162,19 +191,22 @@ pub struct Config {
 pub enum ConfigError {
     #[error("no --publish-keys or --subscribe-keys are set, so the hub would be open to anyone; it only runs open on a loopback address, not on {0}. Set keys, or listen on 127.0.0.1")]
     OpenOnNetwork(SocketAddr),
-    #[error("--{flag} must be {rule}")]
-    OutOfRange {
-        flag: &'static str,
-        rule: &'static str,
-    },
     #[error("--store mongodb needs --mongodb-uri (or MONGODB_URI)")]
     MongoWithoutUri,
-    #[error("--{flag}: key {index} is empty or has surrounding spaces")]
-    BadKey { flag: &'static str, index: usize },
-    #[error("--static-dir {0} is not a directory")]
-    StaticDir(PathBuf),
-    #[error("--write-concern must be `majority` or a number of members from 1, not {0:?}")]
-    WriteConcern(String),
+    #[error("--store {0} conflicts with --mongodb-uri (or MONGODB_URI): choose one store")]
+    StoreConflict(&'static str),
+}
+
+/// Which backend to open, with what it needs.
+#[derive(Debug, Clone)]
+pub enum StoreChoice {
+    Embedded(PathBuf),
+    Memory,
+    Mongodb {
+        uri: String,
+        database: String,
+        options: MongoOptions,
+    },
 }
 
 impl Config {
@@ -192,10 +224,26 @@ impl Config {
         }
     }
 
+    pub fn store_choice(&self) -> StoreChoice {
+        match self.store_kind() {
+            StoreKind::Embedded => StoreChoice::Embedded(self.data_dir.clone()),
+            StoreKind::Memory => StoreChoice::Memory,
+            StoreKind::Mongodb => StoreChoice::Mongodb {
+                uri: self.mongodb_uri.clone().unwrap_or_default(),
+                database: self.mongodb_database.clone(),
+                options: MongoOptions {
+                    write_concern: self.write_concern,
+                    ..MongoOptions::default()
+                },
+            },
+        }
+    }
+
     pub fn is_open(&self) -> bool {
         self.publish_keys.is_empty() && self.subscribe_keys.is_empty()
     }
 
+    /// `--node-id`, else the host name (`$HOSTNAME`, else `/etc/hostname`), else `ssehub`.
     pub fn node_id(&self) -> String {
         self.node_id.clone().unwrap_or_else(|| {
             std::env::var("HOSTNAME")
@@ -211,15 +259,44 @@ impl Config {
         })
     }
 
-    pub fn heartbeat(&self) -> Duration {
-        Duration::from_secs(self.heartbeat_secs)
+    /// What the node's verbs and background tasks need.
+    pub fn node(&self) -> NodeSettings {
+        NodeSettings {
+            node_id: self.node_id(),
+            retry: self.retry,
+            heartbeat: self.heartbeat,
+            tail_capacity: self.tail_capacity,
+            max_filter_types: self.max_filter_types,
+            max_connections: self.max_connections,
+            max_connections_per_client: self.max_connections_per_client,
+            max_stream_lifetime: (!self.max_stream_lifetime.is_zero())
+                .then_some(self.max_stream_lifetime),
+            require_client_tokens: self.require_client_tokens,
+            retention: Retention {
+                max_events: self.retention_max_events,
+                max_age: self.retention_max_age,
+            },
+            dispatch: DispatchConfig {
+                batch: DISPATCH_BATCH,
+                poll_interval: self.poll_interval,
+                gap_timeout: self.gap_timeout,
+            },
+        }
     }
 
-    pub fn shutdown_grace(&self) -> Duration {
-        Duration::from_secs(self.shutdown_grace_secs)
+    /// What the HTTP adapters need.
+    pub fn http(&self) -> HttpSettings {
+        HttpSettings {
+            max_body_bytes: self.max_body_bytes,
+            cors_origins: self.cors_origins.clone(),
+            static_dir: self.static_dir.clone(),
+            header_read_timeout: self.header_read_timeout,
+            max_header_bytes: self.max_header_bytes,
+            write_stall: self.write_stall,
+        }
     }
 
-    /// Checks everything that can be checked before binding.
+    /// The rules across settings (each value was checked when it was parsed).
     ///
     /// # Errors
     /// The first problem found, in words an operator can act on.
@@ -227,160 +304,11 @@ impl Config {
         if self.is_open() && !self.listen.ip().is_loopback() {
             return Err(ConfigError::OpenOnNetwork(self.listen));
         }
-        let ranges: [(&'static str, bool, &'static str); 12] = [
-            ("max-connections", self.max_connections >= 1, "at least 1"),
-            (
-                "max-connections-per-client",
-                self.max_connections_per_client >= 1,
-                "at least 1",
-            ),
-            (
-                "header-read-timeout-secs",
-                (1..=600).contains(&self.header_read_timeout_secs),
-                "between 1 and 600",
-            ),
-            (
-                "max-header-bytes",
-                (8192..=1 << 20).contains(&self.max_header_bytes),
-                "between 8192 and 1048576",
-            ),
-            (
-                "write-stall-secs",
-                (1..=3600).contains(&self.write_stall_secs),
-                "between 1 and 3600",
-            ),
-            (
-                "heartbeat-secs",
-                (1..=3600).contains(&self.heartbeat_secs),
-                "between 1 and 3600",
-            ),
-            (
-                "retry-ms",
-                (100..=3_600_000).contains(&self.retry_ms),
-                "between 100 and 3600000",
-            ),
-            (
-                "max-body-bytes",
-                (64..=16 << 20).contains(&self.max_body_bytes),
-                "between 64 and 16777216",
-            ),
-            (
-                "tail-capacity",
-                (16..=16 << 20).contains(&self.tail_capacity),
-                "between 16 and 16777216",
-            ),
-            (
-                "max-filter-types",
-                (1..=1024).contains(&self.max_filter_types),
-                "between 1 and 1024",
-            ),
-            (
-                "poll-interval-ms",
-                (1..=60_000).contains(&self.poll_interval_ms),
-                "between 1 and 60000",
-            ),
-            (
-                "shutdown-grace-secs",
-                self.shutdown_grace_secs <= 3600,
-                "at most 3600",
-            ),
-        ];
-        if let Some((flag, _, rule)) = ranges.into_iter().find(|(_, ok, _)| !ok) {
-            return Err(ConfigError::OutOfRange { flag, rule });
+        match (self.store, &self.mongodb_uri) {
+            (Some(StoreKind::Mongodb), None) => Err(ConfigError::MongoWithoutUri),
+            (Some(StoreKind::Embedded), Some(_)) => Err(ConfigError::StoreConflict("embedded")),
+            (Some(StoreKind::Memory), Some(_)) => Err(ConfigError::StoreConflict("memory")),
+            _ => Ok(()),
         }
-        if self.gap_timeout_ms < 10 {
-            return Err(ConfigError::OutOfRange {
-                flag: "gap-timeout-ms",
-                rule: "at least 10",
-            });
-        }
-        if self.retention_max_age_secs == Some(0) {
-            return Err(ConfigError::OutOfRange {
-                flag: "retention-max-age-secs",
-                rule: "at least 1 when set",
-            });
-        }
-        for (flag, keys) in [
-            ("publish-keys", &self.publish_keys),
-            ("subscribe-keys", &self.subscribe_keys),
-        ] {
-            if let Some(index) = keys.iter().position(|k| k.is_empty() || k.trim() != k) {
-                return Err(ConfigError::BadKey { flag, index });
-            }
-        }
-        if self.store_kind() == StoreKind::Mongodb && self.mongodb_uri.is_none() {
-            return Err(ConfigError::MongoWithoutUri);
-        }
-        if let Some(dir) = &self.static_dir {
-            if !dir.is_dir() {
-                return Err(ConfigError::StaticDir(dir.clone()));
-            }
-        }
-        if self.token_secret.as_deref().is_some_and(|s| s.len() < 16) {
-            return Err(ConfigError::OutOfRange {
-                flag: "token-secret",
-                rule: "at least 16 bytes long",
-            });
-        }
-        if self.write_concern != "majority"
-            && !self.write_concern.parse::<u32>().is_ok_and(|n| n >= 1)
-        {
-            return Err(ConfigError::WriteConcern(self.write_concern.clone()));
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(args: &[&str]) -> Config {
-        let mut all = vec!["ssehub"];
-        all.extend_from_slice(args);
-        Cli::try_parse_from(all).unwrap().config
-    }
-
-    #[test]
-    fn defaults_are_an_open_loopback_embedded_hub() {
-        let config = Config::defaults();
-        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
-        assert_eq!(config.store_kind(), StoreKind::Embedded);
-        assert!(config.is_open());
-        config.validate().unwrap();
-    }
-
-    #[test]
-    fn open_mode_is_refused_off_loopback() {
-        let config = parse(&["--listen", "0.0.0.0:8080"]);
-        assert!(matches!(
-            config.validate(),
-            Err(ConfigError::OpenOnNetwork(_))
-        ));
-        let keyed = parse(&["--listen", "0.0.0.0:8080", "--publish-keys", "a,b"]);
-        assert_eq!(keyed.publish_keys, vec!["a", "b"]);
-        keyed.validate().unwrap();
-    }
-
-    #[test]
-    fn a_mongodb_uri_selects_the_mongodb_store() {
-        let config = parse(&["--mongodb-uri", "mongodb://127.0.0.1:1/"]);
-        assert_eq!(config.store_kind(), StoreKind::Mongodb);
-        let forced = parse(&["--store", "mongodb"]);
-        assert!(matches!(
-            forced.validate(),
-            Err(ConfigError::MongoWithoutUri)
-        ));
-    }
-
-    #[test]
-    fn out_of_range_values_name_their_flag() {
-        let error = parse(&["--heartbeat-secs", "0"]).validate().unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "--heartbeat-secs must be between 1 and 3600"
-        );
-        assert!(parse(&["--publish-keys", "a,,b"]).validate().is_err());
-        assert!(parse(&["--write-concern", "most"]).validate().is_err());
     }
 }

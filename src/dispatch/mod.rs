@@ -17,9 +17,10 @@ use tokio_util::sync::CancellationToken;
 
 use self::gap::GapTracker;
 use crate::event::Sequence;
-use crate::metrics::Metrics;
-use crate::outbox::Store;
+use crate::metrics::{Metrics, StoreOp};
+use crate::outbox::{EventLog, Page};
 use crate::registry::{Interest, Registry};
+use crate::sse::frame;
 use crate::tail::{Frame, Tail};
 
 /// Dispatcher settings.
@@ -66,7 +67,7 @@ impl DispatchStatus {
 }
 
 pub struct Dispatcher {
-    pub store: Arc<dyn Store>,
+    pub log: Arc<dyn EventLog>,
     pub tail: Arc<Tail>,
     pub registry: Arc<Registry>,
     pub metrics: Arc<Metrics>,
@@ -117,12 +118,12 @@ impl Dispatcher {
         loop {
             let started = Instant::now();
             let page = self
-                .store
-                .read_after(gaps.high_water(), self.config.batch)
+                .log
+                .read_after(gaps.high_water(), Page::events(self.config.batch))
                 .await;
             let ok = page.is_ok();
             self.metrics
-                .store_op("read_after", started.elapsed().as_secs_f64(), ok);
+                .store_op(StoreOp::ReadAfter, started.elapsed().as_secs_f64(), ok);
             self.status.set_store_ok(ok);
             let page = page.map_err(|error| {
                 tracing::warn!(%error, "dispatcher cannot read the outbox; retrying");
@@ -143,7 +144,7 @@ impl Dispatcher {
             let frames: Vec<Frame> = released
                 .iter()
                 .map(|event| {
-                    let frame = Frame::encode(event);
+                    let frame = Frame::new(event, frame::encode_event(event));
                     interest.add(&frame.folded_type, frame.target.as_ref());
                     frame
                 })
@@ -167,9 +168,9 @@ impl Dispatcher {
     /// Refreshes the head (other nodes' publishes, lag metric, readiness).
     async fn check_head(&self, dispatched: Sequence) {
         let started = Instant::now();
-        let head = self.store.head().await;
+        let head = self.log.head().await;
         self.metrics
-            .store_op("head", started.elapsed().as_secs_f64(), head.is_ok());
+            .store_op(StoreOp::Head, started.elapsed().as_secs_f64(), head.is_ok());
         self.status.set_store_ok(head.is_ok());
         if let Ok(head) = head {
             self.status.observe_head(head);

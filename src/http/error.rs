@@ -1,21 +1,18 @@
 //! The only place that maps errors to HTTP statuses. Every error is JSON:
-//! `{"error": "<machine_code>", "message": "<human sentence>"}`.
+//! `{"error": "<machine_code>", "message": "<human sentence>"}`, the code one of
+//! [`ErrorCode`]s.
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 
 use super::HubBody;
-use crate::auth::token::TokenError;
-use crate::auth::AuthError;
-use crate::outbox::publisher::PublishError;
-use crate::outbox::StoreError;
+use crate::node::{ErrorCode, NodeError, NotReady};
 
+/// A refused request: the node's refusal, or what only HTTP can refuse.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+pub(crate) enum ApiError {
     #[error(transparent)]
-    Auth(#[from] AuthError),
+    Node(#[from] NodeError),
     #[error("no such endpoint")]
     NotFound,
     #[error("{method} is not allowed here; allowed: {allow}")]
@@ -24,123 +21,92 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("the request body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
-    #[error("{message}")]
-    Conflict { code: &'static str, message: String },
-    #[error("the event store is unavailable; nothing was stored, try again")]
-    StoreUnavailable(#[source] StoreError),
-    #[error("the hub is shutting down; reconnect to another node")]
-    ShuttingDown,
-    #[error("{message}")]
-    Overloaded {
-        limit: &'static str,
-        message: String,
-        retry_after_secs: u32,
-    },
-    #[error("{0}")]
-    NotReady(&'static str),
-    #[error("client id {client} already has {limit} open streams")]
-    TooManyConnections { client: String, limit: usize },
-    #[error(transparent)]
-    Token(#[from] TokenError),
-    #[error("{0}")]
-    ClientTokenRequired(&'static str),
     #[error("the request line and headers are larger than {limit} bytes")]
     HeaderTooLarge { limit: usize },
+    #[error("{0}")]
+    NotReady(NotReady),
+}
+
+/// The status of every code: the contract's error table, in one `match`.
+pub(crate) fn status(code: ErrorCode) -> StatusCode {
+    use ErrorCode::*;
+    match code {
+        InvalidClientId | InvalidFilter | InvalidPosition | InvalidEventType | MissingClientId
+        | MissingBody | InvalidBody | InvalidJson | BodyUnreadable | MissingField
+        | InvalidField | SequenceAhead | TokenClientMismatch | BodyNotAllowed => {
+            StatusCode::BAD_REQUEST
+        }
+        MissingApiKey | InvalidApiKey | InvalidToken | TokenExpired => StatusCode::UNAUTHORIZED,
+        InsufficientScope | ClientTokenRequired => StatusCode::FORBIDDEN,
+        NotFound => StatusCode::NOT_FOUND,
+        MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        DemoRunning | DemoNotRunning => StatusCode::CONFLICT,
+        PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+        HeaderTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        StoreUnavailable | ShuttingDown | Overloaded | NotReady => StatusCode::SERVICE_UNAVAILABLE,
+    }
 }
 
 impl ApiError {
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError::BadRequest {
-            code,
-            message: message.into(),
-        }
+    pub(crate) fn invalid(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError::Node(NodeError::invalid(code, message))
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub(crate) fn code(&self) -> ErrorCode {
         match self {
-            ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
-            ApiError::Auth(AuthError::Missing) => (StatusCode::UNAUTHORIZED, "missing_api_key"),
-            ApiError::Auth(AuthError::Invalid) => (StatusCode::UNAUTHORIZED, "invalid_api_key"),
-            ApiError::Auth(AuthError::Forbidden) => (StatusCode::FORBIDDEN, "insufficient_scope"),
-            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::MethodNotAllowed { .. } => {
-                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
-            }
-            ApiError::PayloadTooLarge { .. } => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
-            }
-            ApiError::UnsupportedMediaType => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-            }
-            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
-            ApiError::StoreUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
-            ApiError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
-            ApiError::Overloaded { .. } => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
-            ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
-            ApiError::TooManyConnections { .. } => {
-                (StatusCode::TOO_MANY_REQUESTS, "too_many_connections")
-            }
-            ApiError::Token(TokenError::Invalid) => (StatusCode::UNAUTHORIZED, "invalid_token"),
-            ApiError::Token(TokenError::Expired) => (StatusCode::UNAUTHORIZED, "token_expired"),
-            ApiError::ClientTokenRequired(_) => (StatusCode::FORBIDDEN, "client_token_required"),
-            ApiError::HeaderTooLarge { .. } => (
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                "header_too_large",
-            ),
+            ApiError::Node(error) => error.code(),
+            ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            ApiError::HeaderTooLarge { .. } => ErrorCode::HeaderTooLarge,
+            ApiError::NotReady(_) => ErrorCode::NotReady,
         }
     }
 
-    pub fn into_response(self) -> Response<HubBody> {
-        let (status, code) = self.status_and_code();
+    /// Status, headers and JSON body: what either transport writes.
+    pub(crate) fn answer(&self) -> (StatusCode, HeaderMap, Bytes) {
+        let code = self.code();
+        let status = status(code);
         if status.is_server_error() {
             // Logged once here, at the boundary; the client gets the clean sentence.
             tracing::warn!(error = ?self, status = status.as_u16(), "request failed");
         }
-        let body = serde_json::json!({ "error": code, "message": self.to_string() });
-        let mut response = json_response(status, &body);
-        let headers = response.headers_mut();
-        match &self {
-            ApiError::MethodNotAllowed { allow, .. } => {
-                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
-            }
-            ApiError::Overloaded {
-                retry_after_secs, ..
-            } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-            }
-            ApiError::TooManyConnections { .. } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            }
-            ApiError::StoreUnavailable(_) | ApiError::ShuttingDown => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            ApiError::Auth(AuthError::Missing | AuthError::Invalid) | ApiError::Token(_) => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            _ => {}
+        let body = serde_json::json!({ "error": code.as_str(), "message": self.to_string() });
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
+        if let ApiError::Node(error) = self {
+            if let Some(secs) = error.retry_after_secs() {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        (status, headers, Bytes::from(body.to_string()))
+    }
+
+    pub(crate) fn into_response(self) -> Response<HubBody> {
+        let (status, headers, body) = self.answer();
+        let mut response = Response::new(HubBody::full(body));
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
         response
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> ApiError {
-        ApiError::StoreUnavailable(error)
-    }
-}
-
-impl From<PublishError> for ApiError {
-    fn from(error: PublishError) -> ApiError {
-        match error {
-            PublishError::Store(error) => ApiError::StoreUnavailable(error),
-            PublishError::ShuttingDown => ApiError::ShuttingDown,
-        }
-    }
-}
-
 /// A JSON response with the given status.
-pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<HubBody> {
-    let mut response = Response::new(HubBody::full(Bytes::from(body.to_string())));
+pub(crate) fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response<HubBody> {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = Response::new(HubBody::full(Bytes::from(bytes)));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,

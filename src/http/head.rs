@@ -11,17 +11,17 @@ const SSE_PREFIX: &[u8] = b"GET /api/sse/connect";
 const MAX_HEADERS: usize = 48;
 
 #[derive(Debug)]
-pub enum Head {
+pub(crate) enum Head {
     /// Need more bytes.
     Incomplete,
     /// Not a stream request (or not one we parse): hand every byte read so far to hyper.
     Other,
-    /// A complete `GET /api/sse/connect` head of `len` bytes.
-    Stream { parts: Box<Parts>, len: usize },
+    /// A complete `GET /api/sse/connect` head.
+    Stream { parts: Box<Parts> },
 }
 
 /// Classifies what has been read so far. Never allocates for non-stream requests.
-pub fn classify(buf: &BytesMut) -> Head {
+pub(crate) fn classify(buf: &BytesMut) -> Head {
     let n = buf.len().min(SSE_PREFIX.len());
     if buf[..n] != SSE_PREFIX[..n] {
         return Head::Other;
@@ -39,10 +39,9 @@ pub fn classify(buf: &BytesMut) -> Head {
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(buf) {
         Ok(httparse::Status::Partial) => Head::Incomplete,
-        Ok(httparse::Status::Complete(len)) => match to_parts(&request) {
+        Ok(httparse::Status::Complete(_)) => match to_parts(&request) {
             Some(parts) => Head::Stream {
                 parts: Box::new(parts),
-                len,
             },
             None => Head::Other,
         },
@@ -51,7 +50,7 @@ pub fn classify(buf: &BytesMut) -> Head {
 }
 
 /// Whether `buf` holds a whole request head (a blank line ends it; bare LFs count too).
-pub fn is_complete(buf: &[u8]) -> bool {
+pub(crate) fn is_complete(buf: &[u8]) -> bool {
     buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n")
 }
 
@@ -98,8 +97,7 @@ mod tests {
         let head =
             "GET /api/sse/connect?clientId=a HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 7\r\n\r\nNEXT";
         match classify_str(head) {
-            Head::Stream { parts, len } => {
-                assert_eq!(len, head.len() - 4);
+            Head::Stream { parts } => {
                 assert_eq!(parts.uri.query(), Some("clientId=a"));
                 assert_eq!(parts.headers["last-event-id"], "7");
                 assert_eq!(parts.version, Version::HTTP_11);

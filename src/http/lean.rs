@@ -1,11 +1,8 @@
-//! One accepted socket, from its first byte. A `GET /api/sse/connect` is answered here on a
-//! lean path: the head is parsed from a small buffer that is freed before streaming, and the
-//! stream writes chunked frames straight to the socket with one `writev` per wake. Every other
-//! request (and HTTP/2) goes to hyper with the bytes already read put back.
+//! The lean SSE path: a `GET /api/sse/connect` parsed by [`head`](super::head) from a small
+//! buffer is opened with the node's verbs and written straight to the socket: chunked frames,
+//! one `writev` per wake, no hyper in between.
 //!
-//! Why: hyper keeps an 8 KiB read buffer and an 8 KiB write buffer for the life of every
-//! connection, which dominates the memory of an idle SSE stream (see docs/PERFORMANCE.md).
-//! The lean path keeps HTTP/1.1 semantics: chunked framing (close-delimited for HTTP/1.0),
+//! It keeps HTTP/1.1 semantics: chunked framing (close-delimited for HTTP/1.0),
 //! `Connection: close` so no client reuses the socket after the stream, and pipelined bytes
 //! after the stream request are ignored because the stream response never yields the turn.
 
@@ -17,159 +14,66 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use http::{header, Response, Version};
+use bytes::Bytes;
+use http::request::Parts;
+use http::{header, HeaderMap, HeaderValue, StatusCode, Version};
 use http_body::Body;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
 
 use super::error::ApiError;
-use super::handlers::subscribe;
-use super::head::{self, Head};
-use super::rewind::Rewind;
-use super::server::Limits;
-use super::stall::StallGuard;
-use super::{router, AppState, HubBody};
+use super::handlers::stream::STREAM_HEADERS;
+use super::request::{self, Query};
+use super::router::allow_origin;
+use super::Shared;
+use crate::auth::Access;
 use crate::sse::body::{SseBody, Transport};
 
-/// First read size: a typical EventSource request head is 300–600 bytes.
-const HEAD_BUFFER: usize = 1024;
 /// Frames gathered per write.
 const FRAMES_PER_WRITE: usize = 64;
 
-/// What every connection task shares.
-pub struct Shared {
-    pub state: Arc<AppState>,
-    pub hyper: Builder<TokioExecutor>,
-    /// Cancelled when the node drains: hyper connections finish their request and close.
-    pub drain: CancellationToken,
-    pub limits: Limits,
-}
-
-pub async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
-    let metrics = shared.state.metrics.clone();
-    let mut buf = BytesMut::with_capacity(HEAD_BUFFER);
-    let read_head = tokio::time::timeout(shared.limits.header_read_timeout, async {
-        loop {
-            match head::classify(&buf) {
-                // Any first head, stream or not, is read whole here so an oversized one gets
-                // the JSON 431 (hyper would answer with an empty body).
-                Head::Other if head::is_complete(&buf) => return Ok(Some(Head::Other)),
-                Head::Incomplete | Head::Other if buf.len() >= shared.limits.max_header_bytes => {
-                    return Ok(None)
-                }
-                Head::Incomplete | Head::Other => {
-                    if stream.read_buf(&mut buf).await? == 0 {
-                        return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
-                    }
-                }
-                classified => return Ok(Some(classified)),
-            }
+/// Opens the stream `parts` asks for and writes it until it ends; or writes the refusal.
+pub(crate) async fn serve_stream(mut stream: TcpStream, parts: Parts, shared: &Shared) {
+    let origin = parts.headers.get(header::ORIGIN).cloned();
+    let version = parts.version;
+    // Boxed: opening is large and short-lived; inline it would size every stream's task for
+    // its whole life.
+    let opened = Box::pin(open(&parts, shared)).await;
+    drop(parts);
+    let cors = |headers: &mut HeaderMap| {
+        if let Some(origin) = &origin {
+            allow_origin(headers, origin, &shared.settings.cors_origins);
         }
-    });
-    // A connection that has not sent its request when the node drains (a load balancer's
-    // pre-opened socket, say) is closed at once rather than holding shutdown for the timeout.
-    let head = tokio::select! {
-        head = read_head => head,
-        () = shared.drain.cancelled() => return,
     };
-    let head = match head {
-        Err(_elapsed) => {
-            metrics.limit_hit("header_read_timeout");
-            return;
-        }
-        Ok(Err(_closed)) => return,
-        Ok(Ok(None)) => {
-            metrics.limit_hit("header_bytes");
-            let error = ApiError::HeaderTooLarge {
-                limit: shared.limits.max_header_bytes,
-            };
-            let _ = write_whole(&mut stream, error.into_response(), Version::HTTP_11).await;
-            return;
-        }
-        Ok(Ok(Some(head))) => head,
-    };
-    match head {
-        Head::Stream { mut parts, .. } => {
-            drop(buf);
+    match opened {
+        Ok(body) => {
             let transport = Arc::new(Transport::default());
-            parts.extensions.insert(transport.clone());
-            let origin = parts.headers.get(header::ORIGIN).cloned();
-            let version = parts.version;
-            // Boxed: the connect future is large and short-lived; inline it would size every
-            // stream's task for its whole life.
-            let result = Box::pin(subscribe::connect(&parts, &shared.state)).await;
-            drop(parts);
-            let mut response = result.unwrap_or_else(ApiError::into_response);
-            if let Some(origin) = origin {
-                router::allow_origin(&mut response, &origin, &shared.state.settings.cors_origins);
+            let body = body.with_connection(transport.clone());
+            let mut headers = HeaderMap::with_capacity(8);
+            for (name, value) in STREAM_HEADERS {
+                headers.insert(name, HeaderValue::from_static(value));
             }
-            let (head, body) = response.into_parts();
-            match body {
-                HubBody::Sse(body) => {
-                    let response = Response::from_parts(head, ());
-                    stream_to(
-                        stream,
-                        response,
-                        *body,
-                        version,
-                        shared.limits.write_stall,
-                        &transport,
-                    )
-                    .await;
-                }
-                body => {
-                    let _ =
-                        write_whole(&mut stream, Response::from_parts(head, body), version).await;
-                }
-            }
+            cors(&mut headers);
+            let stall = shared.settings.write_stall;
+            stream_to(stream, &headers, body, version, stall, &transport).await;
         }
-        // Boxed for the same reason: hyper's connection state is kilobytes.
-        Head::Other | Head::Incomplete => {
-            Box::pin(hand_to_hyper(stream, buf.freeze(), &shared)).await
+        Err(error) => {
+            let mut extra = HeaderMap::new();
+            cors(&mut extra);
+            answer_error(&mut stream, &error, version, Some(extra)).await;
         }
     }
 }
 
-/// Serves the connection with hyper, replaying the bytes already read.
-async fn hand_to_hyper(stream: TcpStream, read: Bytes, shared: &Shared) {
-    let transport = Arc::new(Transport::default());
-    let io = StallGuard::new(
-        TokioIo::new(Rewind::new(read, stream)),
-        shared.limits.write_stall,
-        transport.clone(),
-    );
-    let state = shared.state.clone();
-    let service = service_fn(move |mut req| {
-        let state = state.clone();
-        req.extensions_mut().insert(transport.clone());
-        async move { Ok::<_, std::convert::Infallible>(router::route(req, &state).await) }
-    });
-    let mut connection = std::pin::pin!(shared.hyper.serve_connection(io, service));
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        () = shared.drain.cancelled() => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
-    };
-    if let Err(error) = result {
-        if error
-            .downcast_ref::<hyper::Error>()
-            .is_some_and(hyper::Error::is_timeout)
-        {
-            shared.state.metrics.limit_hit("header_read_timeout");
-        }
-        tracing::debug!(%error, "connection ended with an error");
-    }
+async fn open(parts: &Parts, shared: &Shared) -> Result<SseBody, ApiError> {
+    let query = Query::parse(parts.uri.query());
+    let credentials = request::credentials(&parts.headers, &query);
+    let caller = shared.node.identify(&credentials, Access::Client)?;
+    let open = request::open_request(parts, &query)?;
+    Ok(shared.node.open_stream(&caller, open).await?)
 }
 
-fn head_bytes<B>(response: &Response<B>, version: Version, framing: &str) -> Vec<u8> {
-    let status = response.status();
+fn head_bytes(status: StatusCode, headers: &HeaderMap, version: Version, framing: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     let line = if version == Version::HTTP_10 {
         "HTTP/1.0"
@@ -184,7 +88,7 @@ fn head_bytes<B>(response: &Response<B>, version: Version, framing: &str) -> Vec
         )
         .as_bytes(),
     );
-    for (name, value) in response.headers() {
+    for (name, value) in headers {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
@@ -195,29 +99,28 @@ fn head_bytes<B>(response: &Response<B>, version: Version, framing: &str) -> Vec
     out
 }
 
-/// A whole (error) response, then close.
-async fn write_whole(
+/// Writes a JSON error answer (with `extra` headers, e.g. CORS), then closes.
+pub(crate) async fn answer_error(
     stream: &mut TcpStream,
-    response: Response<HubBody>,
+    error: &ApiError,
     version: Version,
-) -> io::Result<()> {
-    let (parts, body) = response.into_parts();
-    let body = match body {
-        HubBody::Full(bytes) => bytes.unwrap_or_default(),
-        HubBody::Sse(_) => Bytes::new(),
-    };
+    extra: Option<HeaderMap>,
+) {
+    let (status, mut headers, body) = error.answer();
+    headers.extend(extra.unwrap_or_default());
     let framing = format!("content-length: {}\r\n", body.len());
-    let mut out = head_bytes(&Response::from_parts(parts, ()), version, &framing);
+    let mut out = head_bytes(status, &headers, version, &framing);
     out.extend_from_slice(&body);
-    stream.write_all(&out).await?;
-    stream.shutdown().await
+    if stream.write_all(&out).await.is_ok() {
+        let _ = stream.shutdown().await;
+    }
 }
 
 /// Writes the stream's head, then its frames as they come, until the body ends, the peer
 /// goes away, or a write stalls past the limit.
 async fn stream_to(
     mut stream: TcpStream,
-    response: Response<()>,
+    headers: &HeaderMap,
     mut body: SseBody,
     version: Version,
     stall: Duration,
@@ -229,14 +132,11 @@ async fn stream_to(
     } else {
         ""
     };
-    if stream
-        .write_all(&head_bytes(&response, version, framing))
-        .await
-        .is_err()
-    {
+    let head = head_bytes(StatusCode::OK, headers, version, framing);
+    if stream.write_all(&head).await.is_err() {
         return;
     }
-    drop(response);
+    drop(head);
     let mut frames: Vec<Bytes> = Vec::new();
     loop {
         let ended = tokio::select! {

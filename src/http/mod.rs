@@ -1,4 +1,6 @@
-//! The HTTP surface. Every endpoint, its scope and its statuses:
+//! The HTTP transports: thin adapters that parse requests into the node's domain inputs,
+//! call one verb of the node (`crate::node::Node`) and map its answer (errors in one place,
+//! `error`). Every endpoint, its scope and its statuses:
 //!
 //! | method | path | scope | success | errors |
 //! |---|---|---|---|---|
@@ -20,86 +22,68 @@
 //!
 //! `OPTIONS` on any path answers CORS preflights. Unknown paths are 404, known paths with the
 //! wrong method 405 with `Allow`.
+//!
+//! Two paths serve one port (`conn`): a `GET /api/sse/connect` on a fresh connection is
+//! answered on the lean path (`lean`); everything else goes to hyper ([`router`]).
 
-pub mod error;
-pub mod extract;
-pub mod handlers;
-pub mod head;
-pub mod lean;
-pub mod rewind;
+pub(crate) mod conn;
+pub(crate) mod error;
+pub(crate) mod handlers;
+pub(crate) mod head;
+pub(crate) mod lean;
+pub(crate) mod request;
+pub(crate) mod rewind;
 pub mod router;
 pub mod server;
-pub mod stall;
-pub mod static_files;
+pub(crate) mod stall;
+pub(crate) mod static_files;
 
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
-use crate::auth::token::TokenSigner;
-use crate::auth::KeyRing;
-use crate::demo::Demo;
-use crate::dispatch::DispatchStatus;
-use crate::metrics::Metrics;
-use crate::outbox::checkpoint::Checkpoints;
-use crate::outbox::publisher::Publisher;
-use crate::outbox::Store;
-use crate::registry::Registry;
-use crate::shutdown::Readiness;
-use crate::sse::body::{SseBody, StreamContext};
+use crate::node::Node;
+use crate::sse::body::SseBody;
 
-/// The settings handlers read.
+/// What the HTTP transports need from the configuration.
 #[derive(Debug, Clone)]
-pub struct Settings {
-    pub node_id: String,
-    pub retry_ms: u64,
+pub struct HttpSettings {
     pub max_body_bytes: usize,
-    pub max_filter_types: usize,
     /// Allowed CORS origins; `*` allows any.
     pub cors_origins: Vec<String>,
     pub static_dir: Option<PathBuf>,
-    pub max_connections: usize,
-    pub max_connections_per_client: usize,
-    /// Streams end after this (minus jitter); `None` keeps them open.
-    pub max_stream_lifetime: Option<Duration>,
-    pub require_client_tokens: bool,
+    /// A request head must arrive within this (slowloris).
+    pub header_read_timeout: Duration,
+    /// Request line plus headers.
+    pub max_header_bytes: usize,
+    /// A socket that accepts no bytes for this long is closed.
+    pub write_stall: Duration,
 }
 
-/// Everything a handler may use; one per node, shared by reference.
-pub struct AppState {
-    pub settings: Settings,
-    pub keys: KeyRing,
-    pub tokens: TokenSigner,
-    pub store: Arc<dyn Store>,
-    pub publisher: Publisher,
-    pub checkpoints: Arc<Checkpoints>,
-    pub registry: Arc<Registry>,
-    pub stream: Arc<StreamContext>,
-    pub metrics: Arc<Metrics>,
-    pub dispatch: Arc<DispatchStatus>,
-    pub readiness: Arc<Readiness>,
-    pub demo: Arc<Demo>,
-    pub started: Instant,
+/// What every request handler reads: the node and the HTTP settings.
+pub(crate) struct Shared {
+    pub(crate) node: Arc<Node>,
+    pub(crate) settings: HttpSettings,
 }
 
 /// Every response body the hub sends: a whole buffer, or an SSE stream.
-pub enum HubBody {
+pub(crate) enum HubBody {
     Full(Option<Bytes>),
     Sse(Box<SseBody>),
 }
 
 impl HubBody {
-    pub fn full(bytes: Bytes) -> HubBody {
+    pub(crate) fn full(bytes: Bytes) -> HubBody {
         HubBody::Full(Some(bytes))
     }
 
-    pub fn empty() -> HubBody {
+    pub(crate) fn empty() -> HubBody {
         HubBody::Full(None)
     }
 }

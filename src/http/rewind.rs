@@ -8,13 +8,13 @@ use std::task::{Context, Poll};
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-pub struct Rewind<T> {
+pub(crate) struct Rewind<T> {
     prefix: Bytes,
     inner: T,
 }
 
 impl<T> Rewind<T> {
-    pub fn new(prefix: Bytes, inner: T) -> Rewind<T> {
+    pub(crate) fn new(prefix: Bytes, inner: T) -> Rewind<T> {
         Rewind { prefix, inner }
     }
 }

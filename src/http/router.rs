@@ -1,11 +1,13 @@
 //! Routing by hand: one `match` on (method, path segments), then CORS headers.
 
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use super::error::ApiError;
-use super::handlers::{demo, ops, publish, subscribe, token};
-use super::{static_files, AppState, HubBody};
+use super::handlers::{demo, ops, publish, stream, token};
+use super::{static_files, HubBody, Shared};
+use crate::metrics::Limit;
+use crate::node::{ErrorCode, PublishKind};
 
 /// Every endpoint the router serves, as (method, path template). The OpenAPI document must
 /// list exactly these (a test checks both directions). `HEAD` and `OPTIONS` are implied.
@@ -31,25 +33,29 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/metrics"),
 ];
 
-pub async fn route(req: Request<Incoming>, state: &AppState) -> Response<HubBody> {
+pub(crate) async fn route(req: Request<Incoming>, shared: &Shared) -> Response<HubBody> {
     let origin = req.headers().get(header::ORIGIN).cloned();
     let mut response = if req.method() == Method::OPTIONS {
         preflight()
     } else {
-        dispatch(req, state).await.unwrap_or_else(|error| {
+        dispatch(req, shared).await.unwrap_or_else(|error| {
             if let ApiError::PayloadTooLarge { .. } = error {
-                state.metrics.limit_hit("body_bytes");
+                shared.node.metrics().limit_hit(Limit::BodyBytes);
             }
             error.into_response()
         })
     };
     if let Some(origin) = origin {
-        allow_origin(&mut response, &origin, &state.settings.cors_origins);
+        allow_origin(
+            response.headers_mut(),
+            &origin,
+            &shared.settings.cors_origins,
+        );
     }
     response
 }
 
-async fn dispatch(req: Request<Incoming>, state: &AppState) -> Result<Response<HubBody>, ApiError> {
+async fn dispatch(req: Request<Incoming>, shared: &Shared) -> Result<Response<HubBody>, ApiError> {
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = req.method().clone();
@@ -62,46 +68,40 @@ async fn dispatch(req: Request<Incoming>, state: &AppState) -> Result<Response<H
     match segments.as_slice() {
         ["api", "sse", "connect"] if is_get => {
             if carries_body(req.headers()) {
-                return Err(ApiError::bad_request(
-                    "body_not_allowed",
+                return Err(ApiError::invalid(
+                    ErrorCode::BodyNotAllowed,
                     "a stream request carries no body",
                 ));
             }
-            subscribe::connect(&req.into_parts().0, state).await
+            stream::connect(&req.into_parts().0, shared).await
         }
-        ["api", "sse", "ack"] if is_post => subscribe::ack(req, state).await,
-        ["api", "sse", "stats"] if is_get => subscribe::stats(req, state).await,
-        ["api", "sse", "token"] if is_post => token::issue(req, state).await,
+        ["api", "sse", "ack"] if is_post => stream::ack(req, shared).await,
+        ["api", "sse", "stats"] if is_get => stream::stats(req, shared).await,
+        ["api", "sse", "token"] if is_post => token::issue(req, shared).await,
         ["api", "openapi.json"] if is_get => Ok(ops::openapi()),
         ["api", "sse", "send", client] if is_post => {
-            publish::publish(req, state, publish::Kind::Send, Some(client)).await
+            publish::publish(req, shared, PublishKind::Send, Some(client)).await
         }
-        ["api", "sse", "send"] if is_post => Err(ApiError::bad_request(
-            "missing_client_id",
+        ["api", "sse", "send"] if is_post => Err(ApiError::invalid(
+            ErrorCode::MissingClientId,
             "send needs a client id: POST /api/sse/send/{clientId}",
         )),
-        ["api", "sse", kind] if is_post && publish::Kind::from_segment(kind).is_some() => {
-            let kind = publish::Kind::from_segment(kind).unwrap_or(publish::Kind::Broadcast);
-            if kind == publish::Kind::Send {
-                return Err(ApiError::bad_request(
-                    "missing_client_id",
-                    "send needs a client id",
-                ));
-            }
-            publish::publish(req, state, kind, None).await
+        ["api", "sse", segment] if is_post && publish::kind_of(segment).is_some() => {
+            let kind = publish::kind_of(segment).unwrap_or(PublishKind::Broadcast);
+            publish::publish(req, shared, kind, None).await
         }
-        ["api", "sse", kind, client]
-            if is_post && matches!(*kind, "notification" | "alert" | "data-update") =>
+        ["api", "sse", segment, client]
+            if is_post && matches!(*segment, "notification" | "alert" | "data-update") =>
         {
-            let kind = publish::Kind::from_segment(kind).unwrap_or(publish::Kind::Broadcast);
-            publish::publish(req, state, kind, Some(client)).await
+            let kind = publish::kind_of(segment).unwrap_or(PublishKind::Broadcast);
+            publish::publish(req, shared, kind, Some(client)).await
         }
-        ["api", "demo", "start"] if is_post => demo::start(req, state).await,
-        ["api", "demo", "stop"] if is_post => demo::stop(req, state).await,
-        ["api", "demo", "status"] if is_get => demo::status(req, state).await,
+        ["api", "demo", "start"] if is_post => demo::start(req, shared).await,
+        ["api", "demo", "stop"] if is_post => demo::stop(req, shared).await,
+        ["api", "demo", "status"] if is_get => demo::status(req, shared).await,
         ["health", "live"] if is_get => Ok(ops::live()),
-        ["health", "ready"] if is_get => ops::ready(state),
-        ["metrics"] if is_get => Ok(ops::metrics(state)),
+        ["health", "ready"] if is_get => ops::ready(shared),
+        ["metrics"] if is_get => Ok(ops::metrics(shared)),
         // Known paths, wrong method.
         ["api", "sse", "connect" | "stats"]
         | ["api", "openapi.json"]
@@ -114,7 +114,7 @@ async fn dispatch(req: Request<Incoming>, state: &AppState) -> Result<Response<H
         ["api", ..] | ["health", ..] => Err(ApiError::NotFound),
         _ if is_get => {
             static_files::serve(
-                state.settings.static_dir.as_deref(),
+                shared.settings.static_dir.as_deref(),
                 &path,
                 method == Method::HEAD,
             )
@@ -151,13 +151,13 @@ fn preflight() -> Response<HubBody> {
     response
 }
 
-pub fn allow_origin(response: &mut Response<HubBody>, origin: &HeaderValue, allowed: &[String]) {
+/// Adds the CORS headers when `origin` is allowed.
+pub(crate) fn allow_origin(headers: &mut HeaderMap, origin: &HeaderValue, allowed: &[String]) {
     let Ok(text) = origin.to_str() else { return };
     let any = allowed.iter().any(|a| a == "*");
     if !any && !allowed.iter().any(|a| a.eq_ignore_ascii_case(text)) {
         return;
     }
-    let headers = response.headers_mut();
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
     headers.insert(header::VARY, HeaderValue::from_static("origin"));
     headers.insert(

@@ -1,4 +1,4 @@
-//! The accept loop: one task per socket ([`lean::serve`]: SSE streams on the lean path,
+//! The accept loop: one task per socket (`conn::serve`: SSE streams on the lean path,
 //! everything else through a hyper-util auto connection, HTTP/1.1 or h2c, watched by a
 //! graceful-shutdown handle). The loop never dies on one bad accept.
 
@@ -11,45 +11,36 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{lean, AppState};
+use super::conn::{self, ConnContext};
+use super::{HttpSettings, Shared};
+use crate::node::Node;
 
-/// Connection-level limits.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// A client that has not sent a whole request head by then is dropped (slowloris).
-    pub header_read_timeout: Duration,
-    /// Largest request head hyper buffers (it answers 431 past it).
-    pub max_header_bytes: usize,
-    /// A socket that accepts no bytes for this long is closed.
-    pub write_stall: Duration,
-}
 /// Pause after `EMFILE`/`ENFILE` so the loop does not spin while descriptors are exhausted.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Accepts until `stop` fires. Each connection runs in a task of `connections`; cancelling
 /// `drain` asks the hyper ones to finish their request and close (SSE streams end when the
-/// registry closes them).
+/// node closes them).
 pub async fn accept_loop(
     listener: TcpListener,
-    state: Arc<AppState>,
+    node: Arc<Node>,
+    settings: HttpSettings,
     stop: CancellationToken,
     drain: CancellationToken,
     connections: &TaskTracker,
-    limits: Limits,
 ) {
     let mut hyper = Builder::new(TokioExecutor::new());
     hyper
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes)
+        .header_read_timeout(settings.header_read_timeout)
+        .max_buf_size(settings.max_header_bytes)
         .keep_alive(true);
     hyper.http2().timer(TokioTimer::new());
-    let shared = Arc::new(lean::Shared {
-        state,
+    let context = Arc::new(ConnContext {
+        shared: Arc::new(Shared { node, settings }),
         hyper,
         drain,
-        limits,
     });
     loop {
         let accepted = tokio::select! {
@@ -70,6 +61,6 @@ pub async fn accept_loop(
         };
         // SSE frames are small and latency matters more than packet count.
         let _ = stream.set_nodelay(true);
-        connections.spawn(lean::serve(stream, shared.clone()));
+        connections.spawn(conn::serve(stream, context.clone()));
     }
 }

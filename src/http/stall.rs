@@ -17,7 +17,7 @@ use tokio::time::Sleep;
 
 use crate::sse::body::Transport;
 
-pub struct StallGuard<T> {
+pub(crate) struct StallGuard<T> {
     inner: T,
     limit: Duration,
     stalled_since: Option<Pin<Box<Sleep>>>,
@@ -25,7 +25,7 @@ pub struct StallGuard<T> {
 }
 
 impl<T> StallGuard<T> {
-    pub fn new(inner: T, limit: Duration, transport: Arc<Transport>) -> StallGuard<T> {
+    pub(crate) fn new(inner: T, limit: Duration, transport: Arc<Transport>) -> StallGuard<T> {
         StallGuard {
             inner,
             limit,

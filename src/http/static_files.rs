@@ -36,13 +36,13 @@ fn resolve(root: &Path, request_path: &str) -> Option<PathBuf> {
     Some(path)
 }
 
-pub async fn serve(
+pub(crate) async fn serve(
     root: Option<&Path>,
     request_path: &str,
     head_only: bool,
 ) -> Result<Response<HubBody>, ApiError> {
     let root = root.ok_or(ApiError::NotFound)?;
-    let decoded = super::extract::percent_decode(request_path).ok_or(ApiError::NotFound)?;
+    let decoded = super::request::percent_decode(request_path).ok_or(ApiError::NotFound)?;
     let mut file = resolve(root, &decoded).ok_or(ApiError::NotFound)?;
     if tokio::fs::metadata(&file)
         .await
@@ -100,7 +100,7 @@ mod tests {
         assert_eq!(resolve(root, "/../etc/passwd"), None);
         assert_eq!(resolve(root, "/a/../../b"), None);
         assert_eq!(
-            super::super::extract::percent_decode("/%2e%2e/x").as_deref(),
+            super::super::request::percent_decode("/%2e%2e/x").as_deref(),
             Some("/../x")
         );
     }

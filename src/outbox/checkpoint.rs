@@ -9,18 +9,18 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use super::{Store, StoreError};
+use super::{CheckpointStore, StoreError};
 use crate::event::{ClientId, Sequence};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, StoreOp};
 
 pub struct Checkpoints {
-    store: Arc<dyn Store>,
+    store: Arc<dyn CheckpointStore>,
     metrics: Arc<Metrics>,
     pending: Mutex<HashMap<ClientId, Sequence>>,
 }
 
 impl Checkpoints {
-    pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Arc<Checkpoints> {
+    pub fn new(store: Arc<dyn CheckpointStore>, metrics: Arc<Metrics>) -> Arc<Checkpoints> {
         Arc::new(Checkpoints {
             store,
             metrics,
@@ -54,7 +54,7 @@ impl Checkpoints {
         let started = Instant::now();
         let result = self.store.save_checkpoints(batch.clone()).await;
         self.metrics.store_op(
-            "save_checkpoints",
+            StoreOp::SaveCheckpoints,
             started.elapsed().as_secs_f64(),
             result.is_ok(),
         );

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{DemoState, NodeReport, Retention, Store};
+use super::{DemoState, NodeReport, Page, Retention, Store};
 use crate::event::{ClientId, EventType, MessageId, NewEvent, Sequence, UnixMillis};
 
 /// A broadcast (or, with `target`, a targeted send) whose fields carry `n`.
@@ -26,7 +26,7 @@ pub async fn empty_store_has_nothing(store: impl Store) {
     assert_eq!(store.head().await.unwrap(), Sequence::ZERO);
     assert_eq!(store.oldest().await.unwrap(), None);
     assert!(store
-        .read_after(Sequence::ZERO, 10)
+        .read_after(Sequence::ZERO, Page::events(10))
         .await
         .unwrap()
         .is_empty());
@@ -47,7 +47,7 @@ pub async fn read_after_pages_in_order(store: impl Store) {
     let mut after = Sequence::ZERO;
     let mut seen = Vec::new();
     loop {
-        let page = store.read_after(after, 4).await.unwrap();
+        let page = store.read_after(after, Page::events(4)).await.unwrap();
         if page.is_empty() {
             break;
         }
@@ -66,7 +66,10 @@ pub async fn read_after_pages_in_order(store: impl Store) {
         assert_eq!(stored.created_at, sent.created_at);
         assert_eq!(stored.target, None);
     }
-    let middle = store.read_after(Sequence(7), 100).await.unwrap();
+    let middle = store
+        .read_after(Sequence(7), Page::events(100))
+        .await
+        .unwrap();
     assert_eq!(
         middle.iter().map(|e| e.sequence).collect::<Vec<_>>(),
         seqs(8..=10)
@@ -76,7 +79,10 @@ pub async fn read_after_pages_in_order(store: impl Store) {
 pub async fn targeted_events_keep_their_target(store: impl Store) {
     let batch = vec![sample(1, None), sample(2, Some("alice")), sample(3, None)];
     store.append(batch).await.unwrap();
-    let events = store.read_after(Sequence::ZERO, 10).await.unwrap();
+    let events = store
+        .read_after(Sequence::ZERO, Page::events(10))
+        .await
+        .unwrap();
     let targets: Vec<Option<&str>> = events
         .iter()
         .map(|e| e.target.as_ref().map(|c| c.as_str()))
@@ -96,7 +102,10 @@ pub async fn trimming_by_count_moves_the_oldest(store: impl Store) {
     assert_eq!(store.trim(retention).await.unwrap(), 6);
     assert_eq!(store.oldest().await.unwrap(), Some(Sequence(7)));
     assert_eq!(store.head().await.unwrap(), Sequence(10));
-    let rest = store.read_after(Sequence::ZERO, 100).await.unwrap();
+    let rest = store
+        .read_after(Sequence::ZERO, Page::events(100))
+        .await
+        .unwrap();
     assert_eq!(
         rest.iter().map(|e| e.sequence).collect::<Vec<_>>(),
         seqs(7..=10)

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::{DemoState, NodeReport, Retention, Store, StoreError, StoreFuture};
+use super::{
+    CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, Retention, StoreError,
+    StoreFuture,
+};
 use crate::event::{ClientId, Event, NewEvent, Sequence, UnixMillis};
 
 #[derive(Default)]
@@ -35,7 +38,7 @@ fn ready<'a, T: Send + 'a>(value: Result<T, StoreError>) -> StoreFuture<'a, T> {
     Box::pin(std::future::ready(value))
 }
 
-impl Store for MemoryStore {
+impl EventLog for MemoryStore {
     fn kind(&self) -> &'static str {
         "memory"
     }
@@ -52,19 +55,21 @@ impl Store for MemoryStore {
         ready(Ok(sequences))
     }
 
-    fn read_after(&self, after: Sequence, limit: usize) -> StoreFuture<'_, Vec<Event>> {
+    fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>> {
         let state = self.state.lock();
         let start = match state.events.front() {
             Some(first) => after.0.saturating_sub(first.sequence.0 - 1) as usize,
             None => 0,
         };
-        let events = state
-            .events
-            .iter()
-            .skip(start)
-            .take(limit)
-            .cloned()
-            .collect();
+        let mut events = Vec::new();
+        let mut bytes = 0;
+        for event in state.events.iter().skip(start) {
+            if !page.has_room(events.len(), bytes) {
+                break;
+            }
+            bytes += event.fields.len();
+            events.push(event.clone());
+        }
         ready(Ok(events))
     }
 
@@ -96,7 +101,9 @@ impl Store for MemoryStore {
         }
         ready(Ok((before - state.events.len()) as u64))
     }
+}
 
+impl CheckpointStore for MemoryStore {
     fn load_checkpoint<'a>(&'a self, client: &'a ClientId) -> StoreFuture<'a, Option<Sequence>> {
         ready(Ok(self.state.lock().checkpoints.get(client).copied()))
     }
@@ -109,7 +116,9 @@ impl Store for MemoryStore {
         }
         ready(Ok(()))
     }
+}
 
+impl Coordination for MemoryStore {
     fn report_node(&self, report: NodeReport) -> StoreFuture<'_, ()> {
         self.state
             .lock()

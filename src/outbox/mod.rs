@@ -1,9 +1,10 @@
-//! The outbox: the durable, globally ordered log of events, and the checkpoints clients
-//! acknowledge. One [`Store`] trait, three backends (embedded redb file, MongoDB, memory),
-//! one contract test suite ([`contract`]) every backend passes.
+//! The outbox: the durable, globally ordered log of events, the checkpoints clients
+//! acknowledge, and what nodes of a cluster coordinate through. Three traits, one per concern
+//! ([`EventLog`], [`CheckpointStore`], [`Coordination`]); three backends implement all of them
+//! (embedded redb file, MongoDB, memory) and pass one contract suite ([`contract`]).
 //!
-//! The store assigns sequence numbers; nobody else does. The [`publisher`] groups concurrent
-//! publishes into one append; the [`checkpoint`] batcher groups acknowledgements.
+//! The event log assigns sequence numbers; nobody else does. The [`publisher`] groups
+//! concurrent publishes into one append; the [`checkpoint`] batcher groups acknowledgements.
 
 pub mod checkpoint;
 pub mod embedded;
@@ -18,7 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::event::{ClientId, Event, NewEvent, Sequence};
+use crate::event::{ClientId, Event, NewEvent, Sequence, UnixMillis};
 
 /// What a store operation returns: boxed so backends can be chosen at run time
 /// (`Arc<dyn Store>`); every call moves a batch, so the allocation is noise.
@@ -42,6 +43,30 @@ pub struct Retention {
     pub max_age: Option<Duration>,
 }
 
+/// How much one read may return: at most `events` events, and no further event once the
+/// ones taken hold `bytes` bytes of payload (a read that finds an event returns at least it,
+/// however large). Bounds the memory a reader holds by bytes, not only by count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub events: usize,
+    pub bytes: usize,
+}
+
+impl Page {
+    /// A page bounded by count alone.
+    pub const fn events(events: usize) -> Page {
+        Page {
+            events,
+            bytes: usize::MAX,
+        }
+    }
+
+    /// Whether a page holding `taken` events of `bytes` bytes may take one more.
+    pub fn has_room(self, taken: usize, bytes: usize) -> bool {
+        taken < self.events && (taken == 0 || bytes < self.bytes)
+    }
+}
+
 /// The demo generator's cluster-wide switch, kept in the store so every node answers alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DemoState {
@@ -56,12 +81,12 @@ pub struct NodeReport {
     pub connections: u64,
     pub clients: u64,
     pub dispatched: Sequence,
-    pub seen_at: crate::event::UnixMillis,
+    pub seen_at: UnixMillis,
 }
 
-/// The outbox and checkpoint store. Implementations must be safe to call concurrently, but
-/// the hub sends appends from one publisher task per node.
-pub trait Store: Send + Sync + 'static {
+/// The outbox proper. Implementations must be safe to call concurrently, but the hub sends
+/// appends from one publisher task per node.
+pub trait EventLog: Send + Sync + 'static {
     /// Short backend name for `/api/sse/stats` and metrics labels.
     fn kind(&self) -> &'static str;
 
@@ -69,9 +94,9 @@ pub trait Store: Send + Sync + 'static {
     /// number in order. Returns the sequences, one per event, in the batch's order.
     fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Sequence>>;
 
-    /// Up to `limit` events with a sequence greater than `after`, in increasing order.
-    /// Targeted events are included; readers filter.
-    fn read_after(&self, after: Sequence, limit: usize) -> StoreFuture<'_, Vec<Event>>;
+    /// Events with a sequence greater than `after`, in increasing order, as many as `page`
+    /// allows. Targeted events are included; readers filter.
+    fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>>;
 
     /// The highest sequence ever assigned (`Sequence::ZERO` when none), even if trimmed.
     fn head(&self) -> StoreFuture<'_, Sequence>;
@@ -81,13 +106,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes what `retention` no longer keeps; returns how many events went.
     fn trim(&self, retention: Retention) -> StoreFuture<'_, u64>;
+}
 
+/// The positions clients acknowledged.
+pub trait CheckpointStore: Send + Sync + 'static {
     /// The client's stored checkpoint, if any.
     fn load_checkpoint<'a>(&'a self, client: &'a ClientId) -> StoreFuture<'a, Option<Sequence>>;
 
-    /// Stores checkpoints; each only moves forward (a lower value leaves the stored one).
+    /// Stores checkpoints durably; each only moves forward (a lower value leaves the stored one).
     fn save_checkpoints(&self, batch: Vec<(ClientId, Sequence)>) -> StoreFuture<'_, ()>;
+}
 
+/// What the nodes of a cluster share besides the log: who is alive, the demo switch, leases.
+pub trait Coordination: Send + Sync + 'static {
     /// Records this node's report (upsert by node id).
     fn report_node(&self, report: NodeReport) -> StoreFuture<'_, ()>;
 
@@ -110,3 +141,9 @@ pub trait Store: Send + Sync + 'static {
         ttl: Duration,
     ) -> StoreFuture<'a, bool>;
 }
+
+/// A backend: all three concerns. Components take only the part they use
+/// (`Arc<dyn Store>` coerces to `Arc<dyn EventLog>` and the others).
+pub trait Store: EventLog + CheckpointStore + Coordination {}
+
+impl<T: EventLog + CheckpointStore + Coordination> Store for T {}

@@ -10,9 +10,9 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::{Store, StoreError};
+use super::{EventLog, StoreError};
 use crate::event::{NewEvent, Sequence};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, StoreOp};
 
 /// Why a publish was not accepted. Either way nothing was stored.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +41,7 @@ impl Publisher {
     /// Starts the append task; it calls `on_append(last_sequence)` after each durable batch
     /// and stops after `cancel`, answering what is queued.
     pub fn start(
-        store: Arc<dyn Store>,
+        log: Arc<dyn EventLog>,
         metrics: Arc<Metrics>,
         max_batch: usize,
         on_append: Arc<Notify>,
@@ -51,7 +51,7 @@ impl Publisher {
     ) -> Publisher {
         let (queue, requests) = mpsc::channel(QUEUE_DEPTH);
         let task = AppendTask {
-            store,
+            log,
             metrics,
             max_batch,
             on_append,
@@ -81,7 +81,7 @@ impl Publisher {
 }
 
 struct AppendTask<H> {
-    store: Arc<dyn Store>,
+    log: Arc<dyn EventLog>,
     metrics: Arc<Metrics>,
     max_batch: usize,
     on_append: Arc<Notify>,
@@ -117,9 +117,12 @@ impl<H: Fn(Sequence)> AppendTask<H> {
             })
             .unzip();
         let started = Instant::now();
-        let result = self.store.append(events).await;
-        self.metrics
-            .store_op("append", started.elapsed().as_secs_f64(), result.is_ok());
+        let result = self.log.append(events).await;
+        self.metrics.store_op(
+            StoreOp::Append,
+            started.elapsed().as_secs_f64(),
+            result.is_ok(),
+        );
         self.metrics
             .publish_batch_size
             .observe(waiting.len() as f64);

@@ -19,8 +19,8 @@ use bytes::Bytes;
 use http_body::{Body, Frame as BodyFrame};
 
 use crate::event::{Event, Sequence};
-use crate::metrics::Metrics;
-use crate::outbox::{Store, StoreError};
+use crate::metrics::{CloseReason, Metrics};
+use crate::outbox::{EventLog, Page, StoreError};
 use crate::registry::Subscription;
 use crate::sse::frame;
 use crate::tail::{Frame, Read, Tail};
@@ -37,7 +37,7 @@ const CATCH_UP_BATCH: usize = 512;
 /// What every stream of the node shares; one `Arc` per connection.
 pub struct StreamContext {
     pub tail: Arc<Tail>,
-    pub store: Arc<dyn Store>,
+    pub log: Arc<dyn EventLog>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -61,11 +61,11 @@ pub struct SseBody {
     beat_seen: u64,
     wrote_since_beat: bool,
     /// Ends the stream when reached (token expiry, maximum lifetime).
-    deadline: Option<(tokio::time::Instant, &'static str)>,
+    deadline: Option<(tokio::time::Instant, CloseReason)>,
     deadline_timer: Option<Pin<Box<tokio::time::Sleep>>>,
     transport: Option<Arc<Transport>>,
     finished: bool,
-    close_reason: &'static str,
+    close_reason: CloseReason,
     opened: Instant,
 }
 
@@ -93,13 +93,13 @@ impl SseBody {
             deadline_timer: None,
             transport: None,
             finished: false,
-            close_reason: "client",
+            close_reason: CloseReason::Client,
             opened: Instant::now(),
         }
     }
 
     /// Ends the stream at `at`, counting it under `reason`.
-    pub fn with_deadline(mut self, at: tokio::time::Instant, reason: &'static str) -> SseBody {
+    pub fn with_deadline(mut self, at: tokio::time::Instant, reason: CloseReason) -> SseBody {
         self.deadline = Some((at, reason));
         self
     }
@@ -111,7 +111,7 @@ impl SseBody {
     }
 
     /// Ends the stream after a final comment.
-    fn finish(&mut self, reason: &'static str, comment: Bytes) {
+    fn finish(&mut self, reason: CloseReason, comment: Bytes) {
         self.finished = true;
         self.close_reason = reason;
         self.queue.clear();
@@ -119,12 +119,12 @@ impl SseBody {
     }
 
     fn start_catch_up(&mut self) {
-        let store = self.context.store.clone();
+        let log = self.context.log.clone();
         let after = self.cursor;
         // Never read past what the dispatcher has released: a missing number may still appear.
         let bound = self.context.tail.dispatched();
         self.catch_up = Some(Box::pin(async move {
-            let events = store.read_after(after, CATCH_UP_BATCH).await?;
+            let events = log.read_after(after, Page::events(CATCH_UP_BATCH)).await?;
             Ok((events, bound))
         }));
     }
@@ -133,7 +133,7 @@ impl SseBody {
         let subscriber = self.subscription.subscriber();
         let mut through = self.cursor;
         for event in events.iter().take_while(|e| e.sequence <= bound) {
-            let frame = Frame::encode(event);
+            let frame = Frame::new(event, frame::encode_event(event));
             if frame.is_for(&subscriber.client, &subscriber.filter) {
                 self.queue.push_back(frame.bytes);
             }
@@ -146,7 +146,7 @@ impl SseBody {
         self.cursor = self.cursor.max(through);
     }
 
-    fn deadline_passed(&mut self, cx: &mut Context<'_>) -> Option<&'static str> {
+    fn deadline_passed(&mut self, cx: &mut Context<'_>) -> Option<CloseReason> {
         let (at, reason) = self.deadline?;
         let timer = self
             .deadline_timer
@@ -182,7 +182,7 @@ impl Body for SseBody {
                 return Poll::Ready(None);
             }
             if this.subscription.subscriber().is_closing() {
-                this.finish("shutdown", frame::SHUTDOWN);
+                this.finish(CloseReason::Shutdown, frame::SHUTDOWN);
                 continue;
             }
             if let Some(reason) = this.deadline_passed(cx) {
@@ -203,7 +203,7 @@ impl Body for SseBody {
                         tracing::warn!(%error, "catch-up read failed; closing the stream so the client resumes");
                         this.catch_up = None;
                         this.finish(
-                            "store_error",
+                            CloseReason::StoreError,
                             Bytes::from_static(b": store unavailable, reconnect\n\n"),
                         );
                     }
@@ -247,8 +247,8 @@ impl Drop for SseBody {
             .transport
             .as_ref()
             .is_some_and(|t| t.write_stalled.load(std::sync::atomic::Ordering::Relaxed));
-        if stalled && self.close_reason == "client" {
-            self.close_reason = "write_stall";
+        if stalled && self.close_reason == CloseReason::Client {
+            self.close_reason = CloseReason::WriteStall;
         }
         metrics.disconnect(self.close_reason);
         tracing::info!(
@@ -256,7 +256,7 @@ impl Drop for SseBody {
             conn = self.subscription.subscriber().id.0,
             duration_ms = self.opened.elapsed().as_millis() as u64,
             position = self.cursor.0,
-            reason = self.close_reason,
+            reason = self.close_reason.as_str(),
             "stream closed"
         );
     }

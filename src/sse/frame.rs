@@ -6,10 +6,11 @@
 //! one line of compact JSON (serde_json escapes control characters).
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::event::Event;
+use crate::event::{Event, Sequence};
 
 /// Sent on idle connections by the shared heartbeat.
 pub const PING: Bytes = Bytes::from_static(b": ping\n\n");
@@ -65,8 +66,17 @@ pub fn control(event_name: &'static str, data: &serde_json::Value) -> Bytes {
 }
 
 /// `retry: <ms>`, sent once at connect.
-pub fn retry(millis: u64) -> Bytes {
-    Bytes::from(format!("retry: {millis}\n\n"))
+pub fn retry(delay: Duration) -> Bytes {
+    Bytes::from(format!("retry: {}\n\n", delay.as_millis()))
+}
+
+/// History no longer reaches back to `requested`: what follows starts at `oldest_available`.
+pub fn reset(requested: Sequence, oldest_available: Sequence) -> Bytes {
+    let data = serde_json::json!({
+        "requested": requested.0,
+        "oldestAvailable": oldest_available.0,
+    });
+    control("reset", &data)
 }
 
 #[cfg(test)]
@@ -110,7 +120,11 @@ mod tests {
 
     #[test]
     fn fixed_frames_are_exact() {
-        assert_eq!(&retry(3000)[..], b"retry: 3000\n\n");
+        assert_eq!(&retry(Duration::from_secs(3))[..], b"retry: 3000\n\n");
+        assert_eq!(
+            &reset(Sequence(2), Sequence(5))[..],
+            b"event: reset\ndata: {\"requested\":2,\"oldestAvailable\":5}\n\n"
+        );
         assert_eq!(&PING[..], b": ping\n\n");
         let connected = control("connected", &serde_json::json!({"clientId": "c"}));
         assert_eq!(

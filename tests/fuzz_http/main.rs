@@ -105,11 +105,7 @@ impl Harness {
                 "/health/live after the run: {}",
                 live.body
             );
-            support::assert_eventually(
-                || hub.state.registry.connections() == 0,
-                "streams to close",
-            )
-            .await;
+            support::assert_eventually(|| hub.node.connections() == 0, "streams to close").await;
             hub.stop().await;
         });
     }
@@ -299,10 +295,10 @@ fn demo_endpoints_keep_their_state_machine() {
 #[test]
 fn connect_survives_raw_request_heads() {
     // A stream whose client hung up unnoticed goes at its next heartbeat write; make that soon.
-    let harness = Harness::start_with(|c| c.heartbeat_secs = 1);
+    let harness = Harness::start_with(|c| c.heartbeat = std::time::Duration::from_secs(1));
     harness.run(raw_head(), |harness, head| {
         let before = harness.head();
-        let registry = &harness.hub.state.registry;
+        let registry = &harness.hub.node;
         let open_before = registry.connections();
         let reply = harness
             .runtime

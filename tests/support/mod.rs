@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use ssehub::app::App;
 use ssehub::config::{Config, StoreKind};
-use ssehub::http::AppState;
+use ssehub::node::Node;
 use ssehub::outbox::memory::MemoryStore;
 use ssehub::outbox::Store;
 use tokio::sync::oneshot;
@@ -57,7 +57,7 @@ impl TestHubBuilder {
         let app = App::with_store(self.config, store.clone())
             .await
             .expect("build the hub");
-        let state = app.state();
+        let node = app.node();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.serve(listener, async {
@@ -68,7 +68,7 @@ impl TestHubBuilder {
         });
         TestHub {
             addr,
-            state,
+            node,
             store,
             stop: Some(stop),
             task: Some(task),
@@ -78,7 +78,7 @@ impl TestHubBuilder {
 
 pub struct TestHub {
     pub addr: SocketAddr,
-    pub state: Arc<AppState>,
+    pub node: Arc<Node>,
     pub store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -90,7 +90,7 @@ impl TestHub {
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.store = Some(StoreKind::Memory);
         config.node_id = Some("test-node".into());
-        config.shutdown_grace_secs = 5;
+        config.shutdown_grace = std::time::Duration::from_secs(5);
         TestHubBuilder {
             config,
             store: None,
@@ -134,11 +134,7 @@ impl TestHub {
 
     /// Waits until the dispatcher has released `sequence`.
     pub async fn dispatched(&self, sequence: u64) {
-        assert_eventually(
-            || self.state.stream.tail.dispatched().0 >= sequence,
-            "dispatch",
-        )
-        .await;
+        assert_eventually(|| self.node.dispatched().0 >= sequence, "dispatch").await;
     }
 
     pub async fn stop(mut self) {

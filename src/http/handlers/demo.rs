@@ -2,71 +2,51 @@
 
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::auth::Scope;
-use crate::demo::{DEFAULT_INTERVAL_SECS, INTERVAL_RANGE};
+use super::identify;
+use crate::auth::Access;
 use crate::http::error::{json_response, ApiError};
-use crate::http::extract;
-use crate::http::{AppState, HubBody};
+use crate::http::request;
+use crate::http::{HubBody, Shared};
 
-pub async fn start(
+pub(crate) async fn start(
     req: Request<Incoming>,
-    state: &AppState,
+    shared: &Shared,
 ) -> Result<Response<HubBody>, ApiError> {
-    extract::authorize(&req, &state.keys, Scope::Publish)?;
+    let caller = identify(&req, shared, Access::Publish)?;
     let (parts, body) = req.into_parts();
-    let body = extract::json_object(&parts.headers, body, state.settings.max_body_bytes).await?;
-    let interval = match body.as_ref().and_then(|b| b.get("intervalSeconds")) {
-        None | Some(Value::Null) => DEFAULT_INTERVAL_SECS,
-        Some(Value::Number(n)) => extract::whole_number(n)
-            .and_then(|n| u32::try_from(n).ok())
-            .filter(|n| INTERVAL_RANGE.contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_field",
-                    "`intervalSeconds` must be a whole number from 1 to 60",
-                )
-            })?,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_field",
-                "`intervalSeconds` must be a number",
-            ))
-        }
-    };
-    if !state.demo.start(interval).await? {
-        return Err(ApiError::Conflict {
-            code: "demo_running",
-            message: "the demo generator is already running".into(),
-        });
-    }
+    let body = request::json_object(&parts.headers, body, shared.settings.max_body_bytes).await?;
+    let interval = request::whole_field::<u32>(
+        body.as_ref(),
+        "intervalSeconds",
+        "`intervalSeconds` must be a whole number from 1 to 60",
+    )?;
+    let state = shared.node.demo_start(&caller, interval).await?;
     Ok(json_response(
         StatusCode::OK,
-        &json!({ "isRunning": true, "intervalSeconds": interval }),
+        &json!({ "isRunning": true, "intervalSeconds": state.interval_secs }),
     ))
 }
 
-pub async fn stop(req: Request<Incoming>, state: &AppState) -> Result<Response<HubBody>, ApiError> {
-    extract::authorize(&req, &state.keys, Scope::Publish)?;
-    if !state.demo.stop().await? {
-        return Err(ApiError::Conflict {
-            code: "demo_not_running",
-            message: "the demo generator is not running".into(),
-        });
-    }
+pub(crate) async fn stop(
+    req: Request<Incoming>,
+    shared: &Shared,
+) -> Result<Response<HubBody>, ApiError> {
+    let caller = identify(&req, shared, Access::Publish)?;
+    shared.node.demo_stop(&caller).await?;
     Ok(json_response(
         StatusCode::OK,
         &json!({ "isRunning": false }),
     ))
 }
 
-pub async fn status(
+pub(crate) async fn status(
     req: Request<Incoming>,
-    state: &AppState,
+    shared: &Shared,
 ) -> Result<Response<HubBody>, ApiError> {
-    extract::authorize(&req, &state.keys, Scope::Subscribe)?;
-    let demo = state.demo.status().await?;
+    let caller = identify(&req, shared, Access::Subscribe)?;
+    let demo = shared.node.demo_status(&caller).await?;
     let body = if demo.running {
         json!({ "isRunning": true, "intervalSeconds": demo.interval_secs })
     } else {

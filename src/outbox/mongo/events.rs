@@ -2,11 +2,48 @@
 
 use super::*;
 
+impl EventLog for MongoStore {
+    fn kind(&self) -> &'static str {
+        "mongodb"
+    }
+
+    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Sequence>> {
+        Box::pin(self.append_reserved(batch))
+    }
+
+    fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>> {
+        Box::pin(self.read_page(after, page))
+    }
+
+    fn head(&self) -> StoreFuture<'_, Sequence> {
+        Box::pin(async { Ok(Sequence(self.head_number().await? as u64)) })
+    }
+
+    fn oldest(&self) -> StoreFuture<'_, Option<Sequence>> {
+        Box::pin(async {
+            let oldest = self
+                .run(
+                    "read the oldest event",
+                    self.outbox
+                        .find_one(doc! {})
+                        .sort(doc! { "_id": 1 })
+                        .projection(doc! { "_id": 1 }),
+                )
+                .await?;
+            oldest
+                .map(|doc| Ok(Sequence(sequence_of(&doc)? as u64)))
+                .transpose()
+        })
+    }
+
+    fn trim(&self, retention: Retention) -> StoreFuture<'_, u64> {
+        Box::pin(self.trim_prefix(retention))
+    }
+}
+
 impl MongoStore {
-    pub(super) async fn append_batch(
-        &self,
-        batch: Vec<NewEvent>,
-    ) -> Result<Vec<Sequence>, StoreError> {
+    /// Reserves numbers for the batch, then inserts it with one ordered `insertMany`.
+    async fn append_reserved(&self, batch: Vec<NewEvent>) -> Result<Vec<Sequence>, StoreError> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
@@ -40,19 +77,16 @@ impl MongoStore {
         }
     }
 
-    pub(super) async fn read_events(
-        &self,
-        after: Sequence,
-        limit: usize,
-    ) -> Result<Vec<Event>, StoreError> {
+    /// One `find` by `_id`, read until the page is full by count or bytes.
+    async fn read_page(&self, after: Sequence, page: Page) -> Result<Vec<Event>, StoreError> {
         // `limit(0)` would mean "no limit" to the server.
-        let (Ok(after), true) = (i64::try_from(after.0), limit > 0) else {
+        let (Ok(after), true) = (i64::try_from(after.0), page.events > 0) else {
             return Ok(Vec::new());
         };
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let limit = i64::try_from(page.events).unwrap_or(i64::MAX);
         let documents = self
             .run("read the outbox", async {
-                let cursor = self
+                let mut cursor = self
                     .outbox
                     .find(doc! { "_id": { "$gt": after } })
                     .sort(doc! { "_id": 1 })
@@ -60,28 +94,20 @@ impl MongoStore {
                     // One round trip for a page (the server also caps a batch at 16 MiB).
                     .batch_size(limit.min(MAX_READ_BATCH) as u32)
                     .await?;
-                drain(cursor).await
+                let mut documents = Vec::new();
+                let mut bytes = 0;
+                while page.has_room(documents.len(), bytes) && cursor.advance().await? {
+                    let document: Document = cursor.deserialize_current()?;
+                    bytes += document.get_str("fields").map_or(0, str::len);
+                    documents.push(document);
+                }
+                Ok(documents)
             })
             .await?;
         documents.iter().map(event_from_document).collect()
     }
 
-    pub(super) async fn oldest_sequence(&self) -> Result<Option<Sequence>, StoreError> {
-        let oldest = self
-            .run(
-                "read the oldest event",
-                self.outbox
-                    .find_one(doc! {})
-                    .sort(doc! { "_id": 1 })
-                    .projection(doc! { "_id": 1 }),
-            )
-            .await?;
-        oldest
-            .map(|doc| Ok(Sequence(sequence_of(&doc)? as u64)))
-            .transpose()
-    }
-
-    pub(super) async fn trim_events(&self, retention: Retention) -> Result<u64, StoreError> {
+    async fn trim_prefix(&self, retention: Retention) -> Result<u64, StoreError> {
         const WHAT: &str = "trim the outbox";
         if self.numbering == Numbering::Blocks {
             self.prune_blocks().await?;

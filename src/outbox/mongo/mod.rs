@@ -47,7 +47,10 @@ use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{Acknowledgment, ClientOptions, ReadConcern, ReturnDocument, WriteConcern};
 use mongodb::{Client, Collection, Database};
 
-use super::{DemoState, NodeReport, Retention, Store, StoreError, StoreFuture};
+use super::{
+    CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, Retention, StoreError,
+    StoreFuture,
+};
 use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, UnixMillis};
 
 mod documents;
@@ -297,65 +300,6 @@ impl MongoStore {
         timed(self.operation_timeout, what, operation)
             .await?
             .map_err(|e| classify(what, e))
-    }
-}
-
-impl Store for MongoStore {
-    fn kind(&self) -> &'static str {
-        "mongodb"
-    }
-
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Sequence>> {
-        Box::pin(self.append_batch(batch))
-    }
-
-    fn read_after(&self, after: Sequence, limit: usize) -> StoreFuture<'_, Vec<Event>> {
-        Box::pin(self.read_events(after, limit))
-    }
-
-    fn head(&self) -> StoreFuture<'_, Sequence> {
-        Box::pin(async { Ok(Sequence(self.head_number().await? as u64)) })
-    }
-
-    fn oldest(&self) -> StoreFuture<'_, Option<Sequence>> {
-        Box::pin(self.oldest_sequence())
-    }
-
-    fn trim(&self, retention: Retention) -> StoreFuture<'_, u64> {
-        Box::pin(self.trim_events(retention))
-    }
-
-    fn load_checkpoint<'a>(&'a self, client: &'a ClientId) -> StoreFuture<'a, Option<Sequence>> {
-        Box::pin(self.checkpoint_of(client))
-    }
-
-    fn save_checkpoints(&self, batch: Vec<(ClientId, Sequence)>) -> StoreFuture<'_, ()> {
-        Box::pin(self.save_checkpoint_batch(batch))
-    }
-
-    fn report_node(&self, report: NodeReport) -> StoreFuture<'_, ()> {
-        Box::pin(self.upsert_node(report))
-    }
-
-    fn nodes(&self, within: Duration) -> StoreFuture<'_, Vec<NodeReport>> {
-        Box::pin(self.recent_nodes(within))
-    }
-
-    fn demo_state(&self) -> StoreFuture<'_, DemoState> {
-        Box::pin(self.demo_switch())
-    }
-
-    fn swap_demo_state(&self, expect_running: bool, next: DemoState) -> StoreFuture<'_, bool> {
-        Box::pin(self.swap_demo_switch(expect_running, next))
-    }
-
-    fn acquire_lease<'a>(
-        &'a self,
-        name: &'a str,
-        holder: &'a str,
-        ttl: Duration,
-    ) -> StoreFuture<'a, bool> {
-        Box::pin(self.take_lease(name, holder, ttl))
     }
 }
 

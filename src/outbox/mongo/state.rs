@@ -3,11 +3,45 @@
 
 use super::*;
 
+impl CheckpointStore for MongoStore {
+    fn load_checkpoint<'a>(&'a self, client: &'a ClientId) -> StoreFuture<'a, Option<Sequence>> {
+        Box::pin(self.checkpoint_of(client))
+    }
+
+    fn save_checkpoints(&self, batch: Vec<(ClientId, Sequence)>) -> StoreFuture<'_, ()> {
+        Box::pin(self.raise_checkpoints(batch))
+    }
+}
+
+impl Coordination for MongoStore {
+    fn report_node(&self, report: NodeReport) -> StoreFuture<'_, ()> {
+        Box::pin(self.replace_node_report(report))
+    }
+
+    fn nodes(&self, within: Duration) -> StoreFuture<'_, Vec<NodeReport>> {
+        Box::pin(self.recent_nodes(within))
+    }
+
+    fn demo_state(&self) -> StoreFuture<'_, DemoState> {
+        Box::pin(self.demo_switch())
+    }
+
+    fn swap_demo_state(&self, expect_running: bool, next: DemoState) -> StoreFuture<'_, bool> {
+        Box::pin(self.swap_demo_switch(expect_running, next))
+    }
+
+    fn acquire_lease<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(self.take_lease(name, holder, ttl))
+    }
+}
+
 impl MongoStore {
-    pub(super) async fn checkpoint_of(
-        &self,
-        client: &ClientId,
-    ) -> Result<Option<Sequence>, StoreError> {
+    async fn checkpoint_of(&self, client: &ClientId) -> Result<Option<Sequence>, StoreError> {
         let stored = self
             .run(
                 "read a checkpoint",
@@ -28,10 +62,7 @@ impl MongoStore {
 
     /// One `update` command per chunk, one upserting `$max` statement per client: a round
     /// trip per thousand checkpoints, and a stored checkpoint never moves back.
-    pub(super) async fn save_checkpoint_batch(
-        &self,
-        batch: Vec<(ClientId, Sequence)>,
-    ) -> Result<(), StoreError> {
+    async fn raise_checkpoints(&self, batch: Vec<(ClientId, Sequence)>) -> Result<(), StoreError> {
         const WHAT: &str = "save checkpoints";
         for chunk in batch.chunks(UPDATE_CHUNK) {
             let updates: Vec<Document> = chunk
@@ -66,7 +97,7 @@ impl MongoStore {
         Ok(())
     }
 
-    pub(super) async fn upsert_node(&self, report: NodeReport) -> Result<(), StoreError> {
+    async fn replace_node_report(&self, report: NodeReport) -> Result<(), StoreError> {
         let document = doc! {
             "_id": &report.node_id,
             "connections": saturating_i64(report.connections),
@@ -84,10 +115,7 @@ impl MongoStore {
         Ok(())
     }
 
-    pub(super) async fn recent_nodes(
-        &self,
-        within: Duration,
-    ) -> Result<Vec<NodeReport>, StoreError> {
+    async fn recent_nodes(&self, within: Duration) -> Result<Vec<NodeReport>, StoreError> {
         let cutoff = DateTime::from_millis(UnixMillis::now().0 - millis(within));
         let documents = self
             .run("list nodes", async {
@@ -102,7 +130,7 @@ impl MongoStore {
         documents.iter().map(node_from_document).collect()
     }
 
-    pub(super) async fn demo_switch(&self) -> Result<DemoState, StoreError> {
+    async fn demo_switch(&self) -> Result<DemoState, StoreError> {
         let stored = self
             .run(
                 "read the demo switch",
@@ -122,7 +150,7 @@ impl MongoStore {
 
     /// A conditional update. Expecting "stopped" also matches a missing document, through an
     /// upsert; if the switch exists and is running, that upsert collides on `_id` and loses.
-    pub(super) async fn swap_demo_switch(
+    async fn swap_demo_switch(
         &self,
         expect_running: bool,
         next: DemoState,
@@ -152,7 +180,7 @@ impl MongoStore {
 
     /// Free, expired or already ours: the filter matches and the update renews it. Held by
     /// another: no match, the upsert collides on `_id`, and we do not hold it.
-    pub(super) async fn take_lease(
+    async fn take_lease(
         &self,
         name: &str,
         holder: &str,

@@ -1,29 +1,24 @@
-//! Reading requests: query parameters, the API key, JSON bodies within the size limit.
+//! Reading requests into domain inputs: query parameters, credentials, JSON bodies within the
+//! size limit, and the stream request both transports share ([`open_request`]).
 
 use bytes::Bytes;
-use http::{header, HeaderMap, Request};
-
-use crate::auth::{KeyRing, Scope};
+use http::request::Parts;
+use http::{header, HeaderMap};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-
-/// Checks the key a request presents (header, bearer or `apikey=`) against `scope`.
-///
-/// # Errors
-/// 401 without a valid key, 403 when its scope is too narrow.
-pub fn authorize(req: &Request<Incoming>, keys: &KeyRing, scope: Scope) -> Result<Scope, ApiError> {
-    let query = Query::parse(req.uri().query());
-    Ok(keys.authorize(api_key(req.headers(), &query), scope)?)
-}
+use crate::auth::Credentials;
+use crate::event::{ClientId, Filter, Sequence};
+use crate::node::{ErrorCode, OpenRequest};
+use crate::sse::resume::Requested;
 
 /// Decoded query parameters, first occurrence wins.
-pub struct Query(Vec<(String, String)>);
+pub(crate) struct Query(Vec<(String, String)>);
 
 impl Query {
-    pub fn parse(query: Option<&str>) -> Query {
+    pub(crate) fn parse(query: Option<&str>) -> Query {
         Query(
             form_urlencoded::parse(query.unwrap_or("").as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -31,7 +26,7 @@ impl Query {
         )
     }
 
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == key)
@@ -39,8 +34,16 @@ impl Query {
     }
 }
 
-/// The API key: `X-API-Key`, else `Authorization: Bearer`, else `apikey=`.
-pub fn api_key<'a>(headers: &'a HeaderMap, query: &'a Query) -> Option<&'a str> {
+/// What a request presented: the API key (`X-API-Key`, else `Authorization: Bearer`, else
+/// `apikey=`) and a client token (`token=`).
+pub(crate) fn credentials<'a>(headers: &'a HeaderMap, query: &'a Query) -> Credentials<'a> {
+    Credentials {
+        api_key: api_key(headers, query),
+        client_token: query.get("token"),
+    }
+}
+
+fn api_key<'a>(headers: &'a HeaderMap, query: &'a Query) -> Option<&'a str> {
     if let Some(key) = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
@@ -65,7 +68,7 @@ pub fn api_key<'a>(headers: &'a HeaderMap, query: &'a Query) -> Option<&'a str> 
 ///
 /// # Errors
 /// 415 when not declared JSON, 413 when too large, 400 when not a JSON object.
-pub async fn json_object(
+pub(crate) async fn json_object(
     headers: &HeaderMap,
     body: Incoming,
     limit: usize,
@@ -83,8 +86,8 @@ pub async fn json_object(
             return Err(ApiError::PayloadTooLarge { limit })
         }
         Err(_) => {
-            return Err(ApiError::bad_request(
-                "body_unreadable",
+            return Err(ApiError::invalid(
+                ErrorCode::BodyUnreadable,
                 "the request body could not be read",
             ))
         }
@@ -106,12 +109,12 @@ pub async fn json_object(
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(Some(map)),
-        Ok(_) => Err(ApiError::bad_request(
-            "invalid_body",
+        Ok(_) => Err(ApiError::invalid(
+            ErrorCode::InvalidBody,
             "the body must be a JSON object",
         )),
-        Err(error) => Err(ApiError::bad_request(
-            "invalid_json",
+        Err(error) => Err(ApiError::invalid(
+            ErrorCode::InvalidJson,
             format!("the body is not valid JSON: {error}"),
         )),
     }
@@ -121,50 +124,19 @@ pub async fn json_object(
 ///
 /// # Errors
 /// As [`json_object`], and 400 when the body is empty.
-pub async fn required_object(
+pub(crate) async fn required_object(
     headers: &HeaderMap,
     body: Incoming,
     limit: usize,
 ) -> Result<Map<String, Value>, ApiError> {
     json_object(headers, body, limit)
         .await?
-        .ok_or_else(|| ApiError::bad_request("missing_body", "a JSON object body is required"))
-}
-
-/// Typed access to body fields with clear messages.
-pub struct Fields<'a>(pub &'a Map<String, Value>);
-
-impl Fields<'_> {
-    /// A required non-empty string.
-    pub fn text(&self, name: &str, max: usize) -> Result<String, ApiError> {
-        self.optional_text(name, max)?
-            .ok_or_else(|| ApiError::bad_request("missing_field", format!("`{name}` is required")))
-    }
-
-    /// An optional non-empty string (absent or null → `None`).
-    pub fn optional_text(&self, name: &str, max: usize) -> Result<Option<String>, ApiError> {
-        match self.0.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.trim().is_empty() => Err(ApiError::bad_request(
-                "invalid_field",
-                format!("`{name}` must not be empty"),
-            )),
-            Some(Value::String(s)) if s.chars().count() > max => Err(ApiError::bad_request(
-                "invalid_field",
-                format!("`{name}` must be at most {max} characters"),
-            )),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(ApiError::bad_request(
-                "invalid_field",
-                format!("`{name}` must be a string"),
-            )),
-        }
-    }
+        .ok_or_else(|| ApiError::invalid(ErrorCode::MissingBody, "a JSON object body is required"))
 }
 
 /// Decodes `%XX` escapes of a path segment (`+` stays `+`: that rule is only for queries).
 /// `None` for a bad escape, invalid UTF-8 or a NUL.
-pub fn percent_decode(text: &str) -> Option<String> {
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -183,7 +155,7 @@ pub fn percent_decode(text: &str) -> Option<String> {
 
 /// A JSON number that is a whole number from 0, written `3` or `3.0` (JSON Schema's
 /// "integer"), and exactly representable.
-pub fn whole_number(value: &serde_json::Number) -> Option<u64> {
+pub(crate) fn whole_number(value: &serde_json::Number) -> Option<u64> {
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
     value.as_u64().or_else(|| {
         value
@@ -197,34 +169,100 @@ pub fn whole_number(value: &serde_json::Number) -> Option<u64> {
 ///
 /// # Errors
 /// 400 `invalid_client_id`.
-pub fn client_id_segment(segment: &str) -> Result<crate::event::ClientId, ApiError> {
+pub(crate) fn client_id_segment(segment: &str) -> Result<ClientId, ApiError> {
     let decoded = percent_decode(segment).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_client_id",
+        ApiError::invalid(
+            ErrorCode::InvalidClientId,
             "the client id in the path is not valid percent-encoded UTF-8",
         )
     })?;
-    crate::event::ClientId::new(&decoded)
-        .map_err(|e| ApiError::bad_request("invalid_client_id", e.to_string()))
+    ClientId::new(&decoded)
+        .map_err(|e| ApiError::invalid(ErrorCode::InvalidClientId, e.to_string()))
 }
 
 /// The `clientId` field of a JSON body.
 ///
 /// # Errors
 /// 400 `missing_field` when absent, `invalid_client_id` when not a valid id.
-pub fn client_id_field(body: &Map<String, Value>) -> Result<crate::event::ClientId, ApiError> {
+pub(crate) fn client_id_field(body: &Map<String, Value>) -> Result<ClientId, ApiError> {
     match body.get("clientId") {
-        Some(Value::String(c)) => crate::event::ClientId::new(c)
-            .map_err(|e| ApiError::bad_request("invalid_client_id", e.to_string())),
-        None | Some(Value::Null) => Err(ApiError::bad_request(
-            "missing_field",
+        Some(Value::String(c)) => ClientId::new(c)
+            .map_err(|e| ApiError::invalid(ErrorCode::InvalidClientId, e.to_string())),
+        None | Some(Value::Null) => Err(ApiError::invalid(
+            ErrorCode::MissingField,
             "`clientId` is required",
         )),
-        Some(_) => Err(ApiError::bad_request(
-            "invalid_client_id",
+        Some(_) => Err(ApiError::invalid(
+            ErrorCode::InvalidClientId,
             "`clientId` must be a string",
         )),
     }
+}
+
+/// A whole-number body field (`3` or `3.0`): `None` when absent or null.
+///
+/// # Errors
+/// 400 `invalid_field` with `rule` when it is not a whole number that fits.
+pub(crate) fn whole_field<T: TryFrom<u64>>(
+    body: Option<&Map<String, Value>>,
+    name: &str,
+    rule: &str,
+) -> Result<Option<T>, ApiError> {
+    match body.and_then(|b| b.get(name)) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => whole_number(n)
+            .and_then(|n| T::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid(ErrorCode::InvalidField, rule.to_owned())),
+        Some(_) => Err(ApiError::invalid(
+            ErrorCode::InvalidField,
+            format!("`{name}` must be a number"),
+        )),
+    }
+}
+
+/// The parts of a `GET /api/sse/connect` both transports read: client id, filter, positions.
+///
+/// # Errors
+/// 400 with the parameter's code.
+pub(crate) fn open_request(parts: &Parts, query: &Query) -> Result<OpenRequest, ApiError> {
+    let client_id = query
+        .get("clientId")
+        .map(|c| {
+            ClientId::new(c)
+                .map_err(|e| ApiError::invalid(ErrorCode::InvalidClientId, e.to_string()))
+        })
+        .transpose()?;
+    // The node checks the count against its limit; parsing is bounded by the header size.
+    let filter = Filter::parse(query.get("filter").unwrap_or(""), usize::MAX)
+        .map_err(|e| ApiError::invalid(ErrorCode::InvalidFilter, e.to_string()))?;
+    // EventSource omits the header when it has no id; an empty one means the same.
+    let header_id = parts
+        .headers
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("\u{0}").trim())
+        .filter(|v| !v.is_empty());
+    Ok(OpenRequest {
+        client_id,
+        filter,
+        positions: Requested {
+            checkpoint_param: position(query.get("checkpoint"), "checkpoint")?,
+            last_event_id_param: position(query.get("lastEventId"), "lastEventId")?,
+            last_event_id_header: position(header_id, "Last-Event-ID")?,
+        },
+    })
+}
+
+fn position(text: Option<&str>, name: &str) -> Result<Option<Sequence>, ApiError> {
+    text.map(|t| {
+        Sequence::parse(t).ok_or_else(|| {
+            ApiError::invalid(
+                ErrorCode::InvalidPosition,
+                format!("`{name}` must be a decimal sequence number (0..2^64-1)"),
+            )
+        })
+    })
+    .transpose()
 }
 
 #[cfg(test)]

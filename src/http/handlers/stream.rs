@@ -1,0 +1,89 @@
+//! `GET /api/sse/connect` on hyper (h1 after the first request, h2), `POST /api/sse/ack`,
+//! `GET /api/sse/stats`.
+
+use std::sync::Arc;
+
+use http::request::Parts;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use serde_json::Value;
+
+use super::identify;
+use crate::auth::Access;
+use crate::event::Sequence;
+use crate::http::error::{json_response, ApiError};
+use crate::http::request::{self, Query};
+use crate::http::{HubBody, Shared};
+use crate::node::ErrorCode;
+use crate::sse::body::Transport;
+
+/// The stream's response headers, the same on every transport.
+pub(crate) const STREAM_HEADERS: [(header::HeaderName, &str); 3] = [
+    (header::CONTENT_TYPE, "text/event-stream"),
+    (header::CACHE_CONTROL, "no-cache"),
+    (header::HeaderName::from_static("x-accel-buffering"), "no"),
+];
+
+pub(crate) async fn connect(parts: &Parts, shared: &Shared) -> Result<Response<HubBody>, ApiError> {
+    let query = Query::parse(parts.uri.query());
+    let caller = shared.node.identify(
+        &request::credentials(&parts.headers, &query),
+        Access::Client,
+    )?;
+    let open = request::open_request(parts, &query)?;
+    let mut body = shared.node.open_stream(&caller, open).await?;
+    if let Some(transport) = parts.extensions.get::<Arc<Transport>>() {
+        body = body.with_connection(transport.clone());
+    }
+    let mut response = Response::new(HubBody::Sse(Box::new(body)));
+    for (name, value) in STREAM_HEADERS {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_static(value));
+    }
+    Ok(response)
+}
+
+pub(crate) async fn ack(
+    req: Request<Incoming>,
+    shared: &Shared,
+) -> Result<Response<HubBody>, ApiError> {
+    let caller = identify(&req, shared, Access::Client)?;
+    let (parts, body) = req.into_parts();
+    let body =
+        request::required_object(&parts.headers, body, shared.settings.max_body_bytes).await?;
+    let client = request::client_id_field(&body)?;
+    let sequence = match body.get("sequence") {
+        Some(Value::Number(n)) => request::whole_number(n).map(Sequence).ok_or_else(|| {
+            ApiError::invalid(
+                ErrorCode::InvalidField,
+                "`sequence` must be a whole number from 0",
+            )
+        })?,
+        None | Some(Value::Null) => {
+            return Err(ApiError::invalid(
+                ErrorCode::MissingField,
+                "`sequence` is required",
+            ))
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                ErrorCode::InvalidField,
+                "`sequence` must be a number",
+            ))
+        }
+    };
+    shared.node.ack(&caller, client, sequence).await?;
+    let mut response = Response::new(HubBody::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    Ok(response)
+}
+
+pub(crate) async fn stats(
+    req: Request<Incoming>,
+    shared: &Shared,
+) -> Result<Response<HubBody>, ApiError> {
+    let caller = identify(&req, shared, Access::Subscribe)?;
+    let stats = shared.node.stats(&caller).await?;
+    Ok(json_response(StatusCode::OK, &stats))
+}

@@ -1,0 +1,228 @@
+//! Opening a stream: every rule, in the order it applies.
+//!
+//! 1. A draining node opens nothing (`shutting_down`).
+//! 2. Identity (the caller was identified by the transport, before it read anything else):
+//!    a client token binds its client id (a different `clientId` is refused); a key
+//!    with subscribe scope may name any client id, unless `--require-client-tokens`, where
+//!    only a publish key may (a subscribe key alone gets a fresh id).
+//! 3. The filter names at most `--max-filter-types` types.
+//! 4. Limits: `--max-connections` streams on the node (503 `overloaded`), and
+//!    `--max-connections-per-client` streams of one client id (429).
+//! 5. The start position: `checkpoint`, else `lastEventId`, else `Last-Event-ID`, else the
+//!    client's stored checkpoint, else live; a position older than the retained history
+//!    starts with a `reset` frame at the oldest event ([`resume::plan`]).
+//! 6. The prelude: `retry:`, `connected` and maybe `reset`, written before any event.
+//! 7. The stream ends at its client token's expiry or at `--max-stream-lifetime-secs`
+//!    (minus up to 20 % jitter), whichever comes first.
+
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde_json::json;
+
+use super::{require, ErrorCode, Node, NodeError};
+use crate::auth::{Access, Caller, Scope};
+use crate::event::{ClientId, Filter, FilterError, Sequence, UnixMillis};
+use crate::metrics::{CloseReason, Limit, Replay};
+use crate::sse::body::SseBody;
+use crate::sse::frame;
+use crate::sse::resume::{self, History, Requested, Source, Start};
+
+/// What a transport parsed from a request to open a stream.
+#[derive(Debug, Clone, Default)]
+pub struct OpenRequest {
+    /// The client id the request named (`clientId=`), if any.
+    pub client_id: Option<ClientId>,
+    /// The type filter (`filter=`), not yet checked against the node's limit.
+    pub filter: Filter,
+    /// The explicit positions the request carried.
+    pub positions: Requested,
+}
+
+impl Node {
+    /// Opens a stream: the body writes the prelude, replays what the position asks for and
+    /// continues live until the client leaves, the node shuts down or the deadline passes.
+    ///
+    /// # Errors
+    /// See the module docs: each rule has its error.
+    pub async fn open_stream(
+        &self,
+        caller: &Caller,
+        request: OpenRequest,
+    ) -> Result<SseBody, NodeError> {
+        if self.readiness.is_draining() {
+            return Err(NodeError::ShuttingDown);
+        }
+        require(caller, Access::Client)?;
+        let named = self.client_for(caller, request.client_id)?;
+        self.check_filter(&request.filter)?;
+        self.check_limits(named.as_ref())?;
+
+        let (position, source) = match (request.positions.explicit(), &named) {
+            (Some((position, source)), _) => (Some(position), source),
+            (None, Some(client)) => match self.checkpoints.load(client).await? {
+                Some(stored) => (Some(stored), Source::StoredCheckpoint),
+                None => (None, Source::Live),
+            },
+            (None, None) => (None, Source::Live),
+        };
+        let client = named.unwrap_or_else(ClientId::random);
+
+        let dispatched = self.streams.tail.dispatched();
+        let (head, oldest) = match position {
+            Some(_) => (self.log.head().await?, self.log.oldest().await?),
+            None => (dispatched, None),
+        };
+        let start = resume::plan(
+            position,
+            History {
+                dispatched,
+                head: head.max(dispatched),
+                oldest,
+            },
+        );
+        let cursor = start.cursor();
+        self.metrics.replay(match (start, source) {
+            (Start::Reset { .. }, _) => Replay::Reset,
+            (_, Source::Live) => Replay::Live,
+            _ => Replay::Replayed,
+        });
+
+        let prelude = self.prelude(&client, cursor, dispatched, start);
+        let subscription = self.registry.subscribe(client, request.filter);
+        tracing::info!(
+            client_id = %subscription.subscriber().client,
+            conn = subscription.subscriber().id.0,
+            from = cursor.0,
+            source = source.as_str(),
+            "stream opened"
+        );
+        let mut body = SseBody::new(subscription, self.streams.clone(), cursor, prelude);
+        if let Some((at, reason)) = self.deadline(caller) {
+            body = body.with_deadline(at, reason);
+        }
+        Ok(body)
+    }
+
+    /// The client id a stream or ack may act as: a token's own, or the named one if the
+    /// caller may name it.
+    pub(super) fn client_for(
+        &self,
+        caller: &Caller,
+        named: Option<ClientId>,
+    ) -> Result<Option<ClientId>, NodeError> {
+        match caller {
+            Caller::Client(claims) => {
+                if named.as_ref().is_some_and(|n| *n != claims.client) {
+                    return Err(token_client_mismatch());
+                }
+                Ok(Some(claims.client.clone()))
+            }
+            Caller::Key(scope) => {
+                let trusted = !self.settings.require_client_tokens || *scope == Scope::Publish;
+                Ok(named.filter(|_| trusted))
+            }
+        }
+    }
+
+    fn check_filter(&self, filter: &Filter) -> Result<(), NodeError> {
+        let max = self.settings.max_filter_types;
+        match filter {
+            Filter::Types(types) if types.len() > max => {
+                self.metrics.limit_hit(Limit::FilterTypes);
+                let error = FilterError::TooMany {
+                    given: types.len(),
+                    max,
+                };
+                Err(NodeError::invalid(
+                    ErrorCode::InvalidFilter,
+                    error.to_string(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_limits(&self, client: Option<&ClientId>) -> Result<(), NodeError> {
+        let limit = self.settings.max_connections;
+        if self.registry.connections() >= limit {
+            self.metrics.limit_hit(Limit::Connections);
+            return Err(NodeError::Overloaded { limit });
+        }
+        if let Some(client) = client {
+            let limit = self.settings.max_connections_per_client;
+            if self.registry.connections_of(client) >= limit {
+                self.metrics.limit_hit(Limit::ConnectionsPerClient);
+                return Err(NodeError::TooManyConnections {
+                    client: client.to_string(),
+                    limit,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `retry:`, `connected` and, when history was truncated, `reset`: one write at connect.
+    fn prelude(
+        &self,
+        client: &ClientId,
+        cursor: Sequence,
+        dispatched: Sequence,
+        start: Start,
+    ) -> Bytes {
+        let mut out = BytesMut::with_capacity(256);
+        out.put(frame::retry(self.settings.retry));
+        let connected = json!({
+            "clientId": client.as_str(),
+            "node": self.settings.node_id,
+            "resumeFrom": cursor.0,
+            "headSequence": dispatched.0,
+        });
+        out.put(frame::control("connected", &connected));
+        if let Start::Reset {
+            requested,
+            oldest_available,
+        } = start
+        {
+            out.put(frame::reset(requested, oldest_available));
+        }
+        out.freeze()
+    }
+
+    /// When the stream must end, and why: the token's expiry or the maximum lifetime.
+    fn deadline(&self, caller: &Caller) -> Option<(tokio::time::Instant, CloseReason)> {
+        let now = tokio::time::Instant::now();
+        let by_token = match caller {
+            Caller::Client(claims) => {
+                let left = (claims.expires_at.saturating_mul(1000) - UnixMillis::now().0).max(0);
+                Some((
+                    now + Duration::from_millis(left as u64),
+                    CloseReason::TokenExpired,
+                ))
+            }
+            Caller::Key(_) => None,
+        };
+        let by_lifetime = self.settings.max_stream_lifetime.map(|lifetime| {
+            (
+                now + lifetime.mul_f64(1.0 - 0.2 * jitter()),
+                CloseReason::Lifetime,
+            )
+        });
+        match (by_token, by_lifetime) {
+            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+pub(super) fn token_client_mismatch() -> NodeError {
+    NodeError::invalid(
+        ErrorCode::TokenClientMismatch,
+        "`clientId` differs from the client id the token was issued for",
+    )
+}
+
+/// A random fraction in [0, 1) for jitter, without a dependency on a RNG crate.
+fn jitter() -> f64 {
+    (uuid::Uuid::new_v4().as_u128() % 10_000) as f64 / 10_000.0
+}

@@ -1,0 +1,109 @@
+//! The node's background work, spawned once by [`Node::spawn_tasks`] and stopped by the
+//! tasks' cancellation token: the dispatcher, the checkpoint flush, the shared heartbeat,
+//! the node report, retention and the demo generator.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{Node, Tasks};
+use crate::dispatch::Dispatcher;
+use crate::event::UnixMillis;
+use crate::metrics::StoreOp;
+use crate::outbox::{NodeReport, Retention};
+
+/// Acks are written to the store this often.
+const CHECKPOINT_FLUSH: Duration = Duration::from_millis(200);
+/// Retention runs this often.
+const RETENTION_EVERY: Duration = Duration::from_secs(10);
+/// Nodes report themselves this often (stats of the whole cluster).
+const NODE_REPORT_EVERY: Duration = Duration::from_secs(2);
+
+impl Node {
+    /// Starts every background task of the node on `tasks`.
+    pub fn spawn_tasks(self: &Arc<Node>, tasks: &Tasks) {
+        let dispatcher = Dispatcher {
+            log: self.log.clone(),
+            tail: self.streams.tail.clone(),
+            registry: self.registry.clone(),
+            metrics: self.metrics.clone(),
+            status: self.dispatch.clone(),
+            wake: self.appended.clone(),
+            config: self.settings.dispatch,
+        };
+        let cancel = &tasks.cancel;
+        tasks
+            .tracker
+            .spawn(dispatcher.run(self.start, cancel.clone()));
+        tasks.tracker.spawn(
+            self.checkpoints
+                .clone()
+                .run(CHECKPOINT_FLUSH, cancel.clone()),
+        );
+        tasks.tracker.spawn(self.demo.clone().run(cancel.clone()));
+        tasks.tracker.spawn(self.clone().heartbeat(cancel.clone()));
+        tasks.tracker.spawn(self.clone().report(cancel.clone()));
+        if self.settings.retention != Retention::default() {
+            tasks.tracker.spawn(self.clone().retain(cancel.clone()));
+        }
+    }
+
+    /// Switches the demo generator on, as `POST /api/demo/start` would (`--demo-on-start`).
+    pub async fn switch_demo_on(&self) {
+        match self.demo.start(crate::demo::DEFAULT_INTERVAL_SECS).await {
+            Ok(_) => tracing::info!("demo generator on"),
+            Err(error) => tracing::warn!(%error, "cannot switch the demo generator on"),
+        }
+    }
+
+    /// The one shared heartbeat timer.
+    async fn heartbeat(self: Arc<Node>, cancel: tokio_util::sync::CancellationToken) {
+        let mut ticks = tokio::time::interval(self.settings.heartbeat);
+        ticks.tick().await;
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                _ = ticks.tick() => self.registry.heartbeat(),
+            }
+        }
+    }
+
+    async fn report(self: Arc<Node>, cancel: tokio_util::sync::CancellationToken) {
+        loop {
+            let report = NodeReport {
+                node_id: self.settings.node_id.clone(),
+                connections: self.registry.connections() as u64,
+                clients: self.registry.clients() as u64,
+                dispatched: self.streams.tail.dispatched(),
+                seen_at: UnixMillis::now(),
+            };
+            if let Err(error) = self.coordination.report_node(report).await {
+                tracing::debug!(%error, "node report failed");
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(NODE_REPORT_EVERY) => {}
+            }
+        }
+    }
+
+    async fn retain(self: Arc<Node>, cancel: tokio_util::sync::CancellationToken) {
+        loop {
+            let started = Instant::now();
+            let trimmed = self.log.trim(self.settings.retention).await;
+            self.metrics.store_op(
+                StoreOp::Trim,
+                started.elapsed().as_secs_f64(),
+                trimmed.is_ok(),
+            );
+            match trimmed {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(trimmed = n, "retention trimmed the outbox"),
+                Err(error) => tracing::warn!(%error, "retention failed"),
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(RETENTION_EVERY) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The node without a socket: verbs called directly, bodies polled by hand.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body::Body;
+
+use super::*;
+use crate::auth::token::TokenSigner;
+use crate::auth::KeyRing;
+use crate::config::Config;
+use crate::event::ClientId;
+use crate::outbox::memory::MemoryStore;
+use crate::sse::body::SseBody;
+use crate::sse::resume::Requested;
+
+async fn node(tweak: impl FnOnce(&mut Config)) -> (Arc<Node>, Tasks) {
+    let mut config = Config::defaults();
+    config.node_id = Some("unit".into());
+    tweak(&mut config);
+    let auth = Authenticator {
+        keys: KeyRing::new(&config.publish_keys, &config.subscribe_keys),
+        tokens: TokenSigner::new(b"0123456789abcdef"),
+    };
+    let tasks = Tasks::default();
+    let node = Node::new(config.node(), auth, Arc::new(MemoryStore::new()), &tasks)
+        .await
+        .unwrap();
+    let node = Arc::new(node);
+    node.spawn_tasks(&tasks);
+    (node, tasks)
+}
+
+/// The next data frame the body yields.
+async fn next_frame(body: &mut SseBody) -> Bytes {
+    poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx))
+        .await
+        .expect("the stream goes on")
+        .unwrap()
+        .into_data()
+        .unwrap()
+}
+
+fn open_key() -> Caller {
+    Caller::Key(Scope::Publish)
+}
+
+#[tokio::test]
+async fn a_stream_opens_with_its_prelude_without_a_socket() {
+    let (node, _tasks) = node(|_| {}).await;
+    let request = OpenRequest {
+        client_id: Some(ClientId::new("alice").unwrap()),
+        ..OpenRequest::default()
+    };
+    let mut body = node.open_stream(&open_key(), request).await.unwrap();
+    let prelude = next_frame(&mut body).await;
+    let text = std::str::from_utf8(&prelude).unwrap();
+    assert!(text.starts_with("retry: 3000\n\n"), "{text}");
+    assert!(
+        text.contains("event: connected\ndata: {\"clientId\":\"alice\",\"node\":\"unit\",\"resumeFrom\":0,\"headSequence\":0}\n\n"),
+        "{text}"
+    );
+    assert_eq!(node.connections(), 1);
+    drop(body);
+    assert_eq!(node.connections(), 0);
+}
+
+#[tokio::test]
+async fn a_published_event_reaches_an_open_stream() {
+    let (node, _tasks) = node(|_| {}).await;
+    let mut body = node
+        .open_stream(&open_key(), OpenRequest::default())
+        .await
+        .unwrap();
+    next_frame(&mut body).await;
+    let data = serde_json::json!({"message": "hi"});
+    let published = node
+        .publish(
+            &open_key(),
+            PublishKind::Notification,
+            None,
+            data.as_object().unwrap(),
+        )
+        .await
+        .unwrap();
+    let frame = next_frame(&mut body).await;
+    let expected = format!("id: {}\nevent: notification\n", published.sequence);
+    assert!(frame.starts_with(expected.as_bytes()), "{frame:?}");
+}
+
+#[tokio::test]
+async fn a_trimmed_position_starts_with_reset() {
+    let (node, _tasks) = node(|c| c.retention_max_events = Some(2)).await;
+    for n in 0..5 {
+        let data = serde_json::json!({"data": n});
+        node.publish(
+            &open_key(),
+            PublishKind::Broadcast,
+            None,
+            data.as_object().unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    node.log.trim(node.settings.retention).await.unwrap();
+    let request = OpenRequest {
+        positions: Requested {
+            checkpoint_param: Some(Sequence(1)),
+            ..Requested::default()
+        },
+        ..OpenRequest::default()
+    };
+    let mut body = node.open_stream(&open_key(), request).await.unwrap();
+    let prelude = next_frame(&mut body).await;
+    let text = std::str::from_utf8(&prelude).unwrap();
+    assert!(
+        text.ends_with("event: reset\ndata: {\"requested\":1,\"oldestAvailable\":4}\n\n"),
+        "{text}"
+    );
+    let first = next_frame(&mut body).await;
+    assert!(first.starts_with(b"id: 4\n"), "{first:?}");
+}
+
+#[tokio::test]
+async fn identity_rules_bind_tokens_and_refuse_mismatches() {
+    let (node, _tasks) = node(|c| {
+        c.publish_keys = vec!["pub".into()];
+        c.subscribe_keys = vec!["sub".into()];
+        c.require_client_tokens = true;
+    })
+    .await;
+    let sub = node
+        .identify(
+            &Credentials {
+                api_key: Some("sub"),
+                client_token: None,
+            },
+            Access::Subscribe,
+        )
+        .unwrap();
+    let alice = ClientId::new("alice").unwrap();
+    // Under --require-client-tokens a subscribe key may not name a client…
+    assert_eq!(node.client_for(&sub, Some(alice.clone())).unwrap(), None);
+    // …nor publish.
+    let refused = node
+        .publish(&sub, PublishKind::Broadcast, None, &serde_json::Map::new())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::InsufficientScope);
+    let token = node
+        .issue_token(&Caller::Key(Scope::Publish), alice.clone(), Some(60))
+        .unwrap();
+    let caller = node
+        .identify(
+            &Credentials {
+                api_key: None,
+                client_token: Some(&token.token),
+            },
+            Access::Client,
+        )
+        .unwrap();
+    assert_eq!(node.client_for(&caller, None).unwrap(), Some(alice));
+    let mismatch = node
+        .client_for(&caller, Some(ClientId::new("mallory").unwrap()))
+        .unwrap_err();
+    assert_eq!(mismatch.code(), ErrorCode::TokenClientMismatch);
+}

@@ -1,0 +1,54 @@
+//! The byte layout of one stored event.
+//!
+//! message id (16) · created_at (8, LE) · type len (1) · type · target len (1, 0 = broadcast)
+//! · target · fields (rest). Names are validated, so lengths fit a byte.
+
+use super::OpError;
+use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, UnixMillis};
+
+pub(super) fn encode(event: &NewEvent) -> Vec<u8> {
+    let event_type = event.event_type.as_str().as_bytes();
+    let target = event
+        .target
+        .as_ref()
+        .map_or(&[][..], |c| c.as_str().as_bytes());
+    let mut record = Vec::with_capacity(26 + event_type.len() + target.len() + event.fields.len());
+    record.extend_from_slice(event.message_id.0.as_bytes());
+    record.extend_from_slice(&event.created_at.0.to_le_bytes());
+    record.push(event_type.len() as u8);
+    record.extend_from_slice(event_type);
+    record.push(target.len() as u8);
+    record.extend_from_slice(target);
+    record.extend_from_slice(event.fields.as_bytes());
+    record
+}
+
+pub(super) fn decode(sequence: u64, record: &[u8]) -> Result<Event, OpError> {
+    let corrupt = || OpError::Corrupt(format!("event {sequence} has a malformed record"));
+    let (id, rest) = record.split_at_checked(16).ok_or_else(corrupt)?;
+    let (created, rest) = rest.split_at_checked(8).ok_or_else(corrupt)?;
+    let (&type_len, rest) = rest.split_first().ok_or_else(corrupt)?;
+    let (event_type, rest) = rest
+        .split_at_checked(type_len as usize)
+        .ok_or_else(corrupt)?;
+    let (&target_len, rest) = rest.split_first().ok_or_else(corrupt)?;
+    let (target, fields) = rest
+        .split_at_checked(target_len as usize)
+        .ok_or_else(corrupt)?;
+    fn text(bytes: &[u8]) -> Option<&str> {
+        std::str::from_utf8(bytes).ok()
+    }
+    Ok(Event {
+        sequence: Sequence(sequence),
+        message_id: MessageId(uuid::Uuid::from_slice(id).map_err(|_| corrupt())?),
+        created_at: UnixMillis(i64::from_le_bytes(
+            created.try_into().map_err(|_| corrupt())?,
+        )),
+        event_type: EventType::new(text(event_type).ok_or_else(corrupt)?).map_err(|_| corrupt())?,
+        target: match target_len {
+            0 => None,
+            _ => Some(ClientId::new(text(target).ok_or_else(corrupt)?).map_err(|_| corrupt())?),
+        },
+        fields: text(fields).ok_or_else(corrupt)?.to_owned(),
+    })
+}
