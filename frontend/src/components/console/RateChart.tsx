@@ -1,10 +1,19 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useSyncExternalStore } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { RatePoint } from '../../lib/rates';
 import { WINDOW_MS } from '../../lib/statsFeed';
 
 const HEIGHT = 260;
+
+// The chart's colours follow the theme: it is rebuilt when the colour scheme changes.
+const DARK = '(prefers-color-scheme: dark)';
+const subscribeScheme = (onChange: () => void) => {
+  const m = window.matchMedia(DARK);
+  m.addEventListener('change', onChange);
+  return () => m.removeEventListener('change', onChange);
+};
+const isDark = () => window.matchMedia(DARK).matches;
 
 /** Series colours from the theme (light or dark), read when the chart is built. */
 function palette() {
@@ -36,6 +45,7 @@ function toData(points: readonly RatePoint[]): uPlot.AlignedData {
 export function RateChart({ points, label }: { points: readonly RatePoint[]; label: string }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const dark = useSyncExternalStore(subscribeScheme, isDark);
 
   useEffect(() => {
     const el = box.current;
@@ -75,7 +85,7 @@ export function RateChart({ points, label }: { points: readonly RatePoint[]; lab
       u.destroy();
       plot.current = null;
     };
-  }, []);
+  }, [dark]);
 
   useEffect(() => {
     const u = plot.current;
@@ -83,7 +93,7 @@ export function RateChart({ points, label }: { points: readonly RatePoint[]; lab
     u.setData(toData(points), false);
     const now = Date.now() / 1000;
     u.setScale('x', { min: now - WINDOW_MS / 1000, max: now });
-  }, [points]);
+  }, [points, dark]);
 
   return <div ref={box} className="rate-chart" role="img" aria-label={label} data-testid="rate-chart" data-points={points.length} />;
 }
