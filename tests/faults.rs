@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use ssehub::event::{ClientId, Event, NewEvent, Sequence};
+use ssehub::event::{ClientId, Event, NewEvent, Sequence, UnixMillis};
 use ssehub::outbox::embedded::EmbeddedStore;
-use ssehub::outbox::{DemoState, NodeReport, Page, Retention, StoreFuture};
+use ssehub::outbox::{Appended, DemoState, NodeReport, Page, Retention, StoreFuture};
 use support::{post_json, TestHub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -99,7 +99,7 @@ impl ssehub::outbox::EventLog for PanickyStore {
     fn kind(&self) -> &'static str {
         "panicky"
     }
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Sequence>> {
+    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Appended>> {
         self.0.append(batch)
     }
     fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>> {
@@ -113,6 +113,9 @@ impl ssehub::outbox::EventLog for PanickyStore {
     }
     fn trim(&self, retention: Retention) -> StoreFuture<'_, u64> {
         self.0.trim(retention)
+    }
+    fn forget_message_ids(&self, before: UnixMillis) -> StoreFuture<'_, u64> {
+        self.0.forget_message_ids(before)
     }
 }
 

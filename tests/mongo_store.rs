@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use ssehub::event::Sequence;
 use ssehub::outbox::contract::{self, sample};
 use ssehub::outbox::mongo::{MongoOptions, MongoStore, Numbering};
-use ssehub::outbox::{EventLog, Page, StoreError};
+use ssehub::outbox::{Appended, EventLog, Page, StoreError};
 
 const URI_VAR: &str = "SSEHUB_TEST_MONGODB_URI";
 
@@ -167,7 +167,13 @@ async fn concurrent_appenders_get_disjoint_gap_free_sequences(server: &Server) {
                     .map(|n| sample(task * 1000 + batch * 10 + n, None))
                     .collect();
                 let ids: Vec<_> = events.iter().map(|e| e.message_id).collect();
-                let sequences = store.append(events).await.expect("append");
+                let sequences: Vec<Sequence> = store
+                    .append(events)
+                    .await
+                    .expect("append")
+                    .into_iter()
+                    .map(Appended::sequence)
+                    .collect();
                 assert_eq!(sequences.len(), ids.len());
                 assert!(sequences.windows(2).all(|w| w[1].0 == w[0].0 + 1));
                 appended.extend(sequences.into_iter().zip(ids));
@@ -216,7 +222,7 @@ async fn a_new_connection_continues_after_the_head(server: &Server) {
     assert_eq!(second.head().await.unwrap(), Sequence(3));
     assert_eq!(
         second.append(vec![sample(4, None)]).await.unwrap(),
-        vec![Sequence(4)]
+        vec![Appended::New(Sequence(4))]
     );
 }
 
@@ -257,14 +263,14 @@ async fn numbering_survives_pruning_wiping_and_rollback(server: &Server) {
     assert_eq!(later.head().await.unwrap(), Sequence(6));
     assert_eq!(
         later.append(vec![sample(7, None)]).await.unwrap(),
-        vec![Sequence(7)]
+        vec![Appended::New(Sequence(7))]
     );
     // Switching to the counter numbers on after everything stored.
     let counter = server.store_numbering(&database, Numbering::Counter).await;
     assert_eq!(counter.head().await.unwrap(), Sequence(7));
     assert_eq!(
         counter.append(vec![sample(8, None)]).await.unwrap(),
-        vec![Sequence(8)]
+        vec![Appended::New(Sequence(8))]
     );
     // A counter that went back (a failover rollback under w: 1) is moved past the outbox.
     client
@@ -275,7 +281,7 @@ async fn numbering_survives_pruning_wiping_and_rollback(server: &Server) {
         .unwrap();
     assert_eq!(
         counter.append(vec![sample(9, None)]).await.unwrap(),
-        vec![Sequence(9)]
+        vec![Appended::New(Sequence(9))]
     );
 }
 

@@ -6,7 +6,8 @@
 //! | verb | scope | file |
 //! |---|---|---|
 //! | [`Node::open_stream`] | subscribe or a client token | `open.rs`: identity, limits, resume precedence, prelude, deadline |
-//! | [`Node::publish`] | publish | `publish.rs`: the event types' fields, group commit |
+//! | [`Node::publish`] | publish | `publish.rs`: the event types' fields, `messageId`, group commit |
+//! | [`Node::publish_batch`] | publish | `batch.rs`: many events, all or nothing, errors by index |
 //! | [`Node::ack`] | subscribe or a client token | `clients.rs`: forward-only checkpoints |
 //! | [`Node::issue_token`] | publish | `clients.rs` |
 //! | [`Node::stats`] | subscribe | `stats.rs` |
@@ -16,6 +17,7 @@
 //! [`Node::new`] assembles the parts; [`Node::spawn_tasks`] starts the background work
 //! (`tasks.rs`: dispatcher, checkpoint flush, heartbeat, node reports, retention, demo).
 
+mod batch;
 mod clients;
 mod demo;
 mod error;
@@ -68,6 +70,11 @@ pub struct NodeSettings {
     pub max_filter_types: usize,
     pub max_connections: usize,
     pub max_connections_per_client: usize,
+    /// Most events in one `POST /api/sse/batch`.
+    pub max_batch_events: usize,
+    /// How long a chosen `messageId` is remembered at least (retries within it answer the
+    /// original).
+    pub dedupe_window: Duration,
     /// Streams end after this (minus jitter); `None` keeps them open.
     pub max_stream_lifetime: Option<Duration>,
     /// A subscribe key alone may not name a client id or ack: only a client token binds one.

@@ -13,7 +13,7 @@ use crate::outbox::{NodeReport, Retention};
 
 /// Acks are written to the store this often.
 const CHECKPOINT_FLUSH: Duration = Duration::from_millis(200);
-/// Retention runs this often.
+/// Retention (and forgetting message ids past the dedupe window) runs this often.
 const RETENTION_EVERY: Duration = Duration::from_secs(10);
 /// Nodes report themselves this often (stats of the whole cluster).
 const NODE_REPORT_EVERY: Duration = Duration::from_secs(2);
@@ -42,9 +42,7 @@ impl Node {
         tasks.tracker.spawn(self.demo.clone().run(cancel.clone()));
         tasks.tracker.spawn(self.clone().heartbeat(cancel.clone()));
         tasks.tracker.spawn(self.clone().report(cancel.clone()));
-        if self.settings.retention != Retention::default() {
-            tasks.tracker.spawn(self.clone().retain(cancel.clone()));
-        }
+        tasks.tracker.spawn(self.clone().retain(cancel.clone()));
     }
 
     /// Switches the demo generator on, as `POST /api/demo/start` would (`--demo-on-start`).
@@ -86,19 +84,29 @@ impl Node {
         }
     }
 
+    /// Retention (when configured) and the dedupe window: what the store may forget.
     async fn retain(self: Arc<Node>, cancel: tokio_util::sync::CancellationToken) {
         loop {
-            let started = Instant::now();
-            let trimmed = self.log.trim(self.settings.retention).await;
-            self.metrics.store_op(
-                StoreOp::Trim,
-                started.elapsed().as_secs_f64(),
-                trimmed.is_ok(),
-            );
-            match trimmed {
+            if self.settings.retention != Retention::default() {
+                let started = Instant::now();
+                let trimmed = self.log.trim(self.settings.retention).await;
+                self.metrics.store_op(
+                    StoreOp::Trim,
+                    started.elapsed().as_secs_f64(),
+                    trimmed.is_ok(),
+                );
+                match trimmed {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(trimmed = n, "retention trimmed the outbox"),
+                    Err(error) => tracing::warn!(%error, "retention failed"),
+                }
+            }
+            let window = i64::try_from(self.settings.dedupe_window.as_millis()).unwrap_or(i64::MAX);
+            let before = UnixMillis(UnixMillis::now().0.saturating_sub(window));
+            match self.log.forget_message_ids(before).await {
                 Ok(0) => {}
-                Ok(n) => tracing::debug!(trimmed = n, "retention trimmed the outbox"),
-                Err(error) => tracing::warn!(%error, "retention failed"),
+                Ok(n) => tracing::debug!(forgotten = n, "message ids left the dedupe window"),
+                Err(error) => tracing::warn!(%error, "forgetting old message ids failed"),
             }
             tokio::select! {
                 () = cancel.cancelled() => return,

@@ -4,13 +4,14 @@
 
 use std::time::Duration;
 
-use super::{DemoState, NodeReport, Page, Retention, Store};
+use super::{Appended, DemoState, NodeReport, Page, Retention, Store};
 use crate::event::{ClientId, EventType, MessageId, NewEvent, Sequence, UnixMillis};
 
 /// A broadcast (or, with `target`, a targeted send) whose fields carry `n`.
 pub fn sample(n: u64, target: Option<&str>) -> NewEvent {
     NewEvent {
         message_id: MessageId::random(),
+        chosen_id: false,
         event_type: EventType::known("message"),
         target: target.map(|t| ClientId::new(t).unwrap()),
         created_at: UnixMillis::now(),
@@ -18,8 +19,26 @@ pub fn sample(n: u64, target: Option<&str>) -> NewEvent {
     }
 }
 
+/// `sample(n)` with a message id the publisher chose (derived from `n`: a retry of the same
+/// `n` carries the same id).
+pub fn chosen(n: u64) -> NewEvent {
+    let mut event = sample(n, None);
+    event.message_id = MessageId(uuid::Uuid::from_u128(
+        0x5eed_0000_0000_4000_8000_0000_0000_0000 | u128::from(n),
+    ));
+    event.chosen_id = true;
+    event
+}
+
 fn seqs(values: impl IntoIterator<Item = u64>) -> Vec<Sequence> {
     values.into_iter().map(Sequence).collect()
+}
+
+fn new(values: impl IntoIterator<Item = u64>) -> Vec<Appended> {
+    values
+        .into_iter()
+        .map(|n| Appended::New(Sequence(n)))
+        .collect()
 }
 
 pub async fn empty_store_has_nothing(store: impl Store) {
@@ -34,9 +53,9 @@ pub async fn empty_store_has_nothing(store: impl Store) {
 
 pub async fn append_assigns_consecutive_sequences(store: impl Store) {
     let first = store.append((0..3).map(|n| sample(n, None)).collect());
-    assert_eq!(first.await.unwrap(), seqs(1..=3));
+    assert_eq!(first.await.unwrap(), new(1..=3));
     let second = store.append((3..5).map(|n| sample(n, None)).collect());
-    assert_eq!(second.await.unwrap(), seqs(4..=5));
+    assert_eq!(second.await.unwrap(), new(4..=5));
     assert_eq!(store.head().await.unwrap(), Sequence(5));
     assert_eq!(store.oldest().await.unwrap(), Some(Sequence(1)));
 }
@@ -114,7 +133,7 @@ pub async fn trimming_by_count_moves_the_oldest(store: impl Store) {
     // Numbering continues after the head, never reusing trimmed numbers.
     assert_eq!(
         store.append(vec![sample(11, None)]).await.unwrap(),
-        seqs([11])
+        new([11])
     );
 }
 
@@ -142,10 +161,77 @@ pub async fn trimming_everything_keeps_the_head(store: impl Store) {
     assert_eq!(store.trim(retention).await.unwrap(), 3);
     assert_eq!(store.oldest().await.unwrap(), None);
     assert_eq!(store.head().await.unwrap(), Sequence(3));
+    assert_eq!(store.append(vec![sample(4, None)]).await.unwrap(), new([4]));
+}
+
+pub async fn a_chosen_message_id_again_answers_the_original(store: impl Store) {
+    let first = store
+        .append(vec![chosen(1), sample(2, None), chosen(3)])
+        .await
+        .unwrap();
+    assert_eq!(first, new(1..=3));
+    // A retry of 3 and of 1, and a new event between them: only the new one is stored, and
+    // the retries answer the original sequences.
+    let again = store
+        .append(vec![chosen(3), chosen(4), chosen(1)])
+        .await
+        .unwrap();
     assert_eq!(
-        store.append(vec![sample(4, None)]).await.unwrap(),
-        seqs([4])
+        again,
+        vec![
+            Appended::Retry(Sequence(3)),
+            Appended::New(Sequence(4)),
+            Appended::Retry(Sequence(1))
+        ]
     );
+    // Twice in one append (two callers retrying at once): stored once.
+    let twice = store.append(vec![chosen(5), chosen(5)]).await.unwrap();
+    assert_eq!(
+        twice,
+        vec![Appended::New(Sequence(5)), Appended::Retry(Sequence(5))]
+    );
+    assert_eq!(store.head().await.unwrap(), Sequence(5));
+    let stored = store
+        .read_after(Sequence::ZERO, Page::events(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        seqs(1..=5)
+    );
+    assert_eq!(stored[3].message_id, chosen(4).message_id);
+    // Hub-made ids are never looked up: the same random id is not a retry key.
+    let mut unchosen = sample(6, None);
+    unchosen.message_id = MessageId(uuid::Uuid::from_u128(0x6));
+    assert_eq!(store.append(vec![unchosen]).await.unwrap(), new([6]));
+    // Forgetting only what is older than the window keeps a fresh id.
+    store
+        .forget_message_ids(UnixMillis(UnixMillis::now().0 - 60_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.append(vec![chosen(4)]).await.unwrap(),
+        vec![Appended::Retry(Sequence(4))]
+    );
+}
+
+pub async fn a_large_batch_is_one_consecutive_append(store: impl Store) {
+    store.append(vec![sample(0, None)]).await.unwrap();
+    let batch: Vec<NewEvent> = (1..=1000).map(chosen).collect();
+    let appended = store.append(batch).await.unwrap();
+    assert_eq!(appended, new(2..=1001));
+    let mut after = Sequence(1);
+    let mut seen = 0;
+    loop {
+        let page = store.read_after(after, Page::events(300)).await.unwrap();
+        let Some(last) = page.last() else { break };
+        for (offset, event) in page.iter().enumerate() {
+            assert_eq!(event.sequence, Sequence(after.0 + 1 + offset as u64));
+        }
+        seen += page.len();
+        after = last.sequence;
+    }
+    assert_eq!(seen, 1000);
 }
 
 pub async fn checkpoints_only_move_forward(store: impl Store) {
@@ -238,6 +324,8 @@ macro_rules! for_each_contract_check {
             trimming_by_count_moves_the_oldest,
             trimming_by_age_keeps_recent_events,
             trimming_everything_keeps_the_head,
+            a_chosen_message_id_again_answers_the_original,
+            a_large_batch_is_one_consecutive_append,
             checkpoints_only_move_forward,
             demo_switch_has_one_winner,
             leases_have_one_holder_until_expiry,

@@ -1,8 +1,11 @@
 //! Group commit: concurrent publishes are appended as one batch, and each caller is answered
-//! with its own sequence only after the whole batch is durable.
+//! with its own sequences only after the whole batch is durable.
 //!
-//! One task owns the appends. It takes whatever is queued (up to `max_batch`) the moment the
-//! previous append finishes, so batches grow with load and a lone publish waits for nothing.
+//! One task owns the appends. It takes whatever is queued (up to `max_batch` events) the
+//! moment the previous append finishes, so batches grow with load and a lone publish waits for
+//! nothing. A caller's events (one, or a batch request's many) are never split between
+//! appends: the store appends one batch atomically, so they get consecutive sequences and are
+//! stored all together or not at all.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,7 +13,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::{EventLog, StoreError};
+use super::{Appended, EventLog, StoreError};
 use crate::event::{NewEvent, Sequence};
 use crate::metrics::{Metrics, StoreOp};
 
@@ -23,9 +26,10 @@ pub enum PublishError {
     ShuttingDown,
 }
 
+/// One caller's events, answered together.
 struct Request {
-    event: NewEvent,
-    reply: oneshot::Sender<Result<Sequence, PublishError>>,
+    events: Vec<NewEvent>,
+    reply: oneshot::Sender<Result<Vec<Sequence>, PublishError>>,
     queued: Instant,
 }
 
@@ -66,9 +70,19 @@ impl Publisher {
     /// # Errors
     /// `Store` when the store failed (nothing was stored), `ShuttingDown` after shutdown began.
     pub async fn publish(&self, event: NewEvent) -> Result<Sequence, PublishError> {
+        let sequences = self.publish_all(vec![event]).await?;
+        Ok(sequences[0])
+    }
+
+    /// Appends `events` together (consecutive sequences, all or nothing); resolves once they
+    /// are durable with one sequence per event: a retried chosen id answers its original.
+    ///
+    /// # Errors
+    /// As [`publish`](Publisher::publish); either way none of the events was stored.
+    pub async fn publish_all(&self, events: Vec<NewEvent>) -> Result<Vec<Sequence>, PublishError> {
         let (reply, answer) = oneshot::channel();
         let request = Request {
-            event,
+            events,
             reply,
             queued: Instant::now(),
         };
@@ -90,32 +104,50 @@ struct AppendTask<H> {
 
 impl<H: Fn(Sequence)> AppendTask<H> {
     async fn run(self, mut requests: mpsc::Receiver<Request>, cancel: CancellationToken) {
-        let mut batch = Vec::with_capacity(self.max_batch);
+        let mut batch = Vec::new();
+        // A request that did not fit the last batch: it opens the next one.
+        let mut carried: Option<Request> = None;
         loop {
-            let received = tokio::select! {
-                biased;
-                n = requests.recv_many(&mut batch, self.max_batch) => n,
-                () = cancel.cancelled() => {
-                    // Stop taking new work; finish what is already queued.
-                    requests.close();
-                    requests.recv_many(&mut batch, self.max_batch).await
-                }
+            let first = match carried.take() {
+                Some(request) => Some(request),
+                None => tokio::select! {
+                    biased;
+                    request = requests.recv() => request,
+                    () = cancel.cancelled() => {
+                        // Stop taking new work; finish what is already queued.
+                        requests.close();
+                        requests.recv().await
+                    }
+                },
             };
-            if received == 0 {
-                return;
+            let Some(first) = first else { return };
+            let mut events = first.events.len();
+            batch.push(first);
+            while events < self.max_batch {
+                match requests.try_recv() {
+                    Ok(request) if events + request.events.len() <= self.max_batch => {
+                        events += request.events.len();
+                        batch.push(request);
+                    }
+                    Ok(request) => {
+                        carried = Some(request);
+                        break;
+                    }
+                    Err(_) => break,
+                }
             }
-            self.append(&mut batch).await;
+            self.append(&mut batch, events).await;
         }
     }
 
-    async fn append(&self, batch: &mut Vec<Request>) {
-        let (events, waiting): (Vec<NewEvent>, Vec<_>) = batch
-            .drain(..)
-            .map(|r| {
-                let event_type = r.event.event_type.clone();
-                (r.event, (r.reply, r.queued, event_type))
-            })
-            .unzip();
+    async fn append(&self, batch: &mut Vec<Request>, count: usize) {
+        let mut events = Vec::with_capacity(count);
+        let mut waiting = Vec::with_capacity(batch.len());
+        for request in batch.drain(..) {
+            waiting.push((request.reply, request.queued, request.events.len()));
+            events.extend(request.events);
+        }
+        let types: Vec<_> = events.iter().map(|e| e.event_type.clone()).collect();
         let started = Instant::now();
         let result = self.log.append(events).await;
         self.metrics.store_op(
@@ -123,20 +155,24 @@ impl<H: Fn(Sequence)> AppendTask<H> {
             started.elapsed().as_secs_f64(),
             result.is_ok(),
         );
-        self.metrics
-            .publish_batch_size
-            .observe(waiting.len() as f64);
+        self.metrics.publish_batch_size.observe(count as f64);
         match result {
-            Ok(sequences) => {
-                if let Some(&last) = sequences.last() {
-                    (self.head)(last);
+            Ok(appended) => {
+                if let Some(last) = appended.iter().rev().find(|a| a.is_new()) {
+                    (self.head)(last.sequence());
                 }
-                for ((reply, queued, event_type), sequence) in waiting.into_iter().zip(sequences) {
-                    self.metrics.published(event_type.as_str());
+                for (result, event_type) in appended.iter().zip(&types) {
+                    if result.is_new() {
+                        self.metrics.published(event_type.as_str());
+                    }
+                }
+                let mut results = appended.into_iter();
+                for (reply, queued, len) in waiting {
+                    let sequences = results.by_ref().take(len).map(Appended::sequence);
                     self.metrics
                         .publish_seconds
                         .observe(queued.elapsed().as_secs_f64());
-                    let _ = reply.send(Ok(sequence));
+                    let _ = reply.send(Ok(sequences.collect()));
                 }
                 // Answer first, then wake the dispatcher: the answers' tasks are scheduled
                 // before the thousands of stream tasks the batch will wake, so a publisher's
@@ -144,7 +180,7 @@ impl<H: Fn(Sequence)> AppendTask<H> {
                 self.on_append.notify_one();
             }
             Err(error) => {
-                tracing::warn!(%error, events = waiting.len(), "append failed; publishes answered 503");
+                tracing::warn!(%error, events = count, "append failed; publishes answered 503");
                 let message = error.to_string();
                 for (reply, _, _) in waiting {
                     let _ = reply.send(Err(StoreError::Unavailable(message.clone()).into()));

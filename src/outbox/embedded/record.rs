@@ -6,13 +6,15 @@
 use super::OpError;
 use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, UnixMillis};
 
-pub(super) fn encode(event: &NewEvent) -> Vec<u8> {
+/// Writes the record of `event` into `record` (cleared first), so a batch reuses one buffer.
+pub(super) fn encode_into(event: &NewEvent, record: &mut Vec<u8>) {
     let event_type = event.event_type.as_str().as_bytes();
     let target = event
         .target
         .as_ref()
         .map_or(&[][..], |c| c.as_str().as_bytes());
-    let mut record = Vec::with_capacity(26 + event_type.len() + target.len() + event.fields.len());
+    record.clear();
+    record.reserve(26 + event_type.len() + target.len() + event.fields.len());
     record.extend_from_slice(event.message_id.0.as_bytes());
     record.extend_from_slice(&event.created_at.0.to_le_bytes());
     record.push(event_type.len() as u8);
@@ -20,6 +22,12 @@ pub(super) fn encode(event: &NewEvent) -> Vec<u8> {
     record.push(target.len() as u8);
     record.extend_from_slice(target);
     record.extend_from_slice(event.fields.as_bytes());
+}
+
+#[cfg(test)]
+pub(super) fn encode(event: &NewEvent) -> Vec<u8> {
+    let mut record = Vec::new();
+    encode_into(event, &mut record);
     record
 }
 

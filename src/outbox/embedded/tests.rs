@@ -45,7 +45,7 @@ async fn reopening_keeps_events_checkpoints_and_head() {
     assert_eq!(events[0].target, Some(alice));
     assert_eq!(
         store.append(vec![sample(6, None)]).await.unwrap(),
-        vec![Sequence(6)]
+        vec![crate::outbox::Appended::New(Sequence(6))]
     );
 }
 

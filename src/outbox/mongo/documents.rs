@@ -2,21 +2,40 @@
 
 use super::*;
 
-pub(super) fn event_document(sequence: i64, event: &NewEvent) -> Document {
+/// An outbox document. `last` is the final number of the event's append when the append
+/// holds more than one event: readers release its events only once that one is visible.
+pub(super) fn event_document(sequence: i64, event: &NewEvent, last: Option<i64>) -> Document {
     let mut document = doc! {
         "_id": sequence,
         "type": event.event_type.as_str(),
-        "messageId": Binary {
-            subtype: BinarySubtype::Uuid,
-            bytes: event.message_id.0.as_bytes().to_vec(),
-        },
+        "messageId": uuid_binary(&event.message_id.0),
         "createdAt": DateTime::from_millis(event.created_at.0),
         "fields": &event.fields,
     };
     if let Some(target) = &event.target {
         document.insert("target", target.as_str());
     }
+    if let Some(last) = last {
+        document.insert("last", last);
+    }
     document
+}
+
+pub(super) fn uuid_binary(id: &uuid::Uuid) -> Binary {
+    Binary {
+        subtype: BinarySubtype::Uuid,
+        bytes: id.as_bytes().to_vec(),
+    }
+}
+
+/// The `messageId` of an outbox document, if it is a UUID.
+pub(super) fn message_id_of(document: &Document) -> Option<uuid::Uuid> {
+    match document.get("messageId") {
+        Some(Bson::Binary(binary)) if binary.subtype == BinarySubtype::Uuid => {
+            uuid::Uuid::from_slice(&binary.bytes).ok()
+        }
+        _ => None,
+    }
 }
 
 pub(super) fn event_from_document(document: &Document) -> Result<Event, StoreError> {
@@ -32,12 +51,7 @@ pub(super) fn event_from_document(document: &Document) -> Result<Event, StoreErr
         Some(Bson::String(client)) => Some(ClientId::new(client).map_err(|_| corrupt("target"))?),
         Some(_) => return Err(corrupt("target")),
     };
-    let message_id = match document.get("messageId") {
-        Some(Bson::Binary(binary)) if binary.subtype == BinarySubtype::Uuid => {
-            uuid::Uuid::from_slice(&binary.bytes).map_err(|_| corrupt("messageId"))?
-        }
-        _ => return Err(corrupt("messageId")),
-    };
+    let message_id = message_id_of(document).ok_or_else(|| corrupt("messageId"))?;
     Ok(Event {
         sequence: Sequence(sequence as u64),
         message_id: MessageId(message_id),
