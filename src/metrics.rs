@@ -119,6 +119,7 @@ pub struct Metrics {
     pub dispatched_sequence: Gauge,
     pub dispatch_lag: Gauge,
     pub gaps_skipped: Counter,
+    pub catch_up_resets: Counter,
     pub store_seconds: HistogramFamily<Operation>,
     pub store_errors: Family<Operation, Counter>,
     pub publish_seconds: Histogram,
@@ -146,6 +147,7 @@ impl Metrics {
             dispatched_sequence: Gauge::default(),
             dispatch_lag: Gauge::default(),
             gaps_skipped: Counter::default(),
+            catch_up_resets: Counter::default(),
             store_seconds: Family::new_with_constructor(latency_histogram),
             store_errors: Family::default(),
             publish_seconds: latency_histogram(),
@@ -203,6 +205,11 @@ impl Metrics {
             "gaps_skipped",
             "Sequence numbers skipped after the gap timeout",
             metrics.gaps_skipped.clone(),
+        );
+        r.register(
+            "catch_up_resets",
+            "Streams told mid-stream (reset) that history they needed was trimmed",
+            metrics.catch_up_resets.clone(),
         );
         r.register(
             "store_operation_seconds",

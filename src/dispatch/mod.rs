@@ -77,6 +77,9 @@ pub struct Dispatcher {
     pub config: DispatchConfig,
 }
 
+/// Bytes of event payload per read, so one read of large events stays bounded.
+const BATCH_BYTES: usize = 16 << 20;
+
 /// Longest pause between retries while the store is failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -117,10 +120,11 @@ impl Dispatcher {
     async fn drain(&self, gaps: &mut GapTracker) -> Result<Drained, ()> {
         loop {
             let started = Instant::now();
-            let page = self
-                .log
-                .read_after(gaps.high_water(), Page::events(self.config.batch))
-                .await;
+            let limit = Page {
+                events: self.config.batch,
+                bytes: BATCH_BYTES,
+            };
+            let page = self.log.read_after(gaps.high_water(), limit).await;
             let ok = page.is_ok();
             self.metrics
                 .store_op(StoreOp::ReadAfter, started.elapsed().as_secs_f64(), ok);
@@ -128,7 +132,7 @@ impl Dispatcher {
             let page = page.map_err(|error| {
                 tracing::warn!(%error, "dispatcher cannot read the outbox; retrying");
             })?;
-            let full = page.len() == self.config.batch;
+            let full = limit.filled_by(&page);
             let sequences: Vec<Sequence> = page.iter().map(|e| e.sequence).collect();
             let decision = gaps.release(&sequences, Instant::now());
             if decision.skipped > 0 {

@@ -46,6 +46,7 @@ use crate::metrics::Metrics;
 use crate::outbox::checkpoint::Checkpoints;
 use crate::outbox::publisher::Publisher;
 use crate::outbox::{Coordination, EventLog, Retention, Store, StoreError};
+pub use crate::registry::ConnInfo;
 use crate::registry::Registry;
 use crate::shutdown::Readiness;
 use crate::sse::body::StreamContext;
@@ -63,8 +64,9 @@ pub struct NodeSettings {
     /// Sent once per stream as `retry:`.
     pub retry: Duration,
     pub heartbeat: Duration,
-    /// Frames kept in the tail ring.
+    /// Frames kept in the tail ring, and the most bytes they may hold.
     pub tail_capacity: usize,
+    pub tail_max_bytes: usize,
     pub max_filter_types: usize,
     pub max_connections: usize,
     pub max_connections_per_client: usize,
@@ -130,7 +132,11 @@ impl Node {
         let metrics = Arc::new(Metrics::new());
         // A fresh node starts at the head: history is replayed on request, never re-broadcast.
         let start = store.head().await?;
-        let tail = Arc::new(Tail::new(settings.tail_capacity, start));
+        let tail = Arc::new(Tail::new(
+            settings.tail_capacity,
+            settings.tail_max_bytes,
+            start,
+        ));
         let dispatch = Arc::new(DispatchStatus::default());
         dispatch.set_store_ok(true);
         dispatch.observe_head(start);

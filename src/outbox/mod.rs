@@ -44,8 +44,10 @@ pub struct Retention {
 }
 
 /// How much one read may return: at most `events` events, and no further event once the
-/// ones taken hold `bytes` bytes of payload (a read that finds an event returns at least it,
-/// however large). Bounds the memory a reader holds by bytes, not only by count.
+/// ones taken hold `bytes` bytes of payload (the sum of their `fields` lengths); a read that
+/// finds an event returns at least it, however large. Bounds the memory a reader holds by
+/// bytes, not only by count. Every backend stops exactly where [`Page::has_room`] says, so a
+/// reader can tell "the page was full" from "the log has nothing more" ([`Page::filled_by`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub events: usize,
@@ -64,6 +66,13 @@ impl Page {
     /// Whether a page holding `taken` events of `bytes` bytes may take one more.
     pub fn has_room(self, taken: usize, bytes: usize) -> bool {
         taken < self.events && (taken == 0 || bytes < self.bytes)
+    }
+
+    /// Whether a read that returned `events` stopped because the page was full (so the log
+    /// may hold more after them), rather than because the log had nothing more.
+    pub fn filled_by(self, events: &[Event]) -> bool {
+        let bytes = events.iter().map(|e| e.fields.len()).sum();
+        !self.has_room(events.len(), bytes)
     }
 }
 

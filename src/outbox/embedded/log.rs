@@ -47,9 +47,9 @@ impl EventLog for EmbeddedStore {
                     break;
                 }
                 let (key, value) = entry?;
-                let record = value.value();
-                bytes += record.len();
-                out.push(decode(key.value(), record)?);
+                let event = decode(key.value(), value.value())?;
+                bytes += event.fields.len();
+                out.push(event);
             }
             Ok(out)
         })

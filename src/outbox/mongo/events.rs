@@ -98,6 +98,7 @@ impl MongoStore {
                 let mut bytes = 0;
                 while page.has_room(documents.len(), bytes) && cursor.advance().await? {
                     let document: Document = cursor.deserialize_current()?;
+                    // The measure `Page` defines: the length of the event's fields.
                     bytes += document.get_str("fields").map_or(0, str::len);
                     documents.push(document);
                 }
