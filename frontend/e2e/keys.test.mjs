@@ -57,6 +57,7 @@ test('without a key: the page says the hub needs one, points at the field, and s
   // what the key cannot do is disabled, and says why
   assert.equal(await page.getByTestId('publish-submit').isDisabled(), true);
   assert.equal(await page.getByTestId('demo-start').isDisabled(), true);
+  assert.equal(await page.getByTestId('stream-connect').isDisabled(), true, 'no way around the wait for a key');
   await screenshot(page, 'keys-missing-light');
 });
 
