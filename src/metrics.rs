@@ -113,6 +113,8 @@ pub struct Metrics {
     pub connections_total: Counter,
     pub disconnects: Family<Reason, Counter>,
     pub events_published: Family<TypeLabel, Counter>,
+    /// All of `events_published`, read for rates (`/api/sse/stats`).
+    pub events_published_all: Counter,
     pub frames_delivered: Counter,
     pub bytes_written: Counter,
     pub replays: Family<Outcome, Counter>,
@@ -141,6 +143,7 @@ impl Metrics {
             connections_total: Counter::default(),
             disconnects: Family::default(),
             events_published: Family::default(),
+            events_published_all: Counter::default(),
             frames_delivered: Counter::default(),
             bytes_written: Counter::default(),
             replays: Family::default(),
@@ -289,5 +292,6 @@ impl Metrics {
         self.events_published
             .get_or_create(&TypeLabel { event_type })
             .inc();
+        self.events_published_all.inc();
     }
 }

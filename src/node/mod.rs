@@ -9,7 +9,7 @@
 //! | [`Node::publish`] | publish | `publish.rs`: the event types' fields, group commit |
 //! | [`Node::ack`] | subscribe or a client token | `clients.rs`: forward-only checkpoints |
 //! | [`Node::issue_token`] | publish | `clients.rs` |
-//! | [`Node::stats`] | subscribe | `stats.rs` |
+//! | [`Node::stats`], [`Node::list_connections`] | subscribe | `stats.rs` |
 //! | [`Node::demo_start`], [`Node::demo_stop`], [`Node::demo_status`] | publish; status subscribe | `demo.rs` |
 //! | [`Node::readiness`], [`Node::metrics_text`] | none | here |
 //!
@@ -37,7 +37,9 @@ pub use self::clients::{IssuedToken, MAX_TOKEN_TTL_SECS};
 pub use self::error::{ErrorCode, NodeError};
 pub use self::open::OpenRequest;
 pub use self::publish::{PublishKind, Published};
-pub use self::stats::{NodeStats, Stats};
+pub use self::stats::{
+    Connection, Connections, NodeStats, RetentionStats, Stats, MAX_CONNECTIONS_PAGE,
+};
 use crate::auth::{Access, AuthError, Authenticator, Caller, Credentials, Scope};
 use crate::demo::Demo;
 use crate::dispatch::{DispatchConfig, DispatchStatus};

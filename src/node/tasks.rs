@@ -75,6 +75,11 @@ impl Node {
                 clients: self.registry.clients() as u64,
                 dispatched: self.streams.tail.dispatched(),
                 seen_at: UnixMillis::now(),
+                events_published: self.metrics.events_published_all.get(),
+                frames_delivered: self.metrics.frames_delivered.get(),
+                streams_opened: self.metrics.connections_total.get(),
+                ready: self.readiness().is_ok(),
+                store_available: self.dispatch.store_ok(),
             };
             if let Err(error) = self.coordination.report_node(report).await {
                 tracing::debug!(%error, "node report failed");

@@ -91,6 +91,13 @@ pub struct NodeReport {
     pub clients: u64,
     pub dispatched: Sequence,
     pub seen_at: UnixMillis,
+    /// Counters since the node started, for rates: events it appended, frames it delivered,
+    /// streams it opened.
+    pub events_published: u64,
+    pub frames_delivered: u64,
+    pub streams_opened: u64,
+    pub ready: bool,
+    pub store_available: bool,
 }
 
 /// The outbox proper. Implementations must be safe to call concurrently, but the hub sends
