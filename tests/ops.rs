@@ -313,6 +313,53 @@ async fn the_spa_is_served_with_client_side_route_fallback() {
 }
 
 #[tokio::test]
+async fn symlinks_cannot_escape_the_static_dir() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "top secret").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<title>spa</title>").unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.txt"),
+        dir.path().join("leak.txt"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("assets/out")).unwrap();
+    let root = dir.path().to_path_buf();
+    let hub = TestHub::builder()
+        .config(|c| c.static_dir = Some(root))
+        .start()
+        .await;
+    for path in ["/leak.txt", "/assets/out/secret.txt"] {
+        let reply = get(hub.addr, path, None).await;
+        assert_eq!(reply.status, 404, "{path}: {}", reply.body);
+        assert!(!reply.body.contains("top secret"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn only_real_hashed_assets_are_cached_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<title>spa</title>").unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("assets/app-1a2b.js"), "1").unwrap();
+    let root = dir.path().to_path_buf();
+    let hub = TestHub::builder()
+        .config(|c| c.static_dir = Some(root))
+        .start()
+        .await;
+    let asset = get(hub.addr, "/assets/app-1a2b.js", None).await;
+    assert!(asset.headers["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    // No extension: a client-side route, answered with index.html, which must stay fresh.
+    let fallback = get(hub.addr, "/assets/route", None).await;
+    assert!(fallback.body.contains("<title>spa</title>"));
+    assert_eq!(fallback.headers["cache-control"], "no-cache");
+}
+
+#[tokio::test]
 async fn shutdown_ends_streams_with_a_comment_and_flushes_acks() {
     let hub = TestHub::start().await;
     let (mut stream, _) = hub.subscribe("/api/sse/connect?clientId=z", &[]).await;
