@@ -42,7 +42,9 @@ async fn confined(root: &Path, file: &Path) -> Option<(PathBuf, Vec<u8>)> {
     let root = tokio::fs::canonicalize(root).await.ok()?;
     let mut real = tokio::fs::canonicalize(file).await.ok()?;
     if tokio::fs::metadata(&real).await.ok()?.is_dir() {
-        real = tokio::fs::canonicalize(real.join("index.html")).await.ok()?;
+        real = tokio::fs::canonicalize(real.join("index.html"))
+            .await
+            .ok()?;
     }
     if !real.starts_with(&root) {
         return None;

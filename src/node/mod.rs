@@ -14,7 +14,7 @@
 //! | [`Node::readiness`], [`Node::metrics_text`] | none | here |
 //!
 //! [`Node::new`] assembles the parts; [`Node::spawn_tasks`] starts the background work
-//! (`tasks.rs`: dispatcher, checkpoint flush, heartbeat, node reports, retention, demo).
+//! (`tasks.rs`: dispatcher, heartbeat, node reports, retention, demo).
 
 mod clients;
 mod demo;
@@ -158,7 +158,12 @@ impl Node {
         };
         let coordination: Arc<dyn Coordination> = store.clone();
         Ok(Node {
-            checkpoints: Checkpoints::new(store.clone(), metrics.clone()),
+            checkpoints: Checkpoints::start(
+                store.clone(),
+                metrics.clone(),
+                tasks.cancel.clone(),
+                &tasks.tracker,
+            ),
             streams: Arc::new(StreamContext {
                 tail,
                 log: log.clone(),

@@ -1,6 +1,7 @@
 //! The node's background work, spawned once by [`Node::spawn_tasks`] and stopped by the
-//! tasks' cancellation token: the dispatcher, the checkpoint flush, the shared heartbeat,
-//! the node report, retention and the demo generator.
+//! tasks' cancellation token: the dispatcher, the shared heartbeat, the node report,
+//! retention and the demo generator. (The publisher and the checkpoint writer start with
+//! the node, in [`Node::new`].)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,8 +12,6 @@ use crate::event::UnixMillis;
 use crate::metrics::StoreOp;
 use crate::outbox::{NodeReport, Retention};
 
-/// Acks are written to the store this often.
-const CHECKPOINT_FLUSH: Duration = Duration::from_millis(200);
 /// Retention runs this often.
 const RETENTION_EVERY: Duration = Duration::from_secs(10);
 /// Nodes report themselves this often (stats of the whole cluster).
@@ -34,11 +33,6 @@ impl Node {
         tasks
             .tracker
             .spawn(dispatcher.run(self.start, cancel.clone()));
-        tasks.tracker.spawn(
-            self.checkpoints
-                .clone()
-                .run(CHECKPOINT_FLUSH, cancel.clone()),
-        );
         tasks.tracker.spawn(self.demo.clone().run(cancel.clone()));
         tasks.tracker.spawn(self.clone().heartbeat(cancel.clone()));
         tasks.tracker.spawn(self.clone().report(cancel.clone()));
