@@ -70,8 +70,16 @@ vocabulary! {
         Append => "append",
         ReadAfter => "read_after",
         Head => "head",
+        Oldest => "oldest",
         Trim => "trim",
+        Probe => "probe",
+        LoadCheckpoint => "load_checkpoint",
         SaveCheckpoints => "save_checkpoints",
+        ReportNode => "report_node",
+        Nodes => "nodes",
+        DemoState => "demo_state",
+        SwapDemoState => "swap_demo_state",
+        AcquireLease => "acquire_lease",
     }
 }
 
@@ -124,6 +132,8 @@ pub struct Metrics {
     pub catch_up_resets: Counter,
     pub store_seconds: HistogramFamily<Operation>,
     pub store_errors: Family<Operation, Counter>,
+    /// 1 while the store's last write and last read succeeded, else 0.
+    pub store_available: Gauge,
     pub publish_seconds: Histogram,
     pub publish_batch_size: Histogram,
     pub limit_rejections: Family<LimitLabel, Counter>,
@@ -153,6 +163,7 @@ impl Metrics {
             catch_up_resets: Counter::default(),
             store_seconds: Family::new_with_constructor(latency_histogram),
             store_errors: Family::default(),
+            store_available: Gauge::default(),
             publish_seconds: latency_histogram(),
             publish_batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
             limit_rejections: Family::default(),
@@ -223,6 +234,11 @@ impl Metrics {
             "store_errors",
             "Failed store operations",
             metrics.store_errors.clone(),
+        );
+        r.register(
+            "store_available",
+            "1 while the store's last write and last read succeeded (readiness), else 0",
+            metrics.store_available.clone(),
         );
         r.register(
             "publish_seconds",

@@ -46,6 +46,7 @@ use crate::dispatch::{DispatchConfig, DispatchStatus};
 use crate::event::{ClientId, Sequence, UnixMillis};
 use crate::metrics::Metrics;
 use crate::outbox::checkpoint::Checkpoints;
+use crate::outbox::monitored::{Health, Monitored};
 use crate::outbox::publisher::Publisher;
 use crate::outbox::{Coordination, EventLog, Retention, Store, StoreError};
 pub use crate::registry::ConnInfo;
@@ -99,6 +100,8 @@ pub struct Node {
     streams: Arc<StreamContext>,
     metrics: Arc<Metrics>,
     dispatch: Arc<DispatchStatus>,
+    /// Whether the store's last write and last read succeeded.
+    health: Arc<Health>,
     readiness: Readiness,
     demo: Arc<Demo>,
     /// Notified by the publisher after each durable append; wakes the dispatcher.
@@ -113,8 +116,9 @@ pub struct Node {
 pub enum NotReady {
     #[error("the hub is shutting down")]
     Draining,
-    #[error("the event store is unreachable")]
-    StoreDown,
+    /// The store's last write or read failed (a full disk, an outage).
+    #[error("{0}")]
+    StoreFailing(&'static str),
     #[error("the dispatcher is catching up")]
     CatchingUp,
 }
@@ -132,6 +136,10 @@ impl Node {
         tasks: &Tasks,
     ) -> Result<Node, StoreError> {
         let metrics = Arc::new(Metrics::new());
+        // Every store call is measured and decides readiness.
+        let monitored = Monitored::new(store, metrics.clone());
+        let health = monitored.health();
+        let store: Arc<dyn Store> = Arc::new(monitored);
         // A fresh node starts at the head: history is replayed on request, never re-broadcast.
         let start = store.head().await?;
         let tail = Arc::new(Tail::new(
@@ -140,7 +148,6 @@ impl Node {
             start,
         ));
         let dispatch = Arc::new(DispatchStatus::default());
-        dispatch.set_store_ok(true);
         dispatch.observe_head(start);
         let appended = Arc::new(Notify::new());
         let log: Arc<dyn EventLog> = store.clone();
@@ -158,12 +165,7 @@ impl Node {
         };
         let coordination: Arc<dyn Coordination> = store.clone();
         Ok(Node {
-            checkpoints: Checkpoints::start(
-                store.clone(),
-                metrics.clone(),
-                tasks.cancel.clone(),
-                &tasks.tracker,
-            ),
+            checkpoints: Checkpoints::start(store.clone(), tasks.cancel.clone(), &tasks.tracker),
             streams: Arc::new(StreamContext {
                 tail,
                 log: log.clone(),
@@ -182,6 +184,7 @@ impl Node {
             publisher,
             metrics,
             dispatch,
+            health,
             readiness: Readiness::default(),
             appended,
             start,
@@ -230,7 +233,8 @@ impl Node {
         self.checkpoints.load(client).await
     }
 
-    /// `GET /health/ready`: ready unless draining, the store is down or dispatch lags.
+    /// `GET /health/ready`: ready unless draining, the store's last write or read failed, or
+    /// dispatch lags.
     ///
     /// # Errors
     /// Why it is not ready.
@@ -238,10 +242,10 @@ impl Node {
         if self.readiness.is_draining() {
             return Err(NotReady::Draining);
         }
-        if !self.dispatch.store_ok() {
-            return Err(NotReady::StoreDown);
+        if let Some(failing) = self.health.failing() {
+            return Err(NotReady::StoreFailing(failing));
         }
-        if !self.dispatch.is_ready() {
+        if !self.dispatch.caught_up() {
             return Err(NotReady::CatchingUp);
         }
         Ok(())

@@ -106,7 +106,7 @@ impl Node {
             dispatched_sequence: self.streams.tail.dispatched().0,
             oldest_sequence: oldest.map(|s| s.0),
             store: self.log.kind(),
-            store_available: self.dispatch.store_ok(),
+            store_available: self.health.failing().is_none(),
             ready: self.readiness().is_ok(),
             uptime_seconds: self.started.elapsed().as_secs(),
             events_published: self.metrics.events_published_all.get(),

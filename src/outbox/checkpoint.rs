@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -14,7 +13,6 @@ use tokio_util::task::TaskTracker;
 
 use super::{CheckpointStore, StoreError};
 use crate::event::{ClientId, Sequence};
-use crate::metrics::{Metrics, StoreOp};
 
 /// Acks per store write, at most.
 const MAX_BATCH: usize = 1024;
@@ -45,14 +43,12 @@ impl Checkpoints {
     /// Starts the writer task; it stops after `cancel`, writing what is queued.
     pub fn start(
         store: Arc<dyn CheckpointStore>,
-        metrics: Arc<Metrics>,
         cancel: CancellationToken,
         tracker: &TaskTracker,
     ) -> Arc<Checkpoints> {
         let (queue, acks) = mpsc::channel(QUEUE_DEPTH);
         let writer = Writer {
             store: store.clone(),
-            metrics,
         };
         tracker.spawn(writer.run(acks, cancel));
         Arc::new(Checkpoints { store, queue })
@@ -89,7 +85,6 @@ impl Checkpoints {
 
 struct Writer {
     store: Arc<dyn CheckpointStore>,
-    metrics: Arc<Metrics>,
 }
 
 impl Writer {
@@ -118,16 +113,10 @@ impl Writer {
             let slot = highest.entry(ack.client.clone()).or_default();
             *slot = (*slot).max(ack.sequence);
         }
-        let started = Instant::now();
         let result = self
             .store
             .save_checkpoints(highest.into_iter().collect())
             .await;
-        self.metrics.store_op(
-            StoreOp::SaveCheckpoints,
-            started.elapsed().as_secs_f64(),
-            result.is_ok(),
-        );
         if let Err(error) = &result {
             tracing::warn!(%error, acks = batch.len(), "checkpoint write failed; acks answered 503");
         }

@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod embedded;
 pub mod memory;
 pub mod mongo;
+pub mod monitored;
 pub mod publisher;
 
 #[doc(hidden)]
@@ -122,6 +123,13 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// Deletes what `retention` no longer keeps; returns how many events went.
     fn trim(&self, retention: Retention) -> StoreFuture<'_, u64>;
+
+    /// A small durable write that proves the store takes writes again (after a full disk,
+    /// say); the node calls it while writes fail. Backends without such a failure mode keep
+    /// the default.
+    fn probe(&self) -> StoreFuture<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 /// The positions clients acknowledged.
