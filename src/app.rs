@@ -3,7 +3,8 @@
 //!
 //! readiness 503 → stop accepting → every stream writes a last comment and ends → open
 //! connections finish → background tasks cancelled (publisher answers what is queued,
-//! checkpoints flush) → task tracker awaited. All under one grace deadline.
+//! the checkpoint writer writes what is queued) → task tracker awaited. All under one grace
+//! deadline.
 
 use std::future::Future;
 use std::sync::Arc;

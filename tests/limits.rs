@@ -61,6 +61,43 @@ async fn too_many_streams_of_one_client_get_429() {
     );
 }
 
+/// Opens `n` streams at once; returns how many the hub accepted and the statuses of the rest.
+async fn burst(hub: &TestHub, path: &str, n: usize) -> (Vec<SseStream>, Vec<u16>) {
+    let opens = (0..n).map(|_| SseStream::open(hub.addr, path, &[]));
+    let mut open = Vec::new();
+    let mut refused = Vec::new();
+    for stream in futures_util::future::join_all(opens).await {
+        if stream.status == 200 {
+            open.push(stream);
+        } else {
+            refused.push(stream.status.as_u16());
+        }
+    }
+    (open, refused)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_connects_never_passes_the_connection_limits() {
+    // Each connect waits on the store before registering: the window a burst used to slip
+    // through (seen: 223 streams of one client id with a limit of 4).
+    let store = std::sync::Arc::new(support::slow::SlowReads::new(Duration::from_millis(100)));
+    let hub = TestHub::builder()
+        .store(store)
+        .config(|c| {
+            c.max_connections_per_client = 4;
+            c.max_connections = 10;
+        })
+        .start()
+        .await;
+    let (open, refused) = burst(&hub, "/api/sse/connect?clientId=burst", 24).await;
+    assert_eq!(open.len(), 4, "per-client limit");
+    assert!(refused.iter().all(|s| *s == 429), "{refused:?}");
+    let (more, refused) = burst(&hub, "/api/sse/connect?lastEventId=0", 24).await;
+    assert_eq!(open.len() + more.len(), 10, "node limit");
+    assert!(refused.iter().all(|s| *s == 503), "{refused:?}");
+    assert_eq!(hub.node.connections(), 10);
+}
+
 #[tokio::test]
 async fn too_many_filter_types_and_too_large_bodies_count_as_limits() {
     let hub = TestHub::builder()

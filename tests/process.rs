@@ -164,6 +164,38 @@ async fn sigkill_after_answered_publishes_loses_none_of_them() {
 }
 
 #[tokio::test]
+async fn sigkill_right_after_answered_acks_resumes_from_the_acknowledged_position() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let hub = Hub::start(data.path(), port).await;
+    for i in 0..10 {
+        let reply = post_json(hub.addr, "/api/sse/broadcast", None, json!({"data": i})).await;
+        assert_eq!(reply.status, 200);
+    }
+    // Acks of several clients, each answered, then the process dies at once.
+    for (n, client) in ["kill-a", "kill-b", "kill-c"].iter().enumerate() {
+        let ack = json!({"clientId": client, "sequence": 3 + n});
+        let reply = post_json(hub.addr, "/api/sse/ack", None, ack).await;
+        assert_eq!(reply.status, 204, "{}", reply.body);
+    }
+    hub.signal("KILL");
+    hub.wait(Duration::from_secs(5));
+
+    let hub = Hub::start(data.path(), port).await;
+    for (n, client) in ["kill-a", "kill-b", "kill-c"].iter().enumerate() {
+        let acked = 3 + n as u64;
+        let path = format!("/api/sse/connect?clientId={client}");
+        let mut stream = SseStream::open(hub.addr, &path, &[]).await;
+        let connected = stream.connected().await;
+        assert_eq!(
+            connected["resumeFrom"], acked,
+            "{client} resumes from its acknowledged position, not live: {connected}"
+        );
+        assert_eq!(stream.expect().await.sequence(), Some(acked + 1));
+    }
+}
+
+#[tokio::test]
 async fn sigterm_drains_streams_flushes_acks_and_a_restart_keeps_everything() {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();

@@ -27,6 +27,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// `--tail-capacity`: frames kept in memory; older positions replay from the store.
 pub const DEFAULT_TAIL_CAPACITY: usize = 65_536;
+/// `--tail-max-bytes`: a few huge events must not hold the ring's worth of memory; 256 MiB
+/// keeps 65,536 typical (~1 KiB) frames and bounds 16 MiB events to a handful.
+pub const DEFAULT_TAIL_MAX_BYTES: usize = 256 << 20;
 /// `--max-filter-types`: bounds the registry's per-connection index entries.
 pub const DEFAULT_MAX_FILTER_TYPES: usize = 32;
 /// `--max-connections`: SSE streams per node; past it clients are told to retry elsewhere.
@@ -146,6 +149,10 @@ pub struct Config {
     /// Frames kept in the in-memory tail ring [16–16777216].
     #[arg(value_name = "FRAMES", long, env = "SSEHUB_TAIL_CAPACITY", default_value_t = DEFAULT_TAIL_CAPACITY, value_parser = parse::usize_in(16..=16 << 20))]
     pub tail_capacity: usize,
+    /// Most bytes of encoded frames kept in the tail ring [1048576–68719476736]; older
+    /// positions replay from the store.
+    #[arg(value_name = "BYTES", long, env = "SSEHUB_TAIL_MAX_BYTES", default_value_t = DEFAULT_TAIL_MAX_BYTES, value_parser = parse::usize_in(1 << 20..=1 << 36))]
+    pub tail_max_bytes: usize,
     /// Most event types one `filter=` may name [1–1024].
     #[arg(value_name = "N", long, env = "SSEHUB_MAX_FILTER_TYPES", default_value_t = DEFAULT_MAX_FILTER_TYPES, value_parser = parse::usize_in(1..=1024))]
     pub max_filter_types: usize,
@@ -277,6 +284,7 @@ impl Config {
             retry: self.retry,
             heartbeat: self.heartbeat,
             tail_capacity: self.tail_capacity,
+            tail_max_bytes: self.tail_max_bytes,
             max_filter_types: self.max_filter_types,
             max_connections: self.max_connections,
             max_connections_per_client: self.max_connections_per_client,

@@ -7,6 +7,7 @@
 //! | GET | `/api/sse/connect` | subscribe or client token | 200 stream | 400 401 429 431 503 |
 //! | POST | `/api/sse/ack` | subscribe or client token | 204 | 400 401 403 413 415 503 |
 //! | GET | `/api/sse/stats` | subscribe | 200 | 401 503 |
+//! | GET | `/api/sse/connections` | subscribe | 200 | 400 401 503 |
 //! | POST | `/api/sse/token` | publish | 200 | 400 401 403 413 415 |
 //! | POST | `/api/sse/broadcast` | publish | 200 | 400 401 403 413 415 503 |
 //! | POST | `/api/sse/batch` | publish | 200 | as broadcast |

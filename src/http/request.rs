@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use super::error::ApiError;
 use crate::auth::Credentials;
 use crate::event::{ClientId, Filter, Sequence};
-use crate::node::{ErrorCode, OpenRequest};
+use crate::node::{ConnInfo, ErrorCode, OpenRequest};
+
 use crate::sse::resume::Requested;
 
 /// Decoded query parameters, first occurrence wins.
@@ -242,9 +243,28 @@ pub(crate) fn open_request(parts: &Parts, query: &Query) -> Result<OpenRequest, 
         .get("last-event-id")
         .map(|v| v.to_str().unwrap_or("\u{0}").trim())
         .filter(|v| !v.is_empty());
+    let unnamed = match query.get("named") {
+        None | Some("true" | "1") => false,
+        Some("false" | "0") => true,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                ErrorCode::InvalidField,
+                "`named` must be true, false, 1 or 0",
+            ))
+        }
+    };
     Ok(OpenRequest {
         client_id,
         filter,
+        unnamed,
+        connection: ConnInfo {
+            protocol: match parts.version {
+                http::Version::HTTP_2 => "h2",
+                http::Version::HTTP_10 => "http/1.0",
+                _ => "http/1.1",
+            },
+            tls: false,
+        },
         positions: Requested {
             checkpoint_param: position(query.get("checkpoint"), "checkpoint")?,
             last_event_id_param: position(query.get("lastEventId"), "lastEventId")?,

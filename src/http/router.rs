@@ -15,6 +15,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/sse/connect"),
     ("POST", "/api/sse/ack"),
     ("GET", "/api/sse/stats"),
+    ("GET", "/api/sse/connections"),
     ("POST", "/api/sse/token"),
     ("POST", "/api/sse/broadcast"),
     ("POST", "/api/sse/batch"),
@@ -78,6 +79,7 @@ async fn dispatch(req: Request<Incoming>, shared: &Shared) -> Result<Response<Hu
         }
         ["api", "sse", "ack"] if is_post => stream::ack(req, shared).await,
         ["api", "sse", "stats"] if is_get => stream::stats(req, shared).await,
+        ["api", "sse", "connections"] if is_get => stream::connections(req, shared).await,
         ["api", "sse", "token"] if is_post => token::issue(req, shared).await,
         ["api", "openapi.json"] if is_get => Ok(ops::openapi()),
         ["api", "sse", "batch"] if is_post => publish::batch(req, shared).await,
@@ -105,7 +107,7 @@ async fn dispatch(req: Request<Incoming>, shared: &Shared) -> Result<Response<Hu
         ["health", "ready"] if is_get => ops::ready(shared),
         ["metrics"] if is_get => Ok(ops::metrics(shared)),
         // Known paths, wrong method.
-        ["api", "sse", "connect" | "stats"]
+        ["api", "sse", "connect" | "stats" | "connections"]
         | ["api", "openapi.json"]
         | ["api", "demo", "status"]
         | ["health", "live" | "ready"]

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Appended, EventLog, StoreError};
 use crate::event::{NewEvent, Sequence};
-use crate::metrics::{Metrics, StoreOp};
+use crate::metrics::Metrics;
 
 /// Why a publish was not accepted. Either way nothing was stored.
 #[derive(Debug, thiserror::Error)]
@@ -148,13 +148,7 @@ impl<H: Fn(Sequence)> AppendTask<H> {
             events.extend(request.events);
         }
         let types: Vec<_> = events.iter().map(|e| e.event_type.clone()).collect();
-        let started = Instant::now();
         let result = self.log.append(events).await;
-        self.metrics.store_op(
-            StoreOp::Append,
-            started.elapsed().as_secs_f64(),
-            result.is_ok(),
-        );
         self.metrics.publish_batch_size.observe(count as f64);
         match result {
             Ok(appended) => {

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod http;
+pub mod slow;
 pub mod sse;
 
 use std::net::SocketAddr;

@@ -3,7 +3,7 @@
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use super::record::{decode, encode_into};
-use super::{EmbeddedStore, OpError, CHOSEN_IDS, EVENTS, HEAD, MESSAGE_IDS, META};
+use super::{EmbeddedStore, OpError, CHOSEN_IDS, EVENTS, HEAD, MESSAGE_IDS, META, PROBE};
 use crate::event::{Event, NewEvent, Sequence, UnixMillis};
 use crate::outbox::{Appended, EventLog, Page, Retention, StoreFuture};
 
@@ -65,9 +65,9 @@ impl EventLog for EmbeddedStore {
                     break;
                 }
                 let (key, value) = entry?;
-                let record = value.value();
-                bytes += record.len();
-                out.push(decode(key.value(), record)?);
+                let event = decode(key.value(), value.value())?;
+                bytes += event.fields.len();
+                out.push(event);
             }
             Ok(out)
         })
@@ -87,6 +87,16 @@ impl EventLog for EmbeddedStore {
             let events = txn.open_table(EVENTS)?;
             let first = events.first()?;
             Ok(first.map(|(key, _)| Sequence(key.value())))
+        })
+    }
+
+    fn probe(&self) -> StoreFuture<'_, ()> {
+        self.blocking(|db| {
+            let txn = db.begin_write()?;
+            txn.open_table(META)?
+                .insert(PROBE, UnixMillis::now().0.max(0) as u64)?;
+            txn.commit()?;
+            Ok(())
         })
     }
 
