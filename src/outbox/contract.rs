@@ -164,7 +164,7 @@ pub async fn trimming_everything_keeps_the_head(store: impl Store) {
     assert_eq!(store.append(vec![sample(4, None)]).await.unwrap(), new([4]));
 }
 
-pub async fn a_chosen_message_id_again_answers_the_original(store: impl Store) {
+pub async fn retries_answer_the_original(store: impl Store) {
     let first = store
         .append(vec![chosen(1), sample(2, None), chosen(3)])
         .await
@@ -215,7 +215,7 @@ pub async fn a_chosen_message_id_again_answers_the_original(store: impl Store) {
     );
 }
 
-pub async fn a_large_batch_is_one_consecutive_append(store: impl Store) {
+pub async fn large_batches_are_consecutive(store: impl Store) {
     store.append(vec![sample(0, None)]).await.unwrap();
     let batch: Vec<NewEvent> = (1..=1000).map(chosen).collect();
     let appended = store.append(batch).await.unwrap();
@@ -331,8 +331,8 @@ macro_rules! for_each_contract_check {
             trimming_by_count_moves_the_oldest,
             trimming_by_age_keeps_recent_events,
             trimming_everything_keeps_the_head,
-            a_chosen_message_id_again_answers_the_original,
-            a_large_batch_is_one_consecutive_append,
+            retries_answer_the_original,
+            large_batches_are_consecutive,
             checkpoints_only_move_forward,
             demo_switch_has_one_winner,
             leases_have_one_holder_until_expiry,

@@ -158,15 +158,14 @@ impl MongoStore {
     }
 
     /// One `find` by `_id`, read until the page is full by count or bytes; then only whole
-    /// appends ([`visibility`](super::visibility)). An append the page cut off is read to its
-    /// end, so a page may hold up to one append more than `page` asks.
+    /// appends ([`visibility`](super::visibility)).
     async fn read_page(&self, after: Sequence, page: Page) -> Result<Vec<Event>, StoreError> {
         // `limit(0)` would mean "no limit" to the server.
         let (Ok(after), true) = (i64::try_from(after.0), page.events > 0) else {
             return Ok(Vec::new());
         };
         let limit = i64::try_from(page.events).unwrap_or(i64::MAX);
-        let mut documents = self
+        let documents = self
             .run("read the outbox", async {
                 let mut cursor = self
                     .outbox
@@ -187,20 +186,22 @@ impl MongoStore {
                 Ok(documents)
             })
             .await?;
-        if let Some((from, last)) = open_append(&documents)? {
-            let rest = self
-                .run("read the rest of an append", async {
-                    let cursor = self
-                        .outbox
-                        .find(doc! { "_id": { "$gt": from, "$lte": last } })
-                        .sort(doc! { "_id": 1 })
-                        .await?;
-                    drain(cursor).await
-                })
-                .await?;
-            documents.extend(rest);
-        }
-        whole_appends(documents)?
+        // A page that ends inside an append keeps its part only if the append is whole.
+        let stored_last = match open_append(&documents)? {
+            Some(last) => {
+                let stored = self
+                    .run(
+                        "check an append is whole",
+                        self.outbox
+                            .find_one(doc! { "_id": last })
+                            .projection(doc! { "_id": 1 }),
+                    )
+                    .await?;
+                stored.map(|_| last)
+            }
+            None => None,
+        };
+        whole_appends(documents, stored_last)?
             .iter()
             .map(event_from_document)
             .collect()

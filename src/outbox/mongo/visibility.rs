@@ -3,12 +3,12 @@
 //! An append of more than one event is one ordered `insertMany`, and MongoDB (unlike the
 //! embedded store) has no transaction to make it atomic: a reader can catch it half-inserted,
 //! and a node that dies mid-insert leaves a part of it for good. So every event of such an
-//! append carries `last`, the append's final number, and a page keeps an event only when
-//! every number from it to `last` is in the page. An append not whole yet is left out (and
-//! the events after it are not): the gap tracker then holds dispatch at its first number, as
-//! for any number not visible yet, releases the append once it is whole, or skips all of it
-//! after the gap timeout. Ordered inserts go in front to back, so a visible `last` means the
-//! whole append went in.
+//! append carries `last`, the append's final number, and a page keeps an event only when its
+//! append is whole: every number from it to `last` is in the page, or the page ends inside the
+//! append and `last` is stored (ordered inserts go in front to back, so a stored `last` means
+//! the whole append went in). An append not whole yet is left out, and the events after it are
+//! not: the gap tracker then holds dispatch at its first number, as for any number not visible
+//! yet, releases the append once it is whole, or skips all of it after the gap timeout.
 
 use super::*;
 
@@ -17,20 +17,23 @@ fn append_last(document: &Document) -> Option<i64> {
     integer(document, "last")
 }
 
-/// The last number of the append the final document belongs to, when that append may go on
-/// past the page (it is not whole in it).
-pub(super) fn open_append(documents: &[Document]) -> Result<Option<(i64, i64)>, StoreError> {
+/// The last number of the append the final document belongs to, when that append goes on
+/// past the page.
+pub(super) fn open_append(documents: &[Document]) -> Result<Option<i64>, StoreError> {
     let Some(tail) = documents.last() else {
         return Ok(None);
     };
     let sequence = sequence_of(tail)?;
-    Ok(append_last(tail)
-        .filter(|&last| last > sequence)
-        .map(|last| (sequence, last)))
+    Ok(append_last(tail).filter(|&last| last > sequence))
 }
 
-/// `documents` (sorted by `_id`) without the events of appends that are not whole in them.
-pub(super) fn whole_appends(documents: Vec<Document>) -> Result<Vec<Document>, StoreError> {
+/// `documents` (sorted by `_id`) without the events of appends that are not whole in them;
+/// `stored_last` is the `last` of an append the page ends inside whose last event is known to
+/// be stored.
+pub(super) fn whole_appends(
+    documents: Vec<Document>,
+    stored_last: Option<i64>,
+) -> Result<Vec<Document>, StoreError> {
     let sequences: Vec<i64> = documents
         .iter()
         .map(sequence_of)
@@ -43,18 +46,15 @@ pub(super) fn whole_appends(documents: Vec<Document>) -> Result<Vec<Document>, S
             i += 1;
             continue;
         };
-        let span = usize::try_from(last - sequences[i]).unwrap_or(usize::MAX);
-        let whole = span < documents.len() - i
-            && (0..=span)
-                .all(|k| sequences[i + k] == sequences[i] + k as i64 && lasts[i + k] == Some(last));
-        if whole {
-            i += span + 1;
-            continue;
+        // The members in the page: from here while they name the same `last`.
+        let members = lasts[i..].iter().take_while(|&&l| l == Some(last)).count();
+        let contiguous = (0..members).all(|k| sequences[i + k] == sequences[i] + k as i64);
+        let reaches_last = sequences[i + members - 1] == last;
+        let runs_off_the_page = i + members == documents.len() && stored_last == Some(last);
+        if !(contiguous && (reaches_last || runs_off_the_page)) {
+            keep[i..i + members].fill(false);
         }
-        while i < documents.len() && lasts[i] == Some(last) {
-            keep[i] = false;
-            i += 1;
-        }
+        i += members;
     }
     let mut keep = keep.into_iter();
     Ok(documents
@@ -75,8 +75,8 @@ mod tests {
         document
     }
 
-    fn kept(documents: Vec<Document>) -> Vec<i64> {
-        whole_appends(documents)
+    fn kept(documents: Vec<Document>, stored_last: Option<i64>) -> Vec<i64> {
+        whole_appends(documents, stored_last)
             .unwrap()
             .iter()
             .map(|d| sequence_of(d).unwrap())
@@ -92,7 +92,7 @@ mod tests {
             event(4, Some(4)),
             event(5, None),
         ];
-        assert_eq!(kept(page), vec![1, 2, 3, 4, 5]);
+        assert_eq!(kept(page, None), vec![1, 2, 3, 4, 5]);
     }
 
     #[test]
@@ -104,26 +104,31 @@ mod tests {
             event(3, Some(4)),
             event(5, None),
         ];
-        assert_eq!(kept(page), vec![1, 5]);
-        // Cut off by the page: not whole in it.
-        assert!(kept(vec![event(7, Some(9)), event(8, Some(9))]).is_empty());
+        assert_eq!(kept(page, None), vec![1, 5]);
+    }
+
+    #[test]
+    fn a_page_that_ends_inside_an_append_keeps_it_only_when_its_last_is_stored() {
+        let page = || vec![event(6, None), event(7, Some(9)), event(8, Some(9))];
+        assert_eq!(open_append(&page()).unwrap(), Some(9));
+        assert_eq!(kept(page(), None), vec![6]);
+        assert_eq!(kept(page(), Some(9)), vec![6, 7, 8]);
+        assert_eq!(open_append(&[event(9, Some(9))]).unwrap(), None);
     }
 
     #[test]
     fn an_append_with_a_hole_inside_is_left_out() {
         let page = vec![event(2, Some(4)), event(4, Some(4)), event(5, Some(6))];
-        assert!(kept(page).is_empty());
+        assert!(kept(page, Some(6)).is_empty());
         let page = vec![event(5, Some(6)), event(6, Some(6))];
-        assert_eq!(kept(page), vec![5, 6]);
+        assert_eq!(kept(page, None), vec![5, 6]);
     }
 
     #[test]
     fn a_page_starting_inside_an_append_keeps_its_visible_rest() {
-        assert_eq!(kept(vec![event(3, Some(4)), event(4, Some(4))]), vec![3, 4]);
         assert_eq!(
-            open_append(&[event(3, Some(6)), event(4, Some(6))]).unwrap(),
-            Some((4, 6))
+            kept(vec![event(3, Some(4)), event(4, Some(4))], None),
+            vec![3, 4]
         );
-        assert_eq!(open_append(&[event(6, Some(6))]).unwrap(), None);
     }
 }
