@@ -132,7 +132,7 @@ async fn a_partial_append_is_never_delivered_and_a_retry_takes_it_back() {
 
     // Its publisher retries through a live node: what the dead node left is taken back and
     // the events are stored anew, whole.
-    let retried = hub.store.append(abandoned.clone()).await.unwrap();
+    let retried = hub.store.append(&abandoned).await.unwrap();
     assert_eq!(retried, new(7..=10));
     assert_eq!(stored_numbers(&ferret, &db).await, vec![1, 6, 7, 8, 9, 10]);
     let mut seen = Vec::new();
@@ -141,7 +141,7 @@ async fn a_partial_append_is_never_delivered_and_a_retry_takes_it_back() {
     }
     assert_eq!(seen, vec![7, 8, 9, 10]);
     // Asked again, the same events answer with their (new) originals.
-    let again = hub.store.append(abandoned).await.unwrap();
+    let again = hub.store.append(&abandoned).await.unwrap();
     let sequences: Vec<u64> = again.iter().map(|a| a.sequence().0).collect();
     assert_eq!(sequences, vec![7, 8, 9, 10]);
     assert!(again.iter().all(|a| !a.is_new()));
@@ -157,7 +157,7 @@ async fn a_retry_of_an_append_in_flight_waits_then_answers_503() {
     let events: Vec<NewEvent> = (1..=3).map(chosen).collect();
     partial_append(&ferret, &db, &events, 1, 1, Duration::ZERO).await;
     let started = Instant::now();
-    let error = store.append(vec![chosen(1)]).await.unwrap_err();
+    let error = store.append(&[chosen(1)]).await.unwrap_err();
     assert!(matches!(error, StoreError::Unavailable(_)), "{error}");
     assert!(error.to_string().contains("still being stored"), "{error}");
     assert!(
@@ -174,7 +174,7 @@ async fn an_insert_stopped_part_way_is_taken_back_and_stored_whole_after_it() {
     let ferret = Ferret::start();
     let db = database("stopped");
     let store = store(&ferret, &db).await;
-    assert_eq!(store.append(vec![sample(1, None)]).await.unwrap(), new([1]));
+    assert_eq!(store.append(&[sample(1, None)]).await.unwrap(), new([1]));
     // A stray event occupies number 4, inside the block the next append reserves (2..=6):
     // the ordered insert stops there after writing 2 and 3.
     collection(&ferret, &db, "outbox")
@@ -189,7 +189,7 @@ async fn an_insert_stopped_part_way_is_taken_back_and_stored_whole_after_it() {
         .await
         .unwrap();
     let batch: Vec<NewEvent> = (10..15).map(chosen).collect();
-    let appended = store.append(batch.clone()).await.unwrap();
+    let appended = store.append(&batch).await.unwrap();
     assert_eq!(
         appended,
         new(7..=11),

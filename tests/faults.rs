@@ -204,7 +204,7 @@ impl ssehub::outbox::EventLog for PanickyStore {
     fn kind(&self) -> &'static str {
         "panicky"
     }
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Appended>> {
+    fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>> {
         self.0.append(batch)
     }
     fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>> {

@@ -168,7 +168,7 @@ async fn concurrent_appenders_get_disjoint_gap_free_sequences(server: &Server) {
                     .collect();
                 let ids: Vec<_> = events.iter().map(|e| e.message_id).collect();
                 let sequences: Vec<Sequence> = store
-                    .append(events)
+                    .append(&events)
                     .await
                     .expect("append")
                     .into_iter()
@@ -207,7 +207,7 @@ async fn a_new_connection_continues_after_the_head(server: &Server) {
     let database = server.database("restart");
     let first = server.store(&database).await;
     first
-        .append((1..=3).map(|n| sample(n, None)).collect())
+        .append(&(1..=3).map(|n| sample(n, None)).collect::<Vec<_>>())
         .await
         .unwrap();
     first
@@ -221,7 +221,7 @@ async fn a_new_connection_continues_after_the_head(server: &Server) {
     let second = server.store(&database).await;
     assert_eq!(second.head().await.unwrap(), Sequence(3));
     assert_eq!(
-        second.append(vec![sample(4, None)]).await.unwrap(),
+        second.append(&[sample(4, None)]).await.unwrap(),
         vec![Appended::New(Sequence(4))]
     );
 }
@@ -235,7 +235,7 @@ async fn numbering_survives_pruning_wiping_and_rollback(server: &Server) {
     let store = server.store_numbering(&database, Numbering::Blocks).await;
     for n in 1..=3 {
         store
-            .append(vec![sample(n, None), sample(n, None)])
+            .append(&[sample(n, None), sample(n, None)])
             .await
             .unwrap();
     }
@@ -262,14 +262,14 @@ async fn numbering_survives_pruning_wiping_and_rollback(server: &Server) {
     let later = server.store_numbering(&database, Numbering::Blocks).await;
     assert_eq!(later.head().await.unwrap(), Sequence(6));
     assert_eq!(
-        later.append(vec![sample(7, None)]).await.unwrap(),
+        later.append(&[sample(7, None)]).await.unwrap(),
         vec![Appended::New(Sequence(7))]
     );
     // Switching to the counter numbers on after everything stored.
     let counter = server.store_numbering(&database, Numbering::Counter).await;
     assert_eq!(counter.head().await.unwrap(), Sequence(7));
     assert_eq!(
-        counter.append(vec![sample(8, None)]).await.unwrap(),
+        counter.append(&[sample(8, None)]).await.unwrap(),
         vec![Appended::New(Sequence(8))]
     );
     // A counter that went back (a failover rollback under w: 1) is moved past the outbox.
@@ -280,7 +280,7 @@ async fn numbering_survives_pruning_wiping_and_rollback(server: &Server) {
         .await
         .unwrap();
     assert_eq!(
-        counter.append(vec![sample(9, None)]).await.unwrap(),
+        counter.append(&[sample(9, None)]).await.unwrap(),
         vec![Appended::New(Sequence(9))]
     );
 }
@@ -288,9 +288,9 @@ async fn numbering_survives_pruning_wiping_and_rollback(server: &Server) {
 /// Empty batches, empty pages and positions beyond any stored number.
 async fn edges_cost_nothing(server: &Server) {
     let store = server.store(&server.database("edges")).await;
-    assert_eq!(store.append(Vec::new()).await.unwrap(), Vec::new());
+    assert_eq!(store.append(&[]).await.unwrap(), Vec::new());
     assert_eq!(store.head().await.unwrap(), Sequence::ZERO);
-    store.append(vec![sample(1, None)]).await.unwrap();
+    store.append(&[sample(1, None)]).await.unwrap();
     assert!(store
         .read_after(Sequence::ZERO, Page::events(0))
         .await
@@ -310,7 +310,7 @@ async fn edges_cost_nothing(server: &Server) {
 
 async fn calls_fail_fast_once_the_server_is_gone(store: MongoStore) {
     let started = Instant::now();
-    let error = store.append(vec![sample(1, None)]).await.unwrap_err();
+    let error = store.append(&[sample(1, None)]).await.unwrap_err();
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
     let error = store.head().await.unwrap_err();
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");

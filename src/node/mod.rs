@@ -31,7 +31,6 @@ mod tests;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -48,6 +47,7 @@ use crate::dispatch::{DispatchConfig, DispatchStatus};
 use crate::event::{ClientId, Sequence, UnixMillis};
 use crate::metrics::Metrics;
 use crate::outbox::checkpoint::Checkpoints;
+use crate::outbox::fresh::Fresh;
 use crate::outbox::monitored::{Health, Monitored};
 use crate::outbox::publisher::Publisher;
 use crate::outbox::{Coordination, EventLog, Retention, Store, StoreError};
@@ -111,8 +111,8 @@ pub struct Node {
     health: Arc<Health>,
     readiness: Readiness,
     demo: Arc<Demo>,
-    /// Notified by the publisher after each durable append; wakes the dispatcher.
-    appended: Arc<Notify>,
+    /// The publisher's durable appends, handed to the dispatcher (it wakes on them).
+    fresh: Arc<Fresh>,
     /// The head when the node started: dispatch starts after it.
     start: Sequence,
     started: Instant,
@@ -156,7 +156,7 @@ impl Node {
         ));
         let dispatch = Arc::new(DispatchStatus::default());
         dispatch.observe_head(start);
-        let appended = Arc::new(Notify::new());
+        let fresh = Arc::new(Fresh::default());
         let log: Arc<dyn EventLog> = store.clone();
         let publisher = {
             let dispatch = dispatch.clone();
@@ -164,7 +164,7 @@ impl Node {
                 log.clone(),
                 metrics.clone(),
                 MAX_PUBLISH_BATCH,
-                appended.clone(),
+                fresh.clone(),
                 move |head| dispatch.observe_head(head),
                 tasks.cancel.clone(),
                 &tasks.tracker,
@@ -193,7 +193,7 @@ impl Node {
             dispatch,
             health,
             readiness: Readiness::default(),
-            appended,
+            fresh,
             start,
             started: Instant::now(),
         })

@@ -27,7 +27,7 @@ impl Node {
             registry: self.registry.clone(),
             metrics: self.metrics.clone(),
             status: self.dispatch.clone(),
-            wake: self.appended.clone(),
+            fresh: self.fresh.clone(),
             config: self.settings.dispatch,
         };
         let cancel = &tasks.cancel;

@@ -52,17 +52,17 @@ pub async fn empty_store_has_nothing(store: impl Store) {
 }
 
 pub async fn append_assigns_consecutive_sequences(store: impl Store) {
-    let first = store.append((0..3).map(|n| sample(n, None)).collect());
-    assert_eq!(first.await.unwrap(), new(1..=3));
-    let second = store.append((3..5).map(|n| sample(n, None)).collect());
-    assert_eq!(second.await.unwrap(), new(4..=5));
+    let first: Vec<NewEvent> = (0..3).map(|n| sample(n, None)).collect();
+    assert_eq!(store.append(&first).await.unwrap(), new(1..=3));
+    let second: Vec<NewEvent> = (3..5).map(|n| sample(n, None)).collect();
+    assert_eq!(store.append(&second).await.unwrap(), new(4..=5));
     assert_eq!(store.head().await.unwrap(), Sequence(5));
     assert_eq!(store.oldest().await.unwrap(), Some(Sequence(1)));
 }
 
 pub async fn read_after_pages_in_order(store: impl Store) {
     let batch: Vec<NewEvent> = (1..=10).map(|n| sample(n, None)).collect();
-    store.append(batch.clone()).await.unwrap();
+    store.append(&batch).await.unwrap();
     let mut after = Sequence::ZERO;
     let mut seen = Vec::new();
     loop {
@@ -97,7 +97,7 @@ pub async fn read_after_pages_in_order(store: impl Store) {
 
 pub async fn targeted_events_keep_their_target(store: impl Store) {
     let batch = vec![sample(1, None), sample(2, Some("alice")), sample(3, None)];
-    store.append(batch).await.unwrap();
+    store.append(&batch).await.unwrap();
     let events = store
         .read_after(Sequence::ZERO, Page::events(10))
         .await
@@ -111,7 +111,7 @@ pub async fn targeted_events_keep_their_target(store: impl Store) {
 
 pub async fn trimming_by_count_moves_the_oldest(store: impl Store) {
     store
-        .append((1..=10).map(|n| sample(n, None)).collect())
+        .append(&(1..=10).map(|n| sample(n, None)).collect::<Vec<_>>())
         .await
         .unwrap();
     let retention = Retention {
@@ -131,16 +131,13 @@ pub async fn trimming_by_count_moves_the_oldest(store: impl Store) {
     );
     assert_eq!(store.trim(retention).await.unwrap(), 0);
     // Numbering continues after the head, never reusing trimmed numbers.
-    assert_eq!(
-        store.append(vec![sample(11, None)]).await.unwrap(),
-        new([11])
-    );
+    assert_eq!(store.append(&[sample(11, None)]).await.unwrap(), new([11]));
 }
 
 pub async fn trimming_by_age_keeps_recent_events(store: impl Store) {
     let mut old = sample(1, None);
     old.created_at = UnixMillis(UnixMillis::now().0 - 3_600_000);
-    store.append(vec![old, sample(2, None)]).await.unwrap();
+    store.append(&[old, sample(2, None)]).await.unwrap();
     let retention = Retention {
         max_events: None,
         max_age: Some(Duration::from_secs(60)),
@@ -151,7 +148,7 @@ pub async fn trimming_by_age_keeps_recent_events(store: impl Store) {
 
 pub async fn trimming_everything_keeps_the_head(store: impl Store) {
     store
-        .append((1..=3).map(|n| sample(n, None)).collect())
+        .append(&(1..=3).map(|n| sample(n, None)).collect::<Vec<_>>())
         .await
         .unwrap();
     let retention = Retention {
@@ -161,19 +158,19 @@ pub async fn trimming_everything_keeps_the_head(store: impl Store) {
     assert_eq!(store.trim(retention).await.unwrap(), 3);
     assert_eq!(store.oldest().await.unwrap(), None);
     assert_eq!(store.head().await.unwrap(), Sequence(3));
-    assert_eq!(store.append(vec![sample(4, None)]).await.unwrap(), new([4]));
+    assert_eq!(store.append(&[sample(4, None)]).await.unwrap(), new([4]));
 }
 
 pub async fn retries_answer_the_original(store: impl Store) {
     let first = store
-        .append(vec![chosen(1), sample(2, None), chosen(3)])
+        .append(&[chosen(1), sample(2, None), chosen(3)])
         .await
         .unwrap();
     assert_eq!(first, new(1..=3));
     // A retry of 3 and of 1, and a new event between them: only the new one is stored, and
     // the retries answer the original sequences.
     let again = store
-        .append(vec![chosen(3), chosen(4), chosen(1)])
+        .append(&[chosen(3), chosen(4), chosen(1)])
         .await
         .unwrap();
     assert_eq!(
@@ -185,7 +182,7 @@ pub async fn retries_answer_the_original(store: impl Store) {
         ]
     );
     // Twice in one append (two callers retrying at once): stored once.
-    let twice = store.append(vec![chosen(5), chosen(5)]).await.unwrap();
+    let twice = store.append(&[chosen(5), chosen(5)]).await.unwrap();
     assert_eq!(
         twice,
         vec![Appended::New(Sequence(5)), Appended::Retry(Sequence(5))]
@@ -203,22 +200,22 @@ pub async fn retries_answer_the_original(store: impl Store) {
     // Hub-made ids are never looked up: the same random id is not a retry key.
     let mut unchosen = sample(6, None);
     unchosen.message_id = MessageId(uuid::Uuid::from_u128(0x6));
-    assert_eq!(store.append(vec![unchosen]).await.unwrap(), new([6]));
+    assert_eq!(store.append(&[unchosen]).await.unwrap(), new([6]));
     // Forgetting only what is older than the window keeps a fresh id.
     store
         .forget_message_ids(UnixMillis(UnixMillis::now().0 - 60_000))
         .await
         .unwrap();
     assert_eq!(
-        store.append(vec![chosen(4)]).await.unwrap(),
+        store.append(&[chosen(4)]).await.unwrap(),
         vec![Appended::Retry(Sequence(4))]
     );
 }
 
 pub async fn large_batches_are_consecutive(store: impl Store) {
-    store.append(vec![sample(0, None)]).await.unwrap();
+    store.append(&[sample(0, None)]).await.unwrap();
     let batch: Vec<NewEvent> = (1..=1000).map(chosen).collect();
-    let appended = store.append(batch).await.unwrap();
+    let appended = store.append(&batch).await.unwrap();
     assert_eq!(appended, new(2..=1001));
     let mut after = Sequence(1);
     let mut seen = 0;

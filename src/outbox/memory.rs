@@ -46,7 +46,7 @@ impl EventLog for MemoryStore {
         "memory"
     }
 
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Appended>> {
+    fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>> {
         let mut guard = self.state.lock();
         let state = &mut *guard;
         let mut results = Vec::with_capacity(batch.len());
@@ -64,7 +64,9 @@ impl EventLog for MemoryStore {
                 state.chosen.push_back((event.created_at, event.message_id));
             }
             results.push(Appended::New(sequence));
-            state.events.push_back(event.with_sequence(sequence));
+            state
+                .events
+                .push_back(event.clone().with_sequence(sequence));
         }
         ready(Ok(results))
     }

@@ -8,6 +8,7 @@
 
 pub mod checkpoint;
 pub mod embedded;
+pub mod fresh;
 pub mod memory;
 pub mod mongo;
 pub mod monitored;
@@ -116,7 +117,7 @@ pub trait EventLog: Send + Sync + 'static {
     /// it is not stored again and its result is the original's sequence
     /// ([`Appended::Retry`]). The index keeps a chosen id at least until
     /// [`forget_message_ids`](EventLog::forget_message_ids) drops it.
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Appended>>;
+    fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>>;
 
     /// Events with a sequence greater than `after`, in increasing order, as many as `page`
     /// allows. Targeted events are included; readers filter.

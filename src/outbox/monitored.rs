@@ -110,7 +110,7 @@ impl EventLog for Monitored {
     fn kind(&self) -> &'static str {
         self.inner.kind()
     }
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Appended>> {
+    fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>> {
         self.watch(StoreOp::Append, Class::Write, self.inner.append(batch))
     }
     fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>> {

@@ -10,9 +10,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::fresh::Fresh;
 use super::{Appended, EventLog, StoreError};
 use crate::event::{NewEvent, Sequence};
 use crate::metrics::Metrics;
@@ -42,13 +43,14 @@ pub struct Publisher {
 const QUEUE_DEPTH: usize = 8192;
 
 impl Publisher {
-    /// Starts the append task; it calls `on_append(last_sequence)` after each durable batch
-    /// and stops after `cancel`, answering what is queued.
+    /// Starts the append task; after each durable batch it calls `head(last_sequence)` and
+    /// hands the new events to `fresh` (the dispatcher); it stops after `cancel`, answering
+    /// what is queued.
     pub fn start(
         log: Arc<dyn EventLog>,
         metrics: Arc<Metrics>,
         max_batch: usize,
-        on_append: Arc<Notify>,
+        fresh: Arc<Fresh>,
         head: impl Fn(Sequence) + Send + Sync + 'static,
         cancel: CancellationToken,
         tracker: &tokio_util::task::TaskTracker,
@@ -58,7 +60,7 @@ impl Publisher {
             log,
             metrics,
             max_batch,
-            on_append,
+            fresh,
             head,
         };
         tracker.spawn(task.run(requests, cancel));
@@ -98,7 +100,7 @@ struct AppendTask<H> {
     log: Arc<dyn EventLog>,
     metrics: Arc<Metrics>,
     max_batch: usize,
-    on_append: Arc<Notify>,
+    fresh: Arc<Fresh>,
     head: H,
 }
 
@@ -147,22 +149,16 @@ impl<H: Fn(Sequence)> AppendTask<H> {
             waiting.push((request.reply, request.queued, request.events.len()));
             events.extend(request.events);
         }
-        let types: Vec<_> = events.iter().map(|e| e.event_type.clone()).collect();
-        let result = self.log.append(events).await;
+        let result = self.log.append(&events).await;
         self.metrics.publish_batch_size.observe(count as f64);
         match result {
             Ok(appended) => {
                 if let Some(last) = appended.iter().rev().find(|a| a.is_new()) {
                     (self.head)(last.sequence());
                 }
-                for (result, event_type) in appended.iter().zip(&types) {
-                    if result.is_new() {
-                        self.metrics.published(event_type.as_str());
-                    }
-                }
-                let mut results = appended.into_iter();
+                let mut results = appended.iter();
                 for (reply, queued, len) in waiting {
-                    let sequences = results.by_ref().take(len).map(Appended::sequence);
+                    let sequences = results.by_ref().take(len).map(|a| a.sequence());
                     self.metrics
                         .publish_seconds
                         .observe(queued.elapsed().as_secs_f64());
@@ -171,7 +167,14 @@ impl<H: Fn(Sequence)> AppendTask<H> {
                 // Answer first, then wake the dispatcher: the answers' tasks are scheduled
                 // before the thousands of stream tasks the batch will wake, so a publisher's
                 // round trip does not grow with the number of subscribers.
-                self.on_append.notify_one();
+                let mut stored = Vec::with_capacity(count);
+                for (event, result) in events.into_iter().zip(appended) {
+                    if let Appended::New(sequence) = result {
+                        self.metrics.published(event.event_type.as_str());
+                        stored.push(event.with_sequence(sequence));
+                    }
+                }
+                self.fresh.push(stored);
             }
             Err(error) => {
                 tracing::warn!(%error, events = count, "append failed; publishes answered 503");

@@ -37,7 +37,7 @@ impl EventLog for SlowReads {
     fn kind(&self) -> &'static str {
         "slow"
     }
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Appended>> {
+    fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>> {
         self.inner.append(batch)
     }
     fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>> {

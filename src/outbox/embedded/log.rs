@@ -2,7 +2,7 @@
 
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-use super::record::{decode, encode_into};
+use super::record::{decode, Rows};
 use super::{EmbeddedStore, OpError, CHOSEN_IDS, EVENTS, HEAD, MESSAGE_IDS, META, PROBE};
 use crate::event::{Event, NewEvent, Sequence, UnixMillis};
 use crate::outbox::{Appended, EventLog, Page, Retention, StoreFuture};
@@ -12,34 +12,34 @@ impl EventLog for EmbeddedStore {
         "embedded"
     }
 
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Appended>> {
+    fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>> {
+        // Encoded here, so the blocking task gets one buffer instead of a copy of the events.
+        let rows = Rows::encode(batch);
         self.blocking(move |db| {
             let txn = db.begin_write()?;
-            let mut results = Vec::with_capacity(batch.len());
+            let mut results = Vec::with_capacity(rows.len());
             {
                 let mut meta = txn.open_table(META)?;
                 let mut events = txn.open_table(EVENTS)?;
                 // Only a batch with chosen ids touches the idempotency index.
-                let mut index = match batch.iter().any(|e| e.chosen_id) {
-                    true => Some((txn.open_table(MESSAGE_IDS)?, txn.open_table(CHOSEN_IDS)?)),
-                    false => None,
+                let mut index = if rows.any_chosen() {
+                    Some((txn.open_table(MESSAGE_IDS)?, txn.open_table(CHOSEN_IDS)?))
+                } else {
+                    None
                 };
                 let mut head = meta.get(HEAD)?.map_or(0, |v| v.value());
-                let mut record = Vec::new();
-                for event in &batch {
-                    let id = event.message_id.0.as_u128();
-                    if let (true, Some((ids, _))) = (event.chosen_id, &index) {
-                        if let Some(original) = ids.get(id)? {
+                for row in rows.iter() {
+                    if let (true, Some((ids, _))) = (row.chosen, &index) {
+                        if let Some(original) = ids.get(row.id)? {
                             results.push(Appended::Retry(Sequence(original.value())));
                             continue;
                         }
                     }
                     head += 1;
-                    encode_into(event, &mut record);
-                    events.insert(head, record.as_slice())?;
-                    if let (true, Some((ids, chosen))) = (event.chosen_id, &mut index) {
-                        ids.insert(id, head)?;
-                        chosen.insert(head, (id, event.created_at.0))?;
+                    events.insert(head, row.record)?;
+                    if let (true, Some((ids, chosen))) = (row.chosen, &mut index) {
+                        ids.insert(row.id, head)?;
+                        chosen.insert(head, (row.id, row.created))?;
                     }
                     results.push(Appended::New(Sequence(head)));
                 }

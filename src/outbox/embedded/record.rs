@@ -6,22 +6,83 @@
 use super::OpError;
 use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, UnixMillis};
 
-/// Writes the record of `event` into `record` (cleared first), so a batch reuses one buffer.
-pub(super) fn encode_into(event: &NewEvent, record: &mut Vec<u8>) {
+/// The records of a batch in one buffer, with what the idempotency index needs of each.
+pub(super) struct Rows {
+    bytes: Vec<u8>,
+    rows: Vec<RowMeta>,
+}
+
+struct RowMeta {
+    end: usize,
+    id: u128,
+    chosen: bool,
+    created: i64,
+}
+
+/// One event's record and index data.
+pub(super) struct Row<'a> {
+    pub(super) record: &'a [u8],
+    pub(super) id: u128,
+    pub(super) chosen: bool,
+    pub(super) created: i64,
+}
+
+impl Rows {
+    pub(super) fn encode(batch: &[NewEvent]) -> Rows {
+        let size = batch.iter().map(|e| 34 + e.fields.len()).sum();
+        let mut bytes = Vec::with_capacity(size);
+        let rows = batch
+            .iter()
+            .map(|event| {
+                encode_into(event, &mut bytes);
+                RowMeta {
+                    end: bytes.len(),
+                    id: event.message_id.0.as_u128(),
+                    chosen: event.chosen_id,
+                    created: event.created_at.0,
+                }
+            })
+            .collect();
+        Rows { bytes, rows }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub(super) fn any_chosen(&self) -> bool {
+        self.rows.iter().any(|r| r.chosen)
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = Row<'_>> {
+        let mut start = 0;
+        self.rows.iter().map(move |meta| {
+            let record = &self.bytes[start..meta.end];
+            start = meta.end;
+            Row {
+                record,
+                id: meta.id,
+                chosen: meta.chosen,
+                created: meta.created,
+            }
+        })
+    }
+}
+
+/// Appends the record of `event` to `out`.
+fn encode_into(event: &NewEvent, out: &mut Vec<u8>) {
     let event_type = event.event_type.as_str().as_bytes();
     let target = event
         .target
         .as_ref()
         .map_or(&[][..], |c| c.as_str().as_bytes());
-    record.clear();
-    record.reserve(26 + event_type.len() + target.len() + event.fields.len());
-    record.extend_from_slice(event.message_id.0.as_bytes());
-    record.extend_from_slice(&event.created_at.0.to_le_bytes());
-    record.push(event_type.len() as u8);
-    record.extend_from_slice(event_type);
-    record.push(target.len() as u8);
-    record.extend_from_slice(target);
-    record.extend_from_slice(event.fields.as_bytes());
+    out.extend_from_slice(event.message_id.0.as_bytes());
+    out.extend_from_slice(&event.created_at.0.to_le_bytes());
+    out.push(event_type.len() as u8);
+    out.extend_from_slice(event_type);
+    out.push(target.len() as u8);
+    out.extend_from_slice(target);
+    out.extend_from_slice(event.fields.as_bytes());
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ impl EventLog for MongoStore {
         "mongodb"
     }
 
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Appended>> {
+    fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>> {
         Box::pin(async move {
             if batch.is_empty() {
                 return Ok(Vec::new());
@@ -70,15 +70,15 @@ impl MongoStore {
     /// Answers the retries among `batch` (chosen ids already stored), then reserves numbers for
     /// the rest and inserts them with one ordered `insertMany`, all of them or none for readers
     /// (see the module docs: an append with more than one event carries its `last` number).
-    async fn append_reserved(&self, batch: Vec<NewEvent>) -> Result<Vec<Appended>, StoreError> {
+    async fn append_reserved(&self, batch: &[NewEvent]) -> Result<Vec<Appended>, StoreError> {
         const WHAT: &str = "append to the outbox";
         let mut results: Vec<Option<Appended>> = vec![None; batch.len()];
         // A chosen id twice in one append: the later one is a retry of the earlier.
-        let firsts = first_occurrences(&batch);
+        let firsts = first_occurrences(batch);
         let deadline = Instant::now() + self.operation_timeout;
         let mut healed = false;
         loop {
-            self.answer_retries(&batch, &firsts, &mut results, deadline)
+            self.answer_retries(batch, &firsts, &mut results, deadline)
                 .await?;
             let fresh: Vec<usize> = (0..batch.len())
                 .filter(|&i| results[i].is_none() && firsts[i] == i)
@@ -123,7 +123,7 @@ impl MongoStore {
             // rolled back by a failover under `w: 1`, a deleted counter or blocks). Move it
             // past everything stored and reserve again, once.
             let retried_before = results.iter().flatten().count();
-            self.answer_retries(&batch, &firsts, &mut results, deadline)
+            self.answer_retries(batch, &firsts, &mut results, deadline)
                 .await?;
             if results.iter().flatten().count() > retried_before {
                 continue;
