@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::{require, ErrorCode, Node, NodeError};
 use crate::auth::{Access, Caller, Scope};
-use crate::event::{ClientId, Filter, FilterError, Sequence, UnixMillis};
+use crate::event::{ClientId, Filter, FilterError, Recipient, Sequence, UnixMillis};
 use crate::metrics::{CloseReason, Limit, Replay};
 use crate::sse::body::SseBody;
 use crate::sse::frame;
@@ -89,9 +89,11 @@ impl Node {
         });
 
         let prelude = self.prelude(&client, cursor, dispatched, start);
-        let subscription = self.registry.subscribe(client, request.filter);
+        let subscription = self
+            .registry
+            .subscribe(Recipient::new(client, request.filter));
         tracing::info!(
-            client_id = %subscription.subscriber().client,
+            client_id = %subscription.subscriber().recipient.client,
             conn = subscription.subscriber().id.0,
             from = cursor.0,
             source = source.as_str(),

@@ -55,6 +55,7 @@ impl Node {
             event_type,
             target,
             created_at: UnixMillis::now(),
+            topics: Vec::new(),
             fields: Value::Object(fields).to_string(),
         };
         let message_id = event.message_id;

@@ -1,6 +1,7 @@
 //! Who is connected: subscribers in a power-of-two number of lock shards, keyed by client id
-//! (so a client's connections share one shard and a targeted send locks one shard), with an
-//! index by event type so a batch wakes only the subscribers it concerns.
+//! (so a client's connections share one shard and a targeted send locks one shard), with
+//! indexes by event type and by topic selector ([`topics`]) so a batch wakes only the
+//! subscribers it concerns.
 //!
 //! A [`Subscription`] is the RAII membership: dropping it (client hang-up, body dropped,
 //! shutdown) unregisters. Wakers are collected under a shard lock and woken after it is
@@ -9,7 +10,9 @@
 mod shard;
 #[cfg(test)]
 mod tests;
+mod topics;
 
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,18 +22,21 @@ use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
 
 use self::shard::Shard;
-use crate::event::{ClientId, Filter};
+use crate::event::{ClientId, Recipient, Topic};
 
 /// A connection's id, unique within the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConnId(pub u64);
 
+/// A group of subscribers in one index entry.
+type Members = HashMap<ConnId, Arc<Subscriber>>;
+
 /// What the registry and the connection's body share.
 #[derive(Debug)]
 pub struct Subscriber {
     pub id: ConnId,
-    pub client: ClientId,
-    pub filter: Filter,
+    /// Its client id, type filter and topic selectors: what the delivery rule needs.
+    pub recipient: Recipient,
     waker: AtomicWaker,
     closing: AtomicBool,
 }
@@ -47,27 +53,40 @@ impl Subscriber {
     }
 }
 
-/// What a dispatched batch concerns: which subscribers to wake.
+/// What a dispatched batch concerns: which subscribers to wake. A superset is harmless (a
+/// woken stream that finds nothing for it sleeps again); missing one would stall a stream.
 #[derive(Debug, Default)]
 pub struct Interest {
-    /// Folded types of the batch's broadcasts and targeted events.
+    /// Folded types of the batch's topic-less broadcasts.
     pub types: Vec<Arc<str>>,
-    /// Clients that targeted events in the batch are for.
+    /// Clients that targeted events in the batch are for (with or without topics).
     pub targets: Vec<ClientId>,
+    /// Topics of the batch's topic-scoped broadcasts.
+    pub topics: Vec<Topic>,
 }
 
 impl Interest {
-    pub fn add(&mut self, folded_type: &Arc<str>, target: Option<&ClientId>) {
+    pub fn add(&mut self, folded_type: &Arc<str>, target: Option<&ClientId>, topics: &[Topic]) {
         match target {
             Some(client) if !self.targets.contains(client) => self.targets.push(client.clone()),
             Some(_) => {}
-            None if !self.types.contains(folded_type) => self.types.push(folded_type.clone()),
-            None => {}
+            None if topics.is_empty() => {
+                if !self.types.contains(folded_type) {
+                    self.types.push(folded_type.clone())
+                }
+            }
+            None => {
+                for topic in topics {
+                    if !self.topics.contains(topic) {
+                        self.topics.push(topic.clone());
+                    }
+                }
+            }
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.types.is_empty() && self.targets.is_empty()
+        self.types.is_empty() && self.targets.is_empty() && self.topics.is_empty()
     }
 }
 
@@ -99,15 +118,16 @@ impl Registry {
     }
 
     /// Registers a subscriber; it stays until the returned subscription is dropped.
-    pub fn subscribe(self: &Arc<Registry>, client: ClientId, filter: Filter) -> Subscription {
+    pub fn subscribe(self: &Arc<Registry>, recipient: Recipient) -> Subscription {
         let subscriber = Arc::new(Subscriber {
             id: ConnId(self.next_id.fetch_add(1, Ordering::Relaxed)),
-            client,
-            filter,
+            recipient,
             waker: AtomicWaker::new(),
             closing: AtomicBool::new(false),
         });
-        self.shard_of(&subscriber.client).lock().insert(&subscriber);
+        self.shard_of(&subscriber.recipient.client)
+            .lock()
+            .insert(&subscriber);
         self.connections.fetch_add(1, Ordering::Relaxed);
         Subscription {
             registry: self.clone(),
@@ -196,7 +216,7 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         let subscriber = &self.subscriber;
         self.registry
-            .shard_of(&subscriber.client)
+            .shard_of(&subscriber.recipient.client)
             .lock()
             .remove(subscriber);
         self.registry.connections.fetch_sub(1, Ordering::Relaxed);

@@ -134,7 +134,7 @@ impl SseBody {
         let mut through = self.cursor;
         for event in events.iter().take_while(|e| e.sequence <= bound) {
             let frame = Frame::new(event, frame::encode_event(event));
-            if frame.is_for(&subscriber.client, &subscriber.filter) {
+            if frame.is_for(&subscriber.recipient) {
                 self.queue.push_back(frame.bytes);
             }
             through = event.sequence;
@@ -214,7 +214,7 @@ impl Body for SseBody {
             subscriber.register(cx.waker());
             let read = this.context.tail.read(
                 this.cursor,
-                |f| f.is_for(&subscriber.client, &subscriber.filter),
+                |f| f.is_for(&subscriber.recipient),
                 &mut this.queue,
                 MAX_FRAMES_PER_READ,
                 MAX_SCAN_PER_READ,
@@ -252,7 +252,7 @@ impl Drop for SseBody {
         }
         metrics.disconnect(self.close_reason);
         tracing::info!(
-            client_id = %self.subscription.subscriber().client,
+            client_id = %self.subscription.subscriber().recipient.client,
             conn = self.subscription.subscriber().id.0,
             duration_ms = self.opened.elapsed().as_millis() as u64,
             position = self.cursor.0,
