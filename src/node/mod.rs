@@ -19,6 +19,7 @@
 mod clients;
 mod demo;
 mod error;
+mod grants;
 mod open;
 mod publish;
 mod stats;
@@ -35,6 +36,7 @@ use tokio_util::task::TaskTracker;
 
 pub use self::clients::{IssuedToken, MAX_TOKEN_TTL_SECS};
 pub use self::error::{ErrorCode, NodeError};
+pub use self::grants::MAX_TOKEN_TOPICS;
 pub use self::open::OpenRequest;
 pub use self::publish::{PublishKind, Published};
 pub use self::stats::{NodeStats, Stats};
@@ -66,6 +68,8 @@ pub struct NodeSettings {
     /// Frames kept in the tail ring.
     pub tail_capacity: usize,
     pub max_filter_types: usize,
+    /// Most `topic=` selectors one stream (or history read) may ask for.
+    pub max_topic_selectors: usize,
     pub max_connections: usize,
     pub max_connections_per_client: usize,
     /// Streams end after this (minus jitter); `None` keeps them open.
