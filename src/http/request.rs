@@ -9,6 +9,7 @@ use hyper::body::Incoming;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+use super::HttpSettings;
 use crate::auth::Credentials;
 use crate::event::{ClientId, Filter, Sequence};
 use crate::node::{ConnInfo, ErrorCode, OpenRequest};
@@ -65,15 +66,18 @@ fn api_key<'a>(headers: &'a HeaderMap, query: &'a Query) -> Option<&'a str> {
     query.get("apikey")
 }
 
-/// Reads a JSON object body of at most `limit` bytes. An empty body is `None`.
+/// Reads a JSON object body of at most `--max-body-bytes`, which must arrive within
+/// `--body-read-timeout-secs`. An empty body is `None`.
 ///
 /// # Errors
-/// 415 when not declared JSON, 413 when too large, 400 when not a JSON object.
+/// 415 when not declared JSON, 413 when too large, 408 when too slow, 400 when not a JSON
+/// object.
 pub(crate) async fn json_object(
     headers: &HeaderMap,
     body: Incoming,
-    limit: usize,
+    settings: &HttpSettings,
 ) -> Result<Option<Map<String, Value>>, ApiError> {
+    let limit = settings.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -81,7 +85,16 @@ pub(crate) async fn json_object(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let bytes: Bytes = match Limited::new(body, limit).collect().await {
+    let read = tokio::time::timeout(
+        settings.body_read_timeout,
+        Limited::new(body, limit).collect(),
+    );
+    let Ok(collected) = read.await else {
+        return Err(ApiError::BodyTimeout {
+            secs: settings.body_read_timeout.as_secs(),
+        });
+    };
+    let bytes: Bytes = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             return Err(ApiError::PayloadTooLarge { limit })
@@ -128,9 +141,9 @@ pub(crate) async fn json_object(
 pub(crate) async fn required_object(
     headers: &HeaderMap,
     body: Incoming,
-    limit: usize,
+    settings: &HttpSettings,
 ) -> Result<Map<String, Value>, ApiError> {
-    json_object(headers, body, limit)
+    json_object(headers, body, settings)
         .await?
         .ok_or_else(|| ApiError::invalid(ErrorCode::MissingBody, "a JSON object body is required"))
 }

@@ -36,16 +36,33 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 pub(crate) async fn route(req: Request<Incoming>, shared: &Shared) -> Response<HubBody> {
     let origin = req.headers().get(header::ORIGIN).cloned();
+    // Requests with a body hold a permit while it arrives and while they run. Bodyless reads
+    // (streams count against the stream limits; probes must always answer) need none.
+    let permit = match req.method() == Method::POST {
+        true => Some(shared.inflight.clone().try_acquire_owned()),
+        false => None,
+    };
     let mut response = if req.method() == Method::OPTIONS {
         preflight()
+    } else if let Some(Err(_)) = permit {
+        let limit = shared.settings.max_inflight_requests;
+        shared.node.metrics().limit_hit(Limit::InflightRequests);
+        ApiError::Busy { limit }.into_response()
     } else {
         dispatch(req, shared).await.unwrap_or_else(|error| {
-            if let ApiError::PayloadTooLarge { .. } = error {
-                shared.node.metrics().limit_hit(Limit::BodyBytes);
+            match error {
+                ApiError::PayloadTooLarge { .. } => {
+                    shared.node.metrics().limit_hit(Limit::BodyBytes)
+                }
+                ApiError::BodyTimeout { .. } => {
+                    shared.node.metrics().limit_hit(Limit::BodyReadTimeout)
+                }
+                _ => {}
             }
             error.into_response()
         })
     };
+    drop(permit);
     if let Some(origin) = origin {
         allow_origin(
             response.headers_mut(),
