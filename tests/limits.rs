@@ -80,7 +80,9 @@ async fn burst(hub: &TestHub, path: &str, n: usize) -> (Vec<SseStream>, Vec<u16>
 async fn a_burst_of_connects_never_passes_the_connection_limits() {
     // Each connect waits on the store before registering: the window a burst used to slip
     // through (seen: 223 streams of one client id with a limit of 4).
-    let store = std::sync::Arc::new(support::slow::SlowReads::new(Duration::from_millis(100)));
+    let store = std::sync::Arc::new(support::faulty::Wrapped::slow_reads(Duration::from_millis(
+        100,
+    )));
     let hub = TestHub::builder()
         .store(store)
         .config(|c| {

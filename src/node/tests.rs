@@ -94,17 +94,7 @@ async fn a_published_event_reaches_an_open_stream() {
 #[tokio::test]
 async fn a_trimmed_position_starts_with_reset() {
     let (node, _tasks) = node(|c| c.retention_max_events = Some(2)).await;
-    for n in 0..5 {
-        let data = serde_json::json!({"data": n});
-        node.publish(
-            &open_key(),
-            PublishKind::Broadcast,
-            None,
-            data.as_object().unwrap(),
-        )
-        .await
-        .unwrap();
-    }
+    publish_n(&node, 5).await;
     node.log.trim(node.settings.retention).await.unwrap();
     let request = OpenRequest {
         positions: Requested {
