@@ -163,7 +163,7 @@ impl Node {
         Ok(named.filter(|_| trusted))
     }
 
-    fn check_filter(&self, filter: &Filter) -> Result<(), NodeError> {
+    pub(super) fn check_filter(&self, filter: &Filter) -> Result<(), NodeError> {
         let max = self.settings.max_filter_types;
         match filter {
             Filter::Types(types) if types.len() > max => {
