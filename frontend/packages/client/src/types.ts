@@ -78,7 +78,11 @@ export interface SseClientDeps {
   eventSource?: EventSourceFactory;
   storage?: KeyValueStore;
   ack?: AckFn;
-  /** Diagnoses a refused stream; default: a fetch of the URL that reads the status and error body. */
+  /**
+   * Diagnoses a refused stream when its retry is due; default: a fetch of the URL that reads
+   * the status and error body. A reason keeps the stream refused until the next retry; null
+   * (accepted, or no answer) opens it.
+   */
   probe?: ProbeFn;
   ackDebounceMs?: number;
   backoff?: BackoffPolicy;
