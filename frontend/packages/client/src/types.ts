@@ -55,9 +55,9 @@ export interface SseClientOptions {
   /** Resume from the stored position, ack, and persist it. Default true. */
   resume?: boolean;
   /**
-   * Event names to listen for, besides the filter's or the five known ones, on hubs that
-   * still name every frame (they ignore `named=false`); a browser delivers a named frame
-   * only to listeners of that exact name.
+   * Event names to listen for besides the five known ones when there is no `filter` (with
+   * one, its types are listened for), on hubs that still name every frame (they ignore
+   * `named=false`); a browser delivers a named frame only to listeners of that exact name.
    */
   extraTypes?: readonly string[];
   /**
