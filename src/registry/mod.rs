@@ -1,6 +1,6 @@
 //! Who is connected: subscribers in a power-of-two number of lock shards, keyed by client id
 //! (so a client's connections share one shard and a targeted send locks one shard), with
-//! indexes by event type and by topic selector ([`topics`]) so a batch wakes only the
+//! indexes by event type and by topic selector (`topics`) so a batch wakes only the
 //! subscribers it concerns.
 //!
 //! A [`Subscription`] is the RAII membership: dropping it (client hang-up, body dropped,

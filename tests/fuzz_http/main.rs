@@ -233,7 +233,9 @@ fn ack_and_token_never_touch_the_outbox() {
                 );
             }
             (Endpoint::Ack, 400) if answer.error_code().as_deref() == Some("sequence_ahead") => {
-                prop_assert!(request["sequence"].as_f64().is_some_and(|s| s > head as f64));
+                prop_assert!(request["sequence"]
+                    .as_f64()
+                    .is_some_and(|s| s > head as f64));
             }
             (Endpoint::Token, 200) => {
                 let token = answer.json().unwrap_or_default();
