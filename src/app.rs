@@ -38,6 +38,8 @@ pub struct App {
     tasks: Tasks,
     demo_on_start: bool,
     grace: Duration,
+    /// Subscribe keys and no publish keys: a hub nobody can publish to.
+    subscribe_only: bool,
 }
 
 /// Opens the backend the configuration selects.
@@ -86,6 +88,7 @@ impl App {
             tasks,
             demo_on_start: config.demo_on_start,
             grace: config.shutdown_grace,
+            subscribe_only: config.publish_keys.is_empty() && !config.subscribe_keys.is_empty(),
         })
     }
 
@@ -109,6 +112,7 @@ impl App {
             tasks,
             demo_on_start,
             grace,
+            subscribe_only,
         } = self;
         node.spawn_tasks(&tasks);
         if demo_on_start {
@@ -124,6 +128,9 @@ impl App {
             open = node.is_open(),
             "ssehub listening"
         );
+        if subscribe_only {
+            tracing::warn!("subscribe keys but no publish keys: nobody can publish, issue client tokens or start the demo; add --publish-keys for your backends");
+        }
         let accept = {
             let (node, stop, drain, connections) = (
                 node.clone(),

@@ -40,6 +40,8 @@ vocabulary! {
         WriteStall => "write_stall",
         /// A catch-up read from the store failed; the client resumes from its position.
         StoreError => "store_error",
+        /// The client kept writing into its stream past the allowance.
+        ClientInput => "client_input",
     }
 }
 
@@ -49,9 +51,12 @@ vocabulary! {
         Connections => "connections",
         ConnectionsPerClient => "connections_per_client",
         FilterTypes => "filter_types",
+        TopicSelectors => "topic_selectors",
         BodyBytes => "body_bytes",
         HeaderBytes => "header_bytes",
         HeaderReadTimeout => "header_read_timeout",
+        BodyReadTimeout => "body_read_timeout",
+        InflightRequests => "inflight_requests",
     }
 }
 

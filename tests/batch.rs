@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use ssehub::outbox::embedded::EmbeddedStore;
-use support::{post_json, SseStream, TestHub};
+use support::{get, post_json, SseStream, TestHub, PUBLISH_KEY, SUBSCRIBE_KEY};
 
 const ID_A: &str = "0b5c8f1e-3f6a-4c2e-9d7b-1a2b3c4d5e6f";
 const ID_B: &str = "7d3e2a10-5b4c-4f8e-a1d2-c3b4a5968778";
@@ -149,6 +149,120 @@ async fn one_invalid_event_refuses_the_whole_batch_naming_its_index() {
     assert_eq!(reply.error_code(), "missing_field");
     // Nothing of any refused batch was stored: the next event is the first.
     assert_eq!(hub.broadcast("after", json!(1), None).await, 1);
+}
+
+#[tokio::test]
+async fn batch_events_take_topics_as_single_publishes_do() {
+    let hub = TestHub::start().await;
+    let (mut rooms, _) = hub
+        .subscribe("/api/sse/connect?clientId=c1&topic=org/42/*", &[])
+        .await;
+    let (mut plain, _) = hub.subscribe("/api/sse/connect?clientId=c2", &[]).await;
+    let events = json!([
+        {"data": 1, "topics": ["org/42/a", "org/42/a"]},
+        {"data": 2},
+        {"data": 3, "topics": ["org/43"], "target": "c1"},
+        {"data": 4, "topics": ["org/42/b"], "target": "c1", "messageId": ID_A},
+    ]);
+    let stored = results(&batch(&hub, events.clone()).await);
+    let sequences: Vec<u64> = stored.iter().map(|(s, _)| *s).collect();
+    assert_eq!(sequences, vec![1, 2, 3, 4]);
+
+    let got = delivered(&mut rooms).await;
+    let seen: Vec<u64> = got.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seen, vec![1, 2, 4], "org/43 is not a topic c1 asked for");
+    assert_eq!(
+        got[0].1["topics"],
+        json!(["org/42/a"]),
+        "repeats count once"
+    );
+    assert_eq!(got[1].1.get("topics"), None);
+    let seen: Vec<u64> = delivered(&mut plain)
+        .await
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    assert_eq!(
+        seen,
+        vec![2],
+        "a stream without selectors gets topic-less events only"
+    );
+
+    // The same batch again: the new events are stored again, the chosen id answers its original.
+    let again = results(&batch(&hub, events).await);
+    assert_eq!(again[3], (4, ID_A.to_owned()));
+    assert_eq!(again[0].0, 5);
+
+    // History shows batch events with the visibility of a stream with the same parameters.
+    hub.dispatched(7).await;
+    let page = get(hub.addr, "/api/sse/events?clientId=c1&topic=org/42/*", None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let history: Vec<(u64, Value)> = page.json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["_sequence"].as_u64().unwrap(), e["data"].clone()))
+        .collect();
+    assert_eq!(
+        history,
+        vec![
+            (1, json!(1)),
+            (2, json!(2)),
+            (4, json!(4)),
+            (5, json!(1)),
+            (6, json!(2))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_batch_event_is_refused_with_the_single_endpoints_topic_errors() {
+    let hub = TestHub::builder().keys().start().await;
+    let many: Vec<String> = (0..17).map(|i| format!("t{i}")).collect();
+    for topics in [
+        json!([]),
+        json!(["org/*"]),
+        json!("org/42"),
+        json!([42]),
+        json!(many),
+        json!(["a b"]),
+    ] {
+        let single = post_json(
+            hub.addr,
+            "/api/sse/broadcast",
+            Some(PUBLISH_KEY),
+            json!({"data": 1, "topics": topics}),
+        )
+        .await;
+        assert_eq!(single.status, 400, "{topics}");
+        assert_eq!(single.error_code(), "invalid_topic", "{topics}");
+        let reply = post_json(
+            hub.addr,
+            "/api/sse/batch",
+            Some(PUBLISH_KEY),
+            json!({"events": [{"data": 0, "topics": ["ok"]}, {"data": 1, "topics": topics}]}),
+        )
+        .await;
+        assert_eq!(reply.status, 400, "{topics}: {}", reply.body);
+        assert_eq!(reply.error_code(), "invalid_topic", "{topics}");
+        assert_eq!(reply.json()["index"], 1);
+        assert_eq!(
+            reply.json()["message"].as_str().unwrap(),
+            format!("events[1]: {}", single.json()["message"].as_str().unwrap())
+        );
+    }
+    // A subscribe key may not publish, in a batch as on the single endpoints.
+    let reply = post_json(
+        hub.addr,
+        "/api/sse/batch",
+        Some(SUBSCRIBE_KEY),
+        json!({"events": [{"data": 1, "topics": ["ok"]}]}),
+    )
+    .await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.error_code(), "insufficient_scope");
+    // Nothing of any refused batch was stored.
+    assert_eq!(hub.broadcast("after", json!(1), Some(PUBLISH_KEY)).await, 1);
 }
 
 #[tokio::test]

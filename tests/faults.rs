@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use ssehub::event::{ClientId, Event, NewEvent, Sequence, UnixMillis};
 use ssehub::outbox::embedded::EmbeddedStore;
-use ssehub::outbox::{Appended, DemoState, NodeReport, Page, Retention, StoreFuture};
 use support::{post_json, TestHub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -195,71 +193,12 @@ async fn a_full_disk_turns_readiness_off_loses_nothing_answered_and_heals_withou
     }
 }
 
-/// A store that panics when asked for one client's checkpoint: a stand-in for a bug in a
-/// backend, the only way to make the hub panic from outside. Everything else is the memory
-/// store.
-struct PanickyStore(ssehub::outbox::memory::MemoryStore);
-
-impl ssehub::outbox::EventLog for PanickyStore {
-    fn kind(&self) -> &'static str {
-        "panicky"
-    }
-    fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>> {
-        self.0.append(batch)
-    }
-    fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>> {
-        self.0.read_after(after, page)
-    }
-    fn head(&self) -> StoreFuture<'_, Sequence> {
-        self.0.head()
-    }
-    fn oldest(&self) -> StoreFuture<'_, Option<Sequence>> {
-        self.0.oldest()
-    }
-    fn trim(&self, retention: Retention) -> StoreFuture<'_, u64> {
-        self.0.trim(retention)
-    }
-    fn forget_message_ids(&self, before: UnixMillis) -> StoreFuture<'_, u64> {
-        self.0.forget_message_ids(before)
-    }
-}
-
-impl ssehub::outbox::CheckpointStore for PanickyStore {
-    fn load_checkpoint<'a>(&'a self, client: &'a ClientId) -> StoreFuture<'a, Option<Sequence>> {
-        assert_ne!(client.as_str(), "panic-me", "injected backend bug");
-        self.0.load_checkpoint(client)
-    }
-    fn save_checkpoints(&self, batch: Vec<(ClientId, Sequence)>) -> StoreFuture<'_, ()> {
-        self.0.save_checkpoints(batch)
-    }
-}
-
-impl ssehub::outbox::Coordination for PanickyStore {
-    fn report_node(&self, report: NodeReport) -> StoreFuture<'_, ()> {
-        self.0.report_node(report)
-    }
-    fn nodes(&self, within: Duration) -> StoreFuture<'_, Vec<NodeReport>> {
-        self.0.nodes(within)
-    }
-    fn demo_state(&self) -> StoreFuture<'_, DemoState> {
-        self.0.demo_state()
-    }
-    fn swap_demo_state(&self, expect: bool, next: DemoState) -> StoreFuture<'_, bool> {
-        self.0.swap_demo_state(expect, next)
-    }
-    fn acquire_lease<'a>(
-        &'a self,
-        name: &'a str,
-        holder: &'a str,
-        ttl: Duration,
-    ) -> StoreFuture<'a, bool> {
-        self.0.acquire_lease(name, holder, ttl)
-    }
-}
-
 #[tokio::test]
 async fn a_panic_in_one_connection_never_takes_down_the_others() {
-    let store = Arc::new(PanickyStore(ssehub::outbox::memory::MemoryStore::new()));
+    // A stand-in for a bug in a backend, the only way to make the hub panic from outside.
+    let store = Arc::new(support::faulty::Wrapped::panicking_on_checkpoint_of(
+        "panic-me",
+    ));
     let hub = TestHub::builder().store(store).start().await;
     let (mut bystander, _) = hub
         .subscribe("/api/sse/connect?clientId=bystander", &[])

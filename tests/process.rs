@@ -111,6 +111,34 @@ fn bad_settings_exit_64_naming_the_flag() {
     assert_eq!(code, Some(0));
 }
 
+#[test]
+fn a_subscribe_only_hub_warns_that_nobody_can_publish() {
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--store",
+            "memory",
+        ])
+        .args(["--subscribe-keys", "sub-only"])
+        .env("SSEHUB_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("nobody can publish"), "{line}");
+    assert!(
+        !line.contains('\u{1b}'),
+        "no colour codes when stdout is not a terminal: {line:?}"
+    );
+}
+
 #[tokio::test]
 async fn sigkill_after_answered_publishes_loses_none_of_them() {
     let data = tempfile::tempdir().unwrap();

@@ -81,6 +81,10 @@ step typecheck npm run typecheck
 step lint npm run lint
 step unit npm test
 step build npm run build
+# The client package: its gzip size against the budget, and its packed tarball installed into
+# a fresh Vite + React app that builds (and, with SSEHUB_BIN, receives an event in Chromium).
+step client-size npm run size
+step client-pack npm run pack-check
 if [[ -f dist/index.html ]]; then
   step e2e npm run e2e
 else

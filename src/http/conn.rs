@@ -74,9 +74,11 @@ pub(crate) async fn serve(mut stream: TcpStream, context: Arc<ConnContext>) {
             };
             lean::answer_error(&mut stream, &error, Version::HTTP_11, None).await;
         }
-        Ok(Ok(Some(Head::Stream { parts, .. }))) => {
+        Ok(Ok(Some(Head::Stream { parts, len }))) => {
+            // Pipelined bytes after the head count against the stream's input allowance.
+            let pipelined = buf.len() - len;
             drop(buf);
-            lean::serve_stream(stream, *parts, &context.shared).await;
+            lean::serve_stream(stream, *parts, pipelined, &context.shared).await;
         }
         // Boxed: hyper's connection state is kilobytes; inline it would size every stream's
         // task for its whole life.

@@ -9,7 +9,6 @@
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -27,13 +26,22 @@ use super::request::{self, Query};
 use super::router::allow_origin;
 use super::Shared;
 use crate::auth::Access;
+use crate::metrics::CloseReason;
 use crate::sse::body::{SseBody, Transport};
 
 /// Frames gathered per write.
 const FRAMES_PER_WRITE: usize = 64;
+/// Bytes a stream's client may send after its request (it has nothing to send; a few stray
+/// bytes are tolerated). Past it the stream is closed: reading input nobody wants costs CPU.
+const INPUT_ALLOWANCE: usize = 4096;
 
 /// Opens the stream `parts` asks for and writes it until it ends; or writes the refusal.
-pub(crate) async fn serve_stream(mut stream: TcpStream, parts: Parts, shared: &Shared) {
+pub(crate) async fn serve_stream(
+    mut stream: TcpStream,
+    parts: Parts,
+    pipelined: usize,
+    shared: &Shared,
+) {
     let origin = parts.headers.get(header::ORIGIN).cloned();
     let version = parts.version;
     // Boxed: opening is large and short-lived; inline it would size every stream's task for
@@ -55,7 +63,11 @@ pub(crate) async fn serve_stream(mut stream: TcpStream, parts: Parts, shared: &S
             }
             cors(&mut headers);
             let stall = shared.settings.write_stall;
-            stream_to(stream, &headers, body, version, stall, &transport).await;
+            let input = Input {
+                received: pipelined,
+                transport: &transport,
+            };
+            stream_to(stream, &headers, body, version, stall, input).await;
         }
         Err(error) => {
             let mut extra = HeaderMap::new();
@@ -124,7 +136,7 @@ async fn stream_to(
     mut body: SseBody,
     version: Version,
     stall: Duration,
-    transport: &Transport,
+    mut input: Input<'_>,
 ) {
     let chunked = version != Version::HTTP_10;
     let framing = if chunked {
@@ -141,7 +153,7 @@ async fn stream_to(
     loop {
         let ended = tokio::select! {
             ended = next_frames(&mut body, &mut frames) => ended,
-            closed = peer_closed(&stream) => {
+            closed = input.peer_closed(&stream) => {
                 if closed {
                     return;
                 }
@@ -153,7 +165,7 @@ async fn stream_to(
             Ok(Ok(())) => {}
             Ok(Err(_)) => return,
             Err(_) => {
-                transport.write_stalled.store(true, Ordering::Relaxed);
+                input.transport.close_because(CloseReason::WriteStall);
                 return;
             }
         }
@@ -189,18 +201,33 @@ async fn next_frames(body: &mut SseBody, frames: &mut Vec<Bytes>) -> bool {
     .await
 }
 
-/// Resolves when the socket is readable: `true` if the peer closed it (bytes it sent after
-/// the stream request are discarded).
-async fn peer_closed(stream: &TcpStream) -> bool {
-    if stream.readable().await.is_err() {
-        return true;
-    }
-    let mut scratch = [0u8; 64];
-    match stream.try_read(&mut scratch) {
-        Ok(0) => true,
-        Ok(_) => false,
-        Err(error) if error.kind() == io::ErrorKind::WouldBlock => false,
-        Err(_) => true,
+/// What a stream's client sent after its request.
+struct Input<'a> {
+    received: usize,
+    transport: &'a Transport,
+}
+
+impl Input<'_> {
+    /// Resolves when the socket is readable: `true` if the peer closed it, or sent more than
+    /// the allowance (the stream ends). Bytes within the allowance are discarded.
+    async fn peer_closed(&mut self, stream: &TcpStream) -> bool {
+        if stream.readable().await.is_err() {
+            return true;
+        }
+        let mut scratch = [0u8; 512];
+        match stream.try_read(&mut scratch) {
+            Ok(0) => true,
+            Ok(n) => {
+                self.received += n;
+                if self.received > INPUT_ALLOWANCE {
+                    self.transport.close_because(CloseReason::ClientInput);
+                    return true;
+                }
+                false
+            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => false,
+            Err(_) => true,
+        }
     }
 }
 

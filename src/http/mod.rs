@@ -66,12 +66,19 @@ pub struct HttpSettings {
     pub max_header_bytes: usize,
     /// A socket that accepts no bytes for this long is closed.
     pub write_stall: Duration,
+    /// A request body must arrive within this.
+    pub body_read_timeout: Duration,
+    /// `POST` requests being handled at once.
+    pub max_inflight_requests: usize,
 }
 
 /// What every request handler reads: the node and the HTTP settings.
 pub(crate) struct Shared {
     pub(crate) node: Arc<Node>,
     pub(crate) settings: HttpSettings,
+    /// A permit per `POST` being handled: bounds what half-sent bodies and slow writes can
+    /// hold.
+    pub(crate) inflight: Arc<tokio::sync::Semaphore>,
 }
 
 /// Every response body the hub sends: a whole buffer, or an SSE stream.

@@ -9,10 +9,10 @@ use hyper::body::Incoming;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+use super::HttpSettings;
 use crate::auth::Credentials;
-use crate::event::{ClientId, Filter, Sequence};
+use crate::event::{ClientId, Filter, Selector, Sequence};
 use crate::node::{ConnInfo, ErrorCode, OpenRequest};
-
 use crate::sse::resume::Requested;
 
 /// Decoded query parameters, first occurrence wins.
@@ -33,6 +33,31 @@ impl Query {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+
+    /// Every value of a repeatable parameter, in order.
+    pub(crate) fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The repeatable `topic=` selectors, deduplicated in order. The node checks the count against
+/// its limit and each against the caller's grant; parsing is bounded by the header size.
+///
+/// # Errors
+/// 400 `invalid_topic` for a malformed selector.
+pub(crate) fn selectors(query: &Query) -> Result<Vec<Selector>, ApiError> {
+    let mut selectors: Vec<Selector> = Vec::new();
+    for text in query.all("topic") {
+        let selector = Selector::new(text)
+            .map_err(|e| ApiError::invalid(ErrorCode::InvalidTopic, format!("`topic`: {e}")))?;
+        if !selectors.contains(&selector) {
+            selectors.push(selector);
+        }
+    }
+    Ok(selectors)
 }
 
 /// What a request presented: the API key (`X-API-Key`, else `Authorization: Bearer`, else
@@ -65,15 +90,18 @@ fn api_key<'a>(headers: &'a HeaderMap, query: &'a Query) -> Option<&'a str> {
     query.get("apikey")
 }
 
-/// Reads a JSON object body of at most `limit` bytes. An empty body is `None`.
+/// Reads a JSON object body of at most `--max-body-bytes`, which must arrive within
+/// `--body-read-timeout-secs`. An empty body is `None`.
 ///
 /// # Errors
-/// 415 when not declared JSON, 413 when too large, 400 when not a JSON object.
+/// 415 when not declared JSON, 413 when too large, 408 when too slow, 400 when not a JSON
+/// object.
 pub(crate) async fn json_object(
     headers: &HeaderMap,
     body: Incoming,
-    limit: usize,
+    settings: &HttpSettings,
 ) -> Result<Option<Map<String, Value>>, ApiError> {
+    let limit = settings.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -81,7 +109,16 @@ pub(crate) async fn json_object(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let bytes: Bytes = match Limited::new(body, limit).collect().await {
+    let read = tokio::time::timeout(
+        settings.body_read_timeout,
+        Limited::new(body, limit).collect(),
+    );
+    let Ok(collected) = read.await else {
+        return Err(ApiError::BodyTimeout {
+            secs: settings.body_read_timeout.as_secs(),
+        });
+    };
+    let bytes: Bytes = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             return Err(ApiError::PayloadTooLarge { limit })
@@ -128,9 +165,9 @@ pub(crate) async fn json_object(
 pub(crate) async fn required_object(
     headers: &HeaderMap,
     body: Incoming,
-    limit: usize,
+    settings: &HttpSettings,
 ) -> Result<Map<String, Value>, ApiError> {
-    json_object(headers, body, limit)
+    json_object(headers, body, settings)
         .await?
         .ok_or_else(|| ApiError::invalid(ErrorCode::MissingBody, "a JSON object body is required"))
 }
@@ -256,6 +293,7 @@ pub(crate) fn open_request(parts: &Parts, query: &Query) -> Result<OpenRequest, 
     Ok(OpenRequest {
         client_id,
         filter,
+        selectors: selectors(query)?,
         unnamed,
         connection: ConnInfo {
             protocol: match parts.version {

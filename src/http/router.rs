@@ -4,7 +4,7 @@ use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode
 use hyper::body::Incoming;
 
 use super::error::ApiError;
-use super::handlers::{demo, ops, publish, stream, token};
+use super::handlers::{demo, history, ops, publish, stream, token};
 use super::{static_files, HubBody, Shared};
 use crate::metrics::Limit;
 use crate::node::{ErrorCode, PublishKind};
@@ -16,6 +16,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/sse/ack"),
     ("GET", "/api/sse/stats"),
     ("GET", "/api/sse/connections"),
+    ("GET", "/api/sse/events"),
     ("POST", "/api/sse/token"),
     ("POST", "/api/sse/broadcast"),
     ("POST", "/api/sse/batch"),
@@ -37,16 +38,33 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 pub(crate) async fn route(req: Request<Incoming>, shared: &Shared) -> Response<HubBody> {
     let origin = req.headers().get(header::ORIGIN).cloned();
+    // Requests with a body hold a permit while it arrives and while they run. Bodyless reads
+    // (streams count against the stream limits; probes must always answer) need none.
+    let permit = match req.method() == Method::POST {
+        true => Some(shared.inflight.clone().try_acquire_owned()),
+        false => None,
+    };
     let mut response = if req.method() == Method::OPTIONS {
         preflight()
+    } else if let Some(Err(_)) = permit {
+        let limit = shared.settings.max_inflight_requests;
+        shared.node.metrics().limit_hit(Limit::InflightRequests);
+        ApiError::Busy { limit }.into_response()
     } else {
         dispatch(req, shared).await.unwrap_or_else(|error| {
-            if let ApiError::PayloadTooLarge { .. } = error {
-                shared.node.metrics().limit_hit(Limit::BodyBytes);
+            match error {
+                ApiError::PayloadTooLarge { .. } => {
+                    shared.node.metrics().limit_hit(Limit::BodyBytes)
+                }
+                ApiError::BodyTimeout { .. } => {
+                    shared.node.metrics().limit_hit(Limit::BodyReadTimeout)
+                }
+                _ => {}
             }
             error.into_response()
         })
     };
+    drop(permit);
     if let Some(origin) = origin {
         allow_origin(
             response.headers_mut(),
@@ -80,6 +98,7 @@ async fn dispatch(req: Request<Incoming>, shared: &Shared) -> Result<Response<Hu
         ["api", "sse", "ack"] if is_post => stream::ack(req, shared).await,
         ["api", "sse", "stats"] if is_get => stream::stats(req, shared).await,
         ["api", "sse", "connections"] if is_get => stream::connections(req, shared).await,
+        ["api", "sse", "events"] if is_get => history::events(req, shared).await,
         ["api", "sse", "token"] if is_post => token::issue(req, shared).await,
         ["api", "openapi.json"] if is_get => Ok(ops::openapi()),
         ["api", "sse", "batch"] if is_post => publish::batch(req, shared).await,
@@ -107,7 +126,7 @@ async fn dispatch(req: Request<Incoming>, shared: &Shared) -> Result<Response<Hu
         ["health", "ready"] if is_get => ops::ready(shared),
         ["metrics"] if is_get => Ok(ops::metrics(shared)),
         // Known paths, wrong method.
-        ["api", "sse", "connect" | "stats" | "connections"]
+        ["api", "sse", "connect" | "stats" | "connections" | "events"]
         | ["api", "openapi.json"]
         | ["api", "demo", "status"]
         | ["health", "live" | "ready"]

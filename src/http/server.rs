@@ -38,7 +38,11 @@ pub async fn accept_loop(
         .keep_alive(true);
     hyper.http2().timer(TokioTimer::new());
     let context = Arc::new(ConnContext {
-        shared: Arc::new(Shared { node, settings }),
+        shared: Arc::new(Shared {
+            inflight: Arc::new(tokio::sync::Semaphore::new(settings.max_inflight_requests)),
+            node,
+            settings,
+        }),
         hyper,
         drain,
     });

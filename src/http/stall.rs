@@ -7,7 +7,6 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -15,6 +14,7 @@ use std::time::Duration;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use tokio::time::Sleep;
 
+use crate::metrics::CloseReason;
 use crate::sse::body::Transport;
 
 pub(crate) struct StallGuard<T> {
@@ -41,7 +41,7 @@ impl<T> StallGuard<T> {
             .stalled_since
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
         if timer.as_mut().poll(cx).is_ready() {
-            self.transport.write_stalled.store(true, Ordering::Relaxed);
+            self.transport.close_because(CloseReason::WriteStall);
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "the peer stopped reading",

@@ -1,7 +1,9 @@
 //! Batch publishing: `{"events": [...]}`, each event with the fields of a single broadcast
-//! (`eventType`, `data`, `messageId`) plus an optional `target` (a send to that client). Every
+//! (`eventType`, `data`, `topics`, `messageId`) plus an optional `target` (a send to that
+//! client). Every
 //! event is built by the same [`new_event`] as a single publish, so a field the single
-//! endpoints learn, batch events accept too. One invalid event refuses the whole batch with
+//! endpoints learn, batch events accept too, and each event's topics are checked against the
+//! caller's publish grant as a single publish's are. One invalid event refuses the whole batch with
 //! an error naming its index; otherwise the events go to the group commit as one unit: stored
 //! together with consecutive sequences, or not at all.
 
@@ -19,19 +21,22 @@ impl Node {
     /// `Published` per event in order (a retried `messageId` answers its original).
     ///
     /// # Errors
-    /// Auth; a body without 1 to `--max-batch-events` events; the first invalid event
-    /// ([`NodeError::InvalidEvent`]); the store (503). Nothing is stored on any error.
+    /// Auth; a body without 1 to `--max-batch-events` events; the first invalid event or the
+    /// first with a topic outside the grant ([`NodeError::InvalidEvent`]); the store (503).
+    /// Nothing is stored on any error.
     pub async fn publish_batch(
         &self,
         caller: &Caller,
         body: &Map<String, Value>,
     ) -> Result<Vec<Published>, NodeError> {
-        require(caller, Access::Publish)?;
+        require(caller, Access::Event)?;
         let items = self.batch_items(body)?;
         let mut events = Vec::with_capacity(items.len());
         let mut chosen: HashMap<MessageId, usize> = HashMap::new();
         for (index, item) in items.iter().enumerate() {
             let event = batch_event(item).map_err(|e| e.at(index))?;
+            self.check_publish_topics(caller, &event.topics)
+                .map_err(|e| e.at(index))?;
             if event.chosen_id {
                 if let Some(first) = chosen.insert(event.message_id, index) {
                     return Err(NodeError::invalid(

@@ -13,6 +13,7 @@ vocabulary! {
         InvalidFilter => "invalid_filter",
         InvalidPosition => "invalid_position",
         InvalidEventType => "invalid_event_type",
+        InvalidTopic => "invalid_topic",
         MissingClientId => "missing_client_id",
         MissingBody => "missing_body",
         InvalidBody => "invalid_body",
@@ -29,11 +30,13 @@ vocabulary! {
         TokenExpired => "token_expired",
         InsufficientScope => "insufficient_scope",
         ClientTokenRequired => "client_token_required",
+        TopicNotGranted => "topic_not_granted",
         NotFound => "not_found",
         MethodNotAllowed => "method_not_allowed",
         DemoRunning => "demo_running",
         DemoNotRunning => "demo_not_running",
         PayloadTooLarge => "payload_too_large",
+        RequestTimeout => "request_timeout",
         UnsupportedMediaType => "unsupported_media_type",
         TooManyConnections => "too_many_connections",
         HeaderTooLarge => "header_too_large",
@@ -50,7 +53,8 @@ pub enum NodeError {
     /// Bad input: `code` says which rule it broke.
     #[error("{message}")]
     Invalid { code: ErrorCode, message: String },
-    /// One event of a batch broke a rule: nothing of the batch was stored.
+    /// One event of a batch broke a rule (or named a topic outside the grant: `code` says
+    /// which): nothing of the batch was stored.
     #[error("events[{index}]: {message}")]
     InvalidEvent {
         index: usize,
@@ -62,6 +66,9 @@ pub enum NodeError {
     /// The request contradicts the current state (the demo is already on, ...).
     #[error("{message}")]
     Conflict { code: ErrorCode, message: String },
+    /// A topic or selector outside the caller's grant (the message names it).
+    #[error("{message}")]
+    NotGranted { message: String },
     #[error("the event store is unavailable; nothing was stored, try again")]
     StoreUnavailable(#[source] StoreError),
     #[error("the hub is shutting down; reconnect to another node")]
@@ -89,6 +96,11 @@ impl NodeError {
                 code,
                 message,
             },
+            NodeError::NotGranted { message } => NodeError::InvalidEvent {
+                index,
+                code: ErrorCode::TopicNotGranted,
+                message,
+            },
             other => other,
         }
     }
@@ -107,6 +119,7 @@ impl NodeError {
             | NodeError::InvalidEvent { code, .. }
             | NodeError::Conflict { code, .. } => *code,
             NodeError::Auth(error) => auth_code(error),
+            NodeError::NotGranted { .. } => ErrorCode::TopicNotGranted,
             NodeError::StoreUnavailable(_) => ErrorCode::StoreUnavailable,
             NodeError::ShuttingDown => ErrorCode::ShuttingDown,
             NodeError::Overloaded { .. } => ErrorCode::Overloaded,

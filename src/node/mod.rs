@@ -6,8 +6,9 @@
 //! | verb | scope | file |
 //! |---|---|---|
 //! | [`Node::open_stream`] | subscribe or a client token | `open.rs`: identity, limits, resume precedence, prelude, deadline |
-//! | [`Node::publish`] | publish | `publish.rs`: the event types' fields, `messageId`, group commit |
+//! | [`Node::publish`] | publish | `publish.rs`: the event types' fields, topics, `messageId`, group commit |
 //! | [`Node::publish_batch`] | publish | `batch.rs`: many events, all or nothing, errors by index |
+//! | [`Node::history`] | subscribe or a client token | `history.rs`: stored events with a stream's visibility |
 //! | [`Node::ack`] | subscribe or a client token | `clients.rs`: forward-only checkpoints |
 //! | [`Node::issue_token`] | publish | `clients.rs` |
 //! | [`Node::stats`], [`Node::list_connections`] | subscribe | `stats.rs` |
@@ -21,6 +22,8 @@ mod batch;
 mod clients;
 mod demo;
 mod error;
+mod grants;
+mod history;
 mod open;
 mod publish;
 mod stats;
@@ -36,6 +39,8 @@ use tokio_util::task::TaskTracker;
 
 pub use self::clients::{IssuedToken, MAX_TOKEN_TTL_SECS};
 pub use self::error::{ErrorCode, NodeError};
+pub use self::grants::MAX_TOKEN_TOPICS;
+pub use self::history::{HistoryPage, HistoryRequest, MAX_HISTORY_PAGE};
 pub use self::open::OpenRequest;
 pub use self::publish::{PublishKind, Published};
 pub use self::stats::{
@@ -73,6 +78,8 @@ pub struct NodeSettings {
     pub tail_capacity: usize,
     pub tail_max_bytes: usize,
     pub max_filter_types: usize,
+    /// Most `topic=` selectors one stream (or history read) may ask for.
+    pub max_topic_selectors: usize,
     pub max_connections: usize,
     pub max_connections_per_client: usize,
     /// Most events in one `POST /api/sse/batch`.

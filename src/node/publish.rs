@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::grants::topics_field;
 use super::{require, ErrorCode, Node, NodeError};
 use crate::auth::{Access, Caller};
 use crate::event::{ClientId, EventType, MessageId, NewEvent, Sequence, UnixMillis};
@@ -37,11 +38,13 @@ const MAX_LABEL: usize = 64;
 const RESERVED_TYPES: [&str; 2] = ["connected", "reset"];
 
 impl Node {
-    /// Publishes one event built from `body`; resolves once it is durable. A `messageId` the
-    /// publisher chose makes it retryable: the same id again answers the original.
+    /// Publishes one event built from `body`; resolves once it is durable. `topics` (optional)
+    /// must be within the caller's publish grant. A `messageId` the publisher chose makes it
+    /// retryable: the same id again answers the original.
     ///
     /// # Errors
-    /// Auth, an invalid body (`code` names the field's rule), or the store (503).
+    /// Auth, an invalid body (`code` names the field's rule), a topic outside the grant (403),
+    /// or the store (503).
     pub async fn publish(
         &self,
         caller: &Caller,
@@ -49,8 +52,9 @@ impl Node {
         target: Option<ClientId>,
         body: &Map<String, Value>,
     ) -> Result<Published, NodeError> {
-        require(caller, Access::Publish)?;
+        require(caller, Access::Event)?;
         let event = new_event(kind, target, body)?;
+        self.check_publish_topics(caller, &event.topics)?;
         let message_id = event.message_id;
         let sequence = self.publisher.publish(event).await?;
         Ok(Published {
@@ -60,13 +64,15 @@ impl Node {
     }
 }
 
-/// The event one publish body describes: what a single endpoint and a batch item share.
+/// The event one publish body describes: what a single endpoint and a batch item share (the
+/// caller's grant for its `topics` is checked by the verb).
 pub(super) fn new_event(
     kind: PublishKind,
     target: Option<ClientId>,
     body: &Map<String, Value>,
 ) -> Result<NewEvent, NodeError> {
     let (event_type, fields) = build(kind, body)?;
+    let topics = topics_field(body.get("topics"))?;
     let (message_id, chosen_id) = match message_id(body)? {
         Some(chosen) => (chosen, true),
         None => (MessageId::random(), false),
@@ -77,6 +83,7 @@ pub(super) fn new_event(
         event_type,
         target,
         created_at: UnixMillis::now(),
+        topics,
         fields: Value::Object(fields).to_string(),
     })
 }
@@ -113,9 +120,9 @@ fn optional_text(
 ) -> Result<Option<String>, NodeError> {
     match body.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Err(invalid(
+        Some(Value::String(s)) if is_blank(s) => Err(invalid(
             ErrorCode::InvalidField,
-            format!("`{name}` must not be empty"),
+            format!("`{name}` must not be blank"),
         )),
         Some(Value::String(s)) if s.chars().count() > max => Err(invalid(
             ErrorCode::InvalidField,
@@ -127,6 +134,14 @@ fn optional_text(
             format!("`{name}` must be a string"),
         )),
     }
+}
+
+/// Whether a text has nothing but white space, as the OpenAPI document's `\S` pattern (an
+/// ECMAScript regex) sees it: Unicode white space plus U+FEFF, but not U+0085 (which Rust's
+/// `char::is_whitespace` counts and ECMAScript does not).
+fn is_blank(text: &str) -> bool {
+    text.chars()
+        .all(|c| (c.is_whitespace() && c != '\u{85}') || c == '\u{feff}')
 }
 
 /// The event type and type-specific fields for one endpoint's body.
@@ -256,6 +271,19 @@ mod tests {
             Value::Object(f),
             json!({"entityId": "1", "entityType": "order", "changes": {}})
         );
+    }
+
+    #[test]
+    fn blank_means_what_the_openapi_pattern_means() {
+        assert!(is_blank(" \t\u{a0}\u{3000}\u{feff}"));
+        assert!(
+            !is_blank("\u{85}"),
+            "U+0085 is not white space to ECMAScript"
+        );
+        assert!(!is_blank(" x "));
+        let body = |m: &str| json!({ "message": m }).as_object().unwrap().clone();
+        assert!(build(PublishKind::Notification, &body("\u{feff}")).is_err());
+        assert!(build(PublishKind::Notification, &body("\u{85}")).is_ok());
     }
 
     #[test]

@@ -49,11 +49,33 @@ pub struct StreamContext {
     pub metrics: Arc<Metrics>,
 }
 
-/// What the connection under a stream tells it: set by the HTTP layer's socket wrapper.
+/// What the connection under a stream tells it: why the transport ended it, when it did (a
+/// stalled socket, a client that wrote into its stream). The first cause wins.
 #[derive(Debug, Default)]
 pub struct Transport {
-    /// The socket accepted no bytes for the write-stall limit and was closed.
-    pub write_stalled: std::sync::atomic::AtomicBool,
+    /// 0: none; else 1 + the index of the cause in `CloseReason::ALL`.
+    cause: std::sync::atomic::AtomicUsize,
+}
+
+impl Transport {
+    /// Records why the transport is closing the stream.
+    pub fn close_because(&self, reason: CloseReason) {
+        let index = CloseReason::ALL.iter().position(|r| *r == reason);
+        let code = index.map_or(0, |i| i + 1);
+        let _ = self.cause.compare_exchange(
+            0,
+            code,
+            std::sync::atomic::Ordering::AcqRel,
+            std::sync::atomic::Ordering::Acquire,
+        );
+    }
+
+    /// Why the transport closed the stream, if it did.
+    pub fn cause(&self) -> Option<CloseReason> {
+        let code = self.cause.load(std::sync::atomic::Ordering::Acquire);
+        code.checked_sub(1)
+            .and_then(|i| CloseReason::ALL.get(i).copied())
+    }
 }
 
 /// One catch-up read: the events, the dispatched mark it was bounded by, whether the page was
@@ -188,7 +210,7 @@ impl SseBody {
         let fresh = history.events.iter().filter(|e| e.sequence > self.cursor);
         for event in fresh.take_while(|e| e.sequence <= history.bound) {
             let frame = Frame::new(event, frame::encode_event(event));
-            if frame.is_for(&subscriber.client, &subscriber.filter) {
+            if frame.is_for(&subscriber.recipient) {
                 enqueue(&mut self.queue, &frame, self.unnamed);
             }
             through = event.sequence;
@@ -277,7 +299,7 @@ impl Body for SseBody {
             let (queue, unnamed) = (&mut this.queue, this.unnamed);
             let read = this.context.tail.read(
                 this.cursor,
-                |f| f.is_for(&subscriber.client, &subscriber.filter),
+                |f| f.is_for(&subscriber.recipient),
                 |f| enqueue(queue, f, unnamed),
                 MAX_FRAMES_PER_READ,
                 MAX_SCAN_PER_READ,
@@ -317,16 +339,13 @@ impl Drop for SseBody {
     fn drop(&mut self) {
         let metrics = &self.context.metrics;
         metrics.connections_open.dec();
-        let stalled = self
-            .transport
-            .as_ref()
-            .is_some_and(|t| t.write_stalled.load(std::sync::atomic::Ordering::Relaxed));
-        if stalled && self.close_reason == CloseReason::Client {
-            self.close_reason = CloseReason::WriteStall;
+        let cause = self.transport.as_ref().and_then(|t| t.cause());
+        if let (Some(cause), CloseReason::Client) = (cause, self.close_reason) {
+            self.close_reason = cause;
         }
         metrics.disconnect(self.close_reason);
         tracing::info!(
-            client_id = %self.subscription.subscriber().client,
+            client_id = %self.subscription.subscriber().recipient.client,
             conn = self.subscription.subscriber().id.0,
             duration_ms = self.opened.elapsed().as_millis() as u64,
             position = self.cursor.0,

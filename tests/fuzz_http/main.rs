@@ -321,7 +321,7 @@ fn ack_and_token_never_touch_the_outbox() {
         let request: Value = serde_json::from_slice(&probe.body).unwrap_or_default();
         match (probe.endpoint, answer.status.as_u16()) {
             (Endpoint::Ack, 204) => {
-                // A whole number may be written `2.0`.
+                // As a number, so `-0` and `3.0` count as the whole numbers they are.
                 let sequence = request["sequence"].as_f64();
                 prop_assert!(
                     sequence.is_some_and(|s| s <= head as f64),

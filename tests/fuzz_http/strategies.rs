@@ -171,6 +171,21 @@ pub(super) fn field_value(name: &'static str) -> BoxedStrategy<String> {
             .prop_map(Value::from),
         ]
         .boxed(),
+        // Mostly valid lists (repeats included), then each way a list breaks the rules.
+        "topics" => prop_oneof![
+            4 => vec("[A-Za-z0-9._~:@!$&'()+,;=/-]{1,12}", 1..4).prop_map(|t| json!(t)),
+            1 => select(vec![
+                json!([]),
+                json!(["org/*"]),
+                json!(["a b"]),
+                json!("org/42"),
+                json!([42]),
+                json!(["x", "x"]),
+                json!((0..17).map(|i| format!("t{i}")).collect::<Vec<_>>()),
+                json!(["t".repeat(257)]),
+            ]),
+        ]
+        .boxed(),
         "clientId" | "target" => prop_oneof![
             4 => "[A-Za-z0-9._:@-]{1,20}".prop_map(Value::from),
             1 => at_cap(128),
@@ -228,11 +243,12 @@ pub(super) const MESSAGE_IDS: [&str; 5] = [
     "e2c0ffee-0000-4000-8000-000000000002",
 ];
 
-pub(super) const FIELDS: [&str; 14] = [
+pub(super) const FIELDS: [&str; 15] = [
     "eventType",
     "data",
     "messageId",
     "target",
+    "topics",
     "message",
     "severity",
     "category",
@@ -493,7 +509,7 @@ pub(super) fn publish_path() -> impl Strategy<Value = String> {
 
 /// One event of a batch: mostly a valid one with a few fields fuzzed, sometimes any JSON.
 fn batch_event() -> BoxedStrategy<String> {
-    let fuzzed = select(vec!["eventType", "data", "messageId", "target"])
+    let fuzzed = select(vec!["eventType", "data", "topics", "messageId", "target"])
         .prop_flat_map(|name| field_value(name).prop_map(move |v| (name.to_owned(), v)));
     prop_oneof![
         8 => vec(fuzzed, 0..3).prop_map(|overrides| {

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod faulty;
 pub mod http;
-pub mod slow;
 pub mod sse;
 
 use std::net::SocketAddr;

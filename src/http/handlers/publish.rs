@@ -32,11 +32,10 @@ pub(crate) async fn publish(
     kind: PublishKind,
     target: Option<&str>,
 ) -> Result<Response<HubBody>, ApiError> {
-    let caller = identify(&req, shared, Access::Publish)?;
+    let caller = identify(&req, shared, Access::Event)?;
     let target = target.map(request::client_id_segment).transpose()?;
     let (parts, body) = req.into_parts();
-    let body =
-        request::required_object(&parts.headers, body, shared.settings.max_body_bytes).await?;
+    let body = request::required_object(&parts.headers, body, &shared.settings).await?;
     let published = shared.node.publish(&caller, kind, target, &body).await?;
     let mut answer = String::with_capacity(ACK_LEN);
     ack(&mut answer, published);
@@ -48,10 +47,9 @@ pub(crate) async fn batch(
     req: Request<Incoming>,
     shared: &Shared,
 ) -> Result<Response<HubBody>, ApiError> {
-    let caller = identify(&req, shared, Access::Publish)?;
+    let caller = identify(&req, shared, Access::Event)?;
     let (parts, body) = req.into_parts();
-    let body =
-        request::required_object(&parts.headers, body, shared.settings.max_body_bytes).await?;
+    let body = request::required_object(&parts.headers, body, &shared.settings).await?;
     let published = shared.node.publish_batch(&caller, &body).await?;
     let mut answer = String::with_capacity(16 + published.len() * (ACK_LEN + 1));
     answer.push_str(r#"{"results":["#);

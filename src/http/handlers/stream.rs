@@ -50,8 +50,7 @@ pub(crate) async fn ack(
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Client)?;
     let (parts, body) = req.into_parts();
-    let body =
-        request::required_object(&parts.headers, body, shared.settings.max_body_bytes).await?;
+    let body = request::required_object(&parts.headers, body, &shared.settings).await?;
     let client = request::client_id_field(&body)?;
     let sequence = match body.get("sequence") {
         Some(Value::Number(n)) => request::whole_number(n).map(Sequence).ok_or_else(|| {

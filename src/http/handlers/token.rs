@@ -18,21 +18,23 @@ pub(crate) async fn issue(
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Publish)?;
     let (parts, body) = req.into_parts();
-    let body =
-        request::required_object(&parts.headers, body, shared.settings.max_body_bytes).await?;
+    let body = request::required_object(&parts.headers, body, &shared.settings).await?;
     let client = request::client_id_field(&body)?;
     let ttl = request::whole_field::<u64>(
         Some(&body),
         "ttlSeconds",
         &format!("`ttlSeconds` must be a whole number from 1 to {MAX_TOKEN_TTL_SECS}"),
     )?;
-    let issued = shared.node.issue_token(&caller, client, ttl)?;
+    let issued = shared
+        .node
+        .issue_token(&caller, client, ttl, body.get("topics"))?;
     Ok(json_response(
         StatusCode::OK,
         &json!({
             "token": issued.token,
             "clientId": issued.client.as_str(),
             "expiresAt": issued.expires_at.to_rfc3339(),
+            "topics": issued.topics.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         }),
     ))
 }

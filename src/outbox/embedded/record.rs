@@ -1,10 +1,12 @@
 //! The byte layout of one stored event.
 //!
-//! message id (16) · created_at (8, LE) · type len (1) · type · target len (1, 0 = broadcast)
-//! · target · fields (rest). Names are validated, so lengths fit a byte.
+//! Schema 2: message id (16) · created_at (8, LE) · type len (1) · type · target len (1, 0 =
+//! broadcast) · target · topic count (1) · per topic: len (2, LE) · topic · fields (rest).
+//! Names are validated, so type and target lengths fit a byte, a topic's two bytes.
+//! (Schema 1 was the same without the topics; such files are refused when opened.)
 
 use super::OpError;
-use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, UnixMillis};
+use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, Topic, UnixMillis};
 
 /// The records of a batch in one buffer, with what the idempotency index needs of each.
 pub(super) struct Rows {
@@ -29,7 +31,10 @@ pub(super) struct Row<'a> {
 
 impl Rows {
     pub(super) fn encode(batch: &[NewEvent]) -> Rows {
-        let size = batch.iter().map(|e| 34 + e.fields.len()).sum();
+        let size = batch
+            .iter()
+            .map(|e| 35 + e.topics.len() * 8 + e.fields.len())
+            .sum();
         let mut bytes = Vec::with_capacity(size);
         let rows = batch
             .iter()
@@ -82,6 +87,11 @@ fn encode_into(event: &NewEvent, out: &mut Vec<u8>) {
     out.extend_from_slice(event_type);
     out.push(target.len() as u8);
     out.extend_from_slice(target);
+    out.push(event.topics.len() as u8);
+    for topic in &event.topics {
+        out.extend_from_slice(&(topic.as_str().len() as u16).to_le_bytes());
+        out.extend_from_slice(topic.as_str().as_bytes());
+    }
     out.extend_from_slice(event.fields.as_bytes());
 }
 
@@ -101,12 +111,22 @@ pub(super) fn decode(sequence: u64, record: &[u8]) -> Result<Event, OpError> {
         .split_at_checked(type_len as usize)
         .ok_or_else(corrupt)?;
     let (&target_len, rest) = rest.split_first().ok_or_else(corrupt)?;
-    let (target, fields) = rest
+    let (target, rest) = rest
         .split_at_checked(target_len as usize)
         .ok_or_else(corrupt)?;
     fn text(bytes: &[u8]) -> Option<&str> {
         std::str::from_utf8(bytes).ok()
     }
+    let (&topic_count, mut rest) = rest.split_first().ok_or_else(corrupt)?;
+    let mut topics = Vec::with_capacity(topic_count as usize);
+    for _ in 0..topic_count {
+        let (len, after) = rest.split_at_checked(2).ok_or_else(corrupt)?;
+        let len = u16::from_le_bytes([len[0], len[1]]) as usize;
+        let (topic, after) = after.split_at_checked(len).ok_or_else(corrupt)?;
+        topics.push(Topic::new(text(topic).ok_or_else(corrupt)?).map_err(|_| corrupt())?);
+        rest = after;
+    }
+    let fields = rest;
     Ok(Event {
         sequence: Sequence(sequence),
         message_id: MessageId(uuid::Uuid::from_slice(id).map_err(|_| corrupt())?),
@@ -118,6 +138,7 @@ pub(super) fn decode(sequence: u64, record: &[u8]) -> Result<Event, OpError> {
             0 => None,
             _ => Some(ClientId::new(text(target).ok_or_else(corrupt)?).map_err(|_| corrupt())?),
         },
+        topics,
         fields: text(fields).ok_or_else(corrupt)?.to_owned(),
     })
 }

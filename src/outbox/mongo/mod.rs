@@ -1,15 +1,18 @@
 //! The MongoDB store: the outbox every node of a cluster shares. The order of the sequence
 //! numbers it reserves is the cluster's order.
 //!
-//! Collections (keyed by `_id`; the one secondary index is the outbox's unique `messageId`):
+//! Collections (keyed by `_id`; two secondary indexes on the outbox: the unique `messageId`
+//! that makes retries idempotent, and `{topics: 1, _id: 1}`, which keeps history reads by
+//! topic an index scan: see `visible.rs`):
 //!
 //! | collection | documents |
 //! |---|---|
-//! | `outbox` | `{_id: <sequence i64>, type, target?, messageId: UUID, createdAt: Date, fields: <JSON text>, last?: <the append's last sequence>}` |
+//! | `outbox` | `{_id: <sequence i64>, type, target?, topics?: [string], messageId: UUID, createdAt: Date, fields: <JSON text>, last?: <the append's last sequence>}` |
 //! | `counters` | `{_id: "outbox", seq: <highest sequence assigned>}` (counter numbering) |
 //! | `sequence_blocks` | `{_id: <first sequence>, last, reservedAt: Date}` (block numbering) |
 //! | `checkpoints` | `{_id: <client id>, seq}`, raised with `$max` so it never goes back |
 //! | `nodes` | `{_id: <node id>, connections, clients, dispatched, seenAt}` |
+//! | `presence` | `{_id: "<node id>/<client id>", node, client, topics, streams, connectedAt, seenAt}` (index `{topics: 1}`) |
 //! | `demo` | `{_id: "demo", running, intervalSecs}` |
 //! | `leases` | `{_id: <name>, holder, expiresAt}` |
 //!
@@ -22,14 +25,14 @@
 //! an append all or nothing for readers anyway:
 //!
 //! 1. Every event of an append of K > 1 carries `last` (its final number), and reads return an
-//!    event only when every number from it to `last` is visible ([`visibility`]). The
+//!    event only when every number from it to `last` is visible (`visibility.rs`). The
 //!    dispatcher, streams catching up and history all read through this, so a part of an
 //!    append is never delivered: the gap tracker waits for it like any missing number, and
 //!    skips all of it if it never becomes whole.
 //! 2. A node whose insert the server stopped part-way (a write error: the outcome is definite)
 //!    deletes the prefix that went in before it answers 503, so nothing of it stays stored.
 //! 3. A prefix left by a node that died mid-insert is deleted by the first retry of one of its
-//!    chosen message ids once it is older than twice the operation timeout ([`retries`]).
+//!    chosen message ids once it is older than twice the operation timeout (`retries.rs`).
 //!
 //! **Retries.** A unique index on `messageId` makes the outbox the record of chosen ids across
 //! nodes. An append first looks its chosen ids up and answers those stored in a whole append
@@ -54,8 +57,9 @@
 //!
 //! Only commands MongoDB and FerretDB 1.x both serve are used: `buildInfo`, `find` with
 //! filter, sort, projection and limit, `insert`, `findAndModify` (`$inc`, counter numbering),
-//! `update` (upserts with `$max`/`$set`, `replace`), `delete` and `createIndexes` (one unique
-//! index). No transactions, no change streams, no TTL index (`trim` does age retention, and
+//! `update` (upserts with `$max`/`$set`, `replace`), `delete` and `createIndexes` (a unique
+//! index and a compound one). No transactions, no change streams, no TTL index (`trim` does
+//! age retention, and
 //! FerretDB 1.24 refuses one: `Index option "expireAfterSeconds" is not implemented yet`).
 //! On FerretDB (tests only) racing checkpoint, lease and demo-switch updates can therefore
 //! lose one; on MongoDB each is atomic on its one document.
@@ -76,7 +80,7 @@ use super::{
     Appended, CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, Retention,
     StoreError, StoreFuture,
 };
-use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, UnixMillis};
+use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, Topic, UnixMillis};
 
 mod documents;
 mod errors;
@@ -85,6 +89,7 @@ mod numbering;
 mod retries;
 mod state;
 mod visibility;
+mod visible;
 
 use self::documents::*;
 use self::errors::*;
@@ -325,6 +330,7 @@ impl MongoStore {
         store
             .run("index message ids", store.outbox.create_index(unique_ids))
             .await?;
+        store.create_indexes().await?;
         Ok(store)
     }
 

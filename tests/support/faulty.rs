@@ -1,5 +1,7 @@
-//! A store that answers the reads a connect makes (checkpoint, head, oldest) after a delay,
-//! so a burst of connects is in flight at once: what races are made of.
+//! The memory store with faults a test asks for: the reads a connect makes (checkpoint, head,
+//! oldest) answered after a delay, so a burst of connects is in flight at once (what races
+//! are made of); or a panic when one client's checkpoint is read (a stand-in for a backend
+//! bug).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,21 +13,34 @@ use ssehub::outbox::{
     StoreFuture,
 };
 
-pub struct SlowReads {
+pub struct Wrapped {
     inner: Arc<MemoryStore>,
     delay: Duration,
+    panic_on_checkpoint_of: Option<&'static str>,
 }
 
-impl SlowReads {
-    pub fn new(delay: Duration) -> SlowReads {
-        SlowReads {
+impl Wrapped {
+    pub fn slow_reads(delay: Duration) -> Wrapped {
+        Wrapped {
             inner: Arc::new(MemoryStore::new()),
             delay,
+            panic_on_checkpoint_of: None,
+        }
+    }
+
+    pub fn panicking_on_checkpoint_of(client: &'static str) -> Wrapped {
+        Wrapped {
+            inner: Arc::new(MemoryStore::new()),
+            delay: Duration::ZERO,
+            panic_on_checkpoint_of: Some(client),
         }
     }
 
     fn later<'a, T: Send + 'a>(&'a self, future: StoreFuture<'a, T>) -> StoreFuture<'a, T> {
         let delay = self.delay;
+        if delay.is_zero() {
+            return future;
+        }
         Box::pin(async move {
             tokio::time::sleep(delay).await;
             future.await
@@ -33,9 +48,9 @@ impl SlowReads {
     }
 }
 
-impl EventLog for SlowReads {
+impl EventLog for Wrapped {
     fn kind(&self) -> &'static str {
-        "slow"
+        "wrapped"
     }
     fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>> {
         self.inner.append(batch)
@@ -57,8 +72,13 @@ impl EventLog for SlowReads {
     }
 }
 
-impl CheckpointStore for SlowReads {
+impl CheckpointStore for Wrapped {
     fn load_checkpoint<'a>(&'a self, client: &'a ClientId) -> StoreFuture<'a, Option<Sequence>> {
+        assert_ne!(
+            Some(client.as_str()),
+            self.panic_on_checkpoint_of,
+            "injected backend bug"
+        );
         self.later(self.inner.load_checkpoint(client))
     }
     fn save_checkpoints(&self, batch: Vec<(ClientId, Sequence)>) -> StoreFuture<'_, ()> {
@@ -66,7 +86,7 @@ impl CheckpointStore for SlowReads {
     }
 }
 
-impl Coordination for SlowReads {
+impl Coordination for Wrapped {
     fn report_node(&self, report: NodeReport) -> StoreFuture<'_, ()> {
         self.inner.report_node(report)
     }
