@@ -181,6 +181,14 @@ pub(crate) fn allow_origin(headers: &mut HeaderMap, origin: &HeaderValue, allowe
     }
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
     headers.insert(header::VARY, HeaderValue::from_static("origin"));
+    // Cookies (a JWT) only for origins named one by one: with `*` any site could read
+    // answers made with its visitors' cookies.
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(text)) {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
     headers.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("retry-after"),

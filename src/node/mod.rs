@@ -293,6 +293,16 @@ fn require(caller: &Caller, access: Access) -> Result<(), NodeError> {
         (Caller::Key(Scope::Publish), _)
         | (Caller::Key(Scope::Subscribe), Access::Subscribe | Access::Client) => Ok(()),
         (Caller::Client(_), Access::Client) => Ok(()),
+        (Caller::Jwt(_), Access::Client) => Ok(()),
+        (Caller::Jwt(claims), Access::Event) if claims.publish.is_some() => Ok(()),
+        (Caller::Jwt(_), Access::Event) => Err(AuthError::JwtForbidden(
+            "this JWT grants no publishing (its `ssehub` claim has no `publish` list)",
+        )
+        .into()),
+        (Caller::Jwt(_), _) => Err(AuthError::JwtForbidden(
+            "a JWT may not use this endpoint: it needs an API key",
+        )
+        .into()),
         (Caller::Key(_), _) => Err(AuthError::Forbidden.into()),
         (Caller::Client(_), _) => Err(AuthError::Missing.into()),
     }
