@@ -23,6 +23,7 @@ mod error;
 mod grants;
 mod history;
 mod open;
+mod presence;
 mod publish;
 mod stats;
 mod tasks;
@@ -41,6 +42,9 @@ pub use self::error::{ErrorCode, NodeError};
 pub use self::grants::MAX_TOKEN_TOPICS;
 pub use self::history::{HistoryPage, HistoryRequest, MAX_HISTORY_PAGE};
 pub use self::open::OpenRequest;
+pub use self::presence::{
+    PresenceClient, PresencePage, PresenceRequest, MAX_PRESENCE_PAGE, MAX_PRESENCE_REPORT,
+};
 pub use self::publish::{PublishKind, Published};
 pub use self::stats::{
     Connection, Connections, NodeStats, RetentionStats, Stats, MAX_CONNECTIONS_PAGE,
