@@ -240,7 +240,7 @@ pub trait Coordination: Send + Sync + 'static {
     fn nodes(&self, within: Duration) -> StoreFuture<'_, Vec<NodeReport>>;
 
     /// Replaces everything `node_id` reported for presence with `entries` (each carries
-    /// `node_id` and the report's `seen_at`).
+    /// `node_id` and the report's one `seen_at`, which may be earlier than the last report's).
     fn report_presence<'a>(
         &'a self,
         node_id: &'a str,

@@ -133,7 +133,8 @@ impl MongoStore {
     }
 
     /// Upserts the node's entries (one `update` per thousand), then deletes its entries the
-    /// report did not touch (clients that left). A reader between the two steps may see a
+    /// report did not touch (clients that left): every entry of a report carries the report's
+    /// `seenAt`, so any other `seenAt` of the node is from an older report. A reader between the two steps may see a
     /// departed client for one more report: presence is eventual anyway.
     async fn replace_presence(
         &self,
@@ -175,7 +176,7 @@ impl MongoStore {
             WHAT,
             self.presence.delete_many(doc! {
                 "node": node_id,
-                "seenAt": { "$lt": DateTime::from_millis(seen_at.0) },
+                "seenAt": { "$ne": DateTime::from_millis(seen_at.0) },
             }),
         )
         .await?;
