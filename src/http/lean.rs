@@ -57,17 +57,37 @@ pub(crate) async fn serve_stream(
         Ok(body) => {
             let transport = Arc::new(Transport::default());
             let body = body.with_connection(transport.clone());
-            let mut headers = HeaderMap::with_capacity(8);
-            for (name, value) in STREAM_HEADERS {
-                headers.insert(name, HeaderValue::from_static(value));
-            }
-            cors(&mut headers);
-            let stall = shared.settings.write_stall;
-            let input = Input {
-                received: pipelined,
-                transport: &transport,
+            let chunked = version != Version::HTTP_10;
+            // The head is rendered here so that no `HeaderMap` (a kilobyte once allocated)
+            // lives as long as the stream.
+            let head = {
+                let mut headers = HeaderMap::with_capacity(8);
+                for (name, value) in STREAM_HEADERS {
+                    headers.insert(name, HeaderValue::from_static(value));
+                }
+                cors(&mut headers);
+                let framing = if chunked {
+                    "transfer-encoding: chunked\r\n"
+                } else {
+                    ""
+                };
+                head_bytes(StatusCode::OK, &headers, version, framing)
             };
-            stream_to(stream, &headers, body, version, stall, input).await;
+            if stream.write_all(&head).await.is_err() {
+                return;
+            }
+            drop(head);
+            let writer = Writer {
+                stream,
+                body,
+                chunked,
+                stall: shared.settings.write_stall,
+                received: pipelined,
+                transport,
+            };
+            // A task of its own: this connection's task holds the opening's state (the
+            // request, the error paths); the stream's whole life needs only the writer.
+            shared.streams.spawn(writer.run());
         }
         Err(error) => {
             let mut extra = HeaderMap::new();
@@ -128,54 +148,48 @@ pub(crate) async fn answer_error(
     }
 }
 
-/// Writes the stream's head, then its frames as they come, until the body ends, the peer
-/// goes away, or a write stalls past the limit.
-async fn stream_to(
-    mut stream: TcpStream,
-    headers: &HeaderMap,
-    mut body: SseBody,
-    version: Version,
+/// A stream after its head: writes its frames as they come, until the body ends, the peer goes
+/// away, or a write stalls past the limit.
+struct Writer {
+    stream: TcpStream,
+    body: SseBody,
+    chunked: bool,
     stall: Duration,
-    mut input: Input<'_>,
-) {
-    let chunked = version != Version::HTTP_10;
-    let framing = if chunked {
-        "transfer-encoding: chunked\r\n"
-    } else {
-        ""
-    };
-    let head = head_bytes(StatusCode::OK, headers, version, framing);
-    if stream.write_all(&head).await.is_err() {
-        return;
-    }
-    drop(head);
-    let mut frames: Vec<Bytes> = Vec::new();
-    loop {
-        let ended = tokio::select! {
-            ended = next_frames(&mut body, &mut frames) => ended,
-            closed = input.peer_closed(&stream) => {
-                if closed {
+    /// Bytes the client sent after its request (see [`INPUT_ALLOWANCE`]).
+    received: usize,
+    transport: Arc<Transport>,
+}
+
+impl Writer {
+    async fn run(mut self) {
+        let mut frames: Vec<Bytes> = Vec::new();
+        loop {
+            let ended = tokio::select! {
+                ended = next_frames(&mut self.body, &mut frames) => ended,
+                closed = peer_closed(&self.stream, &mut self.received, &self.transport) => {
+                    if closed {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let write = write_frames(&mut self.stream, &frames, self.chunked, ended);
+            match tokio::time::timeout(self.stall, write).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return,
+                Err(_) => {
+                    self.transport.close_because(CloseReason::WriteStall);
                     return;
                 }
-                continue;
             }
-        };
-        let write = write_frames(&mut stream, &frames, chunked, ended);
-        match tokio::time::timeout(stall, write).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return,
-            Err(_) => {
-                input.transport.close_because(CloseReason::WriteStall);
+            frames.clear();
+            if frames.capacity() > FRAMES_PER_WRITE {
+                frames.shrink_to(FRAMES_PER_WRITE);
+            }
+            if ended {
+                let _ = self.stream.shutdown().await;
                 return;
             }
-        }
-        frames.clear();
-        if frames.capacity() > FRAMES_PER_WRITE {
-            frames.shrink_to(FRAMES_PER_WRITE);
-        }
-        if ended {
-            let _ = stream.shutdown().await;
-            return;
         }
     }
 }
@@ -201,33 +215,25 @@ async fn next_frames(body: &mut SseBody, frames: &mut Vec<Bytes>) -> bool {
     .await
 }
 
-/// What a stream's client sent after its request.
-struct Input<'a> {
-    received: usize,
-    transport: &'a Transport,
-}
-
-impl Input<'_> {
-    /// Resolves when the socket is readable: `true` if the peer closed it, or sent more than
-    /// the allowance (the stream ends). Bytes within the allowance are discarded.
-    async fn peer_closed(&mut self, stream: &TcpStream) -> bool {
-        if stream.readable().await.is_err() {
-            return true;
-        }
-        let mut scratch = [0u8; 512];
-        match stream.try_read(&mut scratch) {
-            Ok(0) => true,
-            Ok(n) => {
-                self.received += n;
-                if self.received > INPUT_ALLOWANCE {
-                    self.transport.close_because(CloseReason::ClientInput);
-                    return true;
-                }
-                false
+/// Resolves when the socket is readable: `true` if the peer closed it, or sent more than the
+/// allowance in all (the stream ends). Bytes within the allowance are discarded.
+async fn peer_closed(stream: &TcpStream, received: &mut usize, transport: &Transport) -> bool {
+    if stream.readable().await.is_err() {
+        return true;
+    }
+    let mut scratch = [0u8; 512];
+    match stream.try_read(&mut scratch) {
+        Ok(0) => true,
+        Ok(n) => {
+            *received += n;
+            if *received > INPUT_ALLOWANCE {
+                transport.close_because(CloseReason::ClientInput);
+                return true;
             }
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => false,
-            Err(_) => true,
+            false
         }
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => false,
+        Err(_) => true,
     }
 }
 

@@ -42,6 +42,7 @@ pub async fn accept_loop(
             inflight: Arc::new(tokio::sync::Semaphore::new(settings.max_inflight_requests)),
             node,
             settings,
+            streams: connections.clone(),
         }),
         hyper,
         drain,
