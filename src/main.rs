@@ -59,6 +59,10 @@ async fn run(config: Config) -> ExitCode {
     };
     let app = match App::build(config).await {
         Ok(app) => app,
+        Err(error @ ssehub::app::AppError::JwtKey(_)) => {
+            eprintln!("ssehub: {error}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
         Err(error) => {
             eprintln!("ssehub: {error}");
             return ExitCode::from(EXIT_UNAVAILABLE);

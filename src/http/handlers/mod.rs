@@ -20,6 +20,6 @@ use crate::auth::{Access, Caller};
 /// The caller of a request, for a verb that needs `needed`; before anything else is read.
 fn identify(req: &Request<Incoming>, shared: &Shared, access: Access) -> Result<Caller, ApiError> {
     let query = Query::parse(req.uri().query());
-    let credentials = request::credentials(req.headers(), &query);
+    let credentials = request::credentials(req.headers(), &query, &shared.settings.jwt_cookie);
     Ok(shared.node.identify(&credentials, access)?)
 }
