@@ -8,8 +8,7 @@ use parking_lot::Mutex;
 
 use super::{
     Appended, CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry,
-    Retention,
-    StoreError, StoreFuture,
+    Retention, StoreError, StoreFuture,
 };
 use crate::event::{ClientId, Event, MessageId, NewEvent, Sequence, UnixMillis};
 

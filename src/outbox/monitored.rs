@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::{
     Appended, CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry,
-    Retention,
-    Store, StoreFuture,
+    Retention, Store, StoreFuture,
 };
 use crate::event::{ClientId, Event, NewEvent, Sequence, UnixMillis};
 use crate::metrics::{Metrics, StoreOp};

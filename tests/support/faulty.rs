@@ -10,8 +10,7 @@ use ssehub::event::{ClientId, Event, NewEvent, Sequence, UnixMillis};
 use ssehub::outbox::memory::MemoryStore;
 use ssehub::outbox::{
     Appended, CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry,
-    Retention,
-    StoreFuture,
+    Retention, StoreFuture,
 };
 
 pub struct Wrapped {

@@ -78,8 +78,7 @@ use mongodb::{Client, Collection, Database, IndexModel};
 
 use super::{
     Appended, CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry,
-    Retention,
-    StoreError, StoreFuture,
+    Retention, StoreError, StoreFuture,
 };
 use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, Topic, UnixMillis};
 
