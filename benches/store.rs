@@ -30,7 +30,7 @@ fn append(runtime: &Runtime, store: &dyn Store, size: u64, iters: u64) -> Durati
         timed += runtime.block_on(async {
             let began = Instant::now();
             for batch in batches {
-                store.append(batch).await.expect("append");
+                store.append(&batch).await.expect("append");
             }
             began.elapsed()
         });

@@ -150,6 +150,7 @@ fn demo_event(n: u64) -> NewEvent {
     };
     NewEvent {
         message_id: MessageId::random(),
+        chosen_id: false,
         event_type: EventType::known(event_type),
         target: None,
         created_at: UnixMillis::now(),

@@ -14,7 +14,8 @@
 //! metrics      Prometheus registry and exposition; the label vocabularies (CloseReason, Limit, ...)
 //! shutdown     signal future, readiness latch
 //! outbox/      EventLog, CheckpointStore, Coordination traits; embedded/ (redb) · mongo/ ·
-//!              memory; publisher (group commit of events); checkpoint (of acks: 204 once durable);
+//!              memory; publisher (group commit of events); fresh (appends handed to the
+//!              dispatcher); checkpoint (of acks: 204 once durable); monitored (timing, health);
 //!              contract (the suite every store passes)
 //! tail         the ring of encoded frames: read(cursor) -> frames | evicted
 //! registry/    sharded subscribers, indexes by client id, type and topic selector, RAII

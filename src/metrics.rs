@@ -77,6 +77,7 @@ vocabulary! {
         Head => "head",
         Oldest => "oldest",
         Trim => "trim",
+        ForgetMessageIds => "forget_message_ids",
         Probe => "probe",
         LoadCheckpoint => "load_checkpoint",
         SaveCheckpoints => "save_checkpoints",

@@ -128,6 +128,8 @@ async fn a_full_disk_turns_readiness_off_loses_nothing_answered_and_heals_withou
                 .as_u16()
         }
     };
+    // Ready once the dispatcher has read the log for the first time, a moment after start.
+    support::assert_eventually(|| hub.node.readiness().is_ok(), "readiness at start").await;
     assert_eq!(ready(&hub).await, 200);
     let mut answered = Vec::new();
     publish_until_full(&hub, &mut answered).await;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use ssehub::event::Sequence;
 use ssehub::outbox::contract::{self, sample};
 use ssehub::outbox::mongo::{MongoOptions, MongoStore, Numbering};
-use ssehub::outbox::{EventLog, Page, StoreError};
+use ssehub::outbox::{Appended, EventLog, Page, StoreError};
 
 const URI_VAR: &str = "SSEHUB_TEST_MONGODB_URI";
 
@@ -167,7 +167,13 @@ async fn concurrent_appenders_get_disjoint_gap_free_sequences(server: &Server) {
                     .map(|n| sample(task * 1000 + batch * 10 + n, None))
                     .collect();
                 let ids: Vec<_> = events.iter().map(|e| e.message_id).collect();
-                let sequences = store.append(events).await.expect("append");
+                let sequences: Vec<Sequence> = store
+                    .append(&events)
+                    .await
+                    .expect("append")
+                    .into_iter()
+                    .map(Appended::sequence)
+                    .collect();
                 assert_eq!(sequences.len(), ids.len());
                 assert!(sequences.windows(2).all(|w| w[1].0 == w[0].0 + 1));
                 appended.extend(sequences.into_iter().zip(ids));
@@ -201,7 +207,7 @@ async fn a_new_connection_continues_after_the_head(server: &Server) {
     let database = server.database("restart");
     let first = server.store(&database).await;
     first
-        .append((1..=3).map(|n| sample(n, None)).collect())
+        .append(&(1..=3).map(|n| sample(n, None)).collect::<Vec<_>>())
         .await
         .unwrap();
     first
@@ -215,8 +221,8 @@ async fn a_new_connection_continues_after_the_head(server: &Server) {
     let second = server.store(&database).await;
     assert_eq!(second.head().await.unwrap(), Sequence(3));
     assert_eq!(
-        second.append(vec![sample(4, None)]).await.unwrap(),
-        vec![Sequence(4)]
+        second.append(&[sample(4, None)]).await.unwrap(),
+        vec![Appended::New(Sequence(4))]
     );
 }
 
@@ -229,7 +235,7 @@ async fn numbering_survives_pruning_wiping_and_rollback(server: &Server) {
     let store = server.store_numbering(&database, Numbering::Blocks).await;
     for n in 1..=3 {
         store
-            .append(vec![sample(n, None), sample(n, None)])
+            .append(&[sample(n, None), sample(n, None)])
             .await
             .unwrap();
     }
@@ -256,15 +262,15 @@ async fn numbering_survives_pruning_wiping_and_rollback(server: &Server) {
     let later = server.store_numbering(&database, Numbering::Blocks).await;
     assert_eq!(later.head().await.unwrap(), Sequence(6));
     assert_eq!(
-        later.append(vec![sample(7, None)]).await.unwrap(),
-        vec![Sequence(7)]
+        later.append(&[sample(7, None)]).await.unwrap(),
+        vec![Appended::New(Sequence(7))]
     );
     // Switching to the counter numbers on after everything stored.
     let counter = server.store_numbering(&database, Numbering::Counter).await;
     assert_eq!(counter.head().await.unwrap(), Sequence(7));
     assert_eq!(
-        counter.append(vec![sample(8, None)]).await.unwrap(),
-        vec![Sequence(8)]
+        counter.append(&[sample(8, None)]).await.unwrap(),
+        vec![Appended::New(Sequence(8))]
     );
     // A counter that went back (a failover rollback under w: 1) is moved past the outbox.
     client
@@ -274,17 +280,17 @@ async fn numbering_survives_pruning_wiping_and_rollback(server: &Server) {
         .await
         .unwrap();
     assert_eq!(
-        counter.append(vec![sample(9, None)]).await.unwrap(),
-        vec![Sequence(9)]
+        counter.append(&[sample(9, None)]).await.unwrap(),
+        vec![Appended::New(Sequence(9))]
     );
 }
 
 /// Empty batches, empty pages and positions beyond any stored number.
 async fn edges_cost_nothing(server: &Server) {
     let store = server.store(&server.database("edges")).await;
-    assert_eq!(store.append(Vec::new()).await.unwrap(), Vec::new());
+    assert_eq!(store.append(&[]).await.unwrap(), Vec::new());
     assert_eq!(store.head().await.unwrap(), Sequence::ZERO);
-    store.append(vec![sample(1, None)]).await.unwrap();
+    store.append(&[sample(1, None)]).await.unwrap();
     assert!(store
         .read_after(Sequence::ZERO, Page::events(0))
         .await
@@ -304,7 +310,7 @@ async fn edges_cost_nothing(server: &Server) {
 
 async fn calls_fail_fast_once_the_server_is_gone(store: MongoStore) {
     let started = Instant::now();
-    let error = store.append(vec![sample(1, None)]).await.unwrap_err();
+    let error = store.append(&[sample(1, None)]).await.unwrap_err();
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
     let error = store.head().await.unwrap_err();
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");

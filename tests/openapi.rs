@@ -174,6 +174,7 @@ fn sample_body(path: &str) -> Value {
         Some("notification" | "alert") => json!({"message": "route check"}),
         Some("data-update") => json!({"entityId": "1", "entityType": "route"}),
         Some("start") => json!({"intervalSeconds": 60}),
+        Some("batch") => json!({"events": [{"data": "route check"}]}),
         _ => json!({"data": "route check"}),
     }
 }

@@ -191,6 +191,125 @@ async fn sigkill_after_answered_publishes_loses_none_of_them() {
     );
 }
 
+/// The body of batch `b` of publisher `p`: `size` events, each with a chosen message id.
+fn batch_body(p: u64, b: u64, size: u64) -> serde_json::Value {
+    let events: Vec<_> = (0..size)
+        .map(|i| {
+            json!({
+                "data": {"p": p, "b": b, "i": i},
+                "messageId": format!("{p:08x}-{b:04x}-4{i:03x}-8000-0000000000ba"),
+            })
+        })
+        .collect();
+    json!({ "events": events })
+}
+
+#[tokio::test]
+async fn sigkill_mid_batches_keeps_each_batch_whole_or_absent_and_retries_answer_once() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let hub = Hub::start(data.path(), port).await;
+    let (publishers, size) = (4u64, 50u64);
+    let mut tasks = Vec::new();
+    for p in 0..publishers {
+        let addr = hub.addr;
+        tasks.push(tokio::spawn(async move {
+            // Batches until the hub dies; (b, answered sequences or None).
+            let mut sent = Vec::new();
+            for b in 0.. {
+                let body = batch_body(p, b, size);
+                match support::try_post_json(addr, "/api/sse/batch", &body, Duration::from_secs(5))
+                    .await
+                {
+                    Ok(reply) if reply.status == 200 => {
+                        let sequences: Vec<u64> = reply.json()["results"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|r| r["sequence"].as_u64().unwrap())
+                            .collect();
+                        sent.push((b, Some(sequences)));
+                    }
+                    _ => {
+                        sent.push((b, None));
+                        return sent;
+                    }
+                }
+            }
+            sent
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    hub.signal("KILL");
+    hub.wait(Duration::from_secs(5));
+    let mut sent = Vec::new();
+    for (p, task) in tasks.into_iter().enumerate() {
+        for (b, answer) in task.await.unwrap() {
+            sent.push((p as u64, b, answer));
+        }
+    }
+    assert!(
+        sent.iter().filter(|s| s.2.is_some()).count() >= 4,
+        "publishing ran"
+    );
+
+    let hub = Hub::start(data.path(), port).await;
+    // Every batch sent is retried with the same ids: one that was stored answers its
+    // original sequences, one that was not is stored now. Nothing is stored twice.
+    for (p, b, answer) in &sent {
+        let reply = post_json(hub.addr, "/api/sse/batch", None, batch_body(*p, *b, size)).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let sequences: Vec<u64> = reply.json()["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["sequence"].as_u64().unwrap())
+            .collect();
+        if let Some(answered) = answer {
+            assert_eq!(
+                &sequences, answered,
+                "batch {p}/{b}: the retry answers the original"
+            );
+        }
+        assert!(
+            sequences.windows(2).all(|w| w[1] == w[0] + 1),
+            "batch {p}/{b} is consecutive"
+        );
+    }
+    let total = sent.len() as u64 * size;
+    let mut stream = SseStream::open(hub.addr, "/api/sse/connect?checkpoint=0", &[]).await;
+    stream.connected().await;
+    let mut stored: Vec<(u64, u64, u64, u64)> = Vec::new();
+    while (stored.len() as u64) < total {
+        let event = stream.expect().await;
+        let d = event.json()["data"].clone();
+        stored.push((
+            event.sequence().unwrap(),
+            d["p"].as_u64().unwrap(),
+            d["b"].as_u64().unwrap(),
+            d["i"].as_u64().unwrap(),
+        ));
+    }
+    assert!(
+        stream.next(Duration::from_millis(500)).await.is_none(),
+        "nothing more is stored"
+    );
+    // Each batch is whole: its events are consecutive, in order, once.
+    let mut sorted = stored.clone();
+    sorted.sort_by_key(|&(_, p, b, i)| (p, b, i));
+    for batch in sorted.chunks(size as usize) {
+        let (first, p, b, _) = batch[0];
+        for (k, &(sequence, p2, b2, i)) in batch.iter().enumerate() {
+            assert_eq!(
+                (p2, b2, i),
+                (p, b, k as u64),
+                "batch {p}/{b} is whole and once"
+            );
+            assert_eq!(sequence, first + k as u64, "batch {p}/{b} is consecutive");
+        }
+    }
+}
+
 #[tokio::test]
 async fn sigkill_right_after_answered_acks_resumes_from_the_acknowledged_position() {
     let data = tempfile::tempdir().unwrap();

@@ -145,6 +145,7 @@ pub async fn run(common: &Common, transport: &Arc<Transport>, args: &DensityArgs
         .subscribe_key
         .clone()
         .or_else(|| common.publish_key.clone());
+    let cpu_before = pid.and_then(procfs::cpu_seconds);
     let started = Instant::now();
     let mut tasks = JoinSet::new();
     for i in 0..args.connections {
@@ -180,6 +181,10 @@ pub async fn run(common: &Common, transport: &Arc<Transport>, args: &DensityArgs
     }
     let connect_secs = started.elapsed().as_secs_f64();
     let connected = tally.connected.load(Ordering::Relaxed);
+    let connect_cpu = pid
+        .and_then(procfs::cpu_seconds)
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
 
     sleep(Duration::from_secs(args.hold_secs)).await;
     let after = Readings::now(pid);
@@ -220,6 +225,9 @@ pub async fn run(common: &Common, transport: &Arc<Transport>, args: &DensityArgs
         source_addresses: sources.addresses_used(),
         connect_secs: verdict::round(connect_secs),
         connects_per_sec: verdict::round(connected as f64 / connect_secs),
+        hub_cpu_us_per_connect: connect_cpu
+            .filter(|_| connected > 0)
+            .map(|cpu| verdict::round(cpu * 1e6 / connected as f64)),
         hub_rss_before: before.hub_rss,
         hub_rss_after: after.hub_rss,
         hub_rss_per_conn: per(after.hub_rss, before.hub_rss, connected),

@@ -58,6 +58,43 @@ scenario replay --hub "$hub" --hub-pid "$hub_pid" \
   replay --subscribers 50 --publishers 2 --rate 150 --duration-secs 3 --drain-secs 10 \
   --drop-percent 30 --pause-ms 300
 
+# Batches and retries (issue 15). A batch's events must arrive consecutive and in order; every
+# K-th request is sent again with the same messageIds and must answer the original sequences
+# with nothing delivered twice. The harness judges exactly-once and order; `expect_publishes`
+# checks the run really used batches and retries, so a harness that silently skipped them
+# cannot pass.
+# expect_publishes NAME BATCH MIN_RETRIES : reads the JSON report of scenario NAME.
+expect_publishes() {
+  python3 - "$out/$1.json" "$2" "$3" <<'PY' || failed+=("$1-publishes")
+import json, sys
+path, batch, min_retries = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+m = json.load(open(path))["metrics"]
+problems = []
+if m["batch"] != batch:
+    problems.append(f"batch {m['batch']}, expected {batch}")
+if m["published"] < 10 * batch:
+    problems.append(f"only {m['published']} events published")
+if m["retries"] < min_retries or m["retriesMatched"] != m["retries"]:
+    problems.append(f"{m['retriesMatched']} of {m['retries']} retries answered the original (want >= {min_retries}, all)")
+if problems:
+    print(f"{path}: " + "; ".join(problems), file=sys.stderr)
+    sys.exit(1)
+print(f"{path}: {m['published']} events in batches of {batch}, {m['retries']} retries answered the original")
+PY
+}
+scenario batch --hub "$hub" --hub-pid "$hub_pid" \
+  fanout --subscribers 20 --publishers 2 --rate 2000 --batch 50 --duration-secs 3 --drain-secs 10
+expect_publishes batch 50 0
+start_hub retries --data-dir "$out/retries-data"
+scenario retries --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
+  fanout --subscribers 20 --publishers 2 --rate 400 --batch 10 --message-id --retry-every 3 \
+  --duration-secs 3 --drain-secs 10
+expect_publishes retries 10 5
+scenario retries-single --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
+  fanout --subscribers 20 --publishers 2 --rate 200 --message-id --retry-every 2 \
+  --duration-secs 3 --drain-secs 10
+expect_publishes retries-single 1 10
+
 # Slow consumers: half the subscribers stop reading for 2.5 s while publishers go flat out;
 # a hub that closes stalled sockets after 1 s must still lose nothing once they resume.
 start_hub slow --store memory --write-stall-secs 1 --tail-capacity 256

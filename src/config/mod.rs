@@ -45,6 +45,10 @@ pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 32;
 pub const DEFAULT_MAX_INFLIGHT_REQUESTS: usize = 1024;
 /// `--max-header-bytes`: request line plus headers; hyper's floor is 8 KiB.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+/// `--max-batch-events`: a batch is one group commit, so this bounds one store transaction.
+pub const DEFAULT_MAX_BATCH_EVENTS: usize = 1000;
+/// `--dedupe-window-secs`: longer than any sane client's retry horizon (timeouts plus backoff).
+pub const DEFAULT_DEDUPE_WINDOW_SECS: &str = "300";
 /// Events per dispatcher read.
 const DISPATCH_BATCH: usize = 1024;
 
@@ -173,6 +177,13 @@ pub struct Config {
     /// Most concurrent SSE streams on this node (over it: 503 with Retry-After) [≥ 1].
     #[arg(value_name = "N", long, env = "SSEHUB_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = parse::at_least(1))]
     pub max_connections: usize,
+    /// Most events in one `POST /api/sse/batch` [1–10000].
+    #[arg(value_name = "N", long, env = "SSEHUB_MAX_BATCH_EVENTS", default_value_t = DEFAULT_MAX_BATCH_EVENTS, value_parser = parse::usize_in(1..=10_000))]
+    pub max_batch_events: usize,
+    /// Seconds a publisher-chosen `messageId` is remembered: a retry within it answers the
+    /// original instead of publishing again [1–604800].
+    #[arg(value_name = "SECS", long = "dedupe-window-secs", env = "SSEHUB_DEDUPE_WINDOW_SECS", default_value = DEFAULT_DEDUPE_WINDOW_SECS, value_parser = parse::seconds(1..=604_800))]
+    pub dedupe_window: Duration,
     /// Most concurrent streams of one client id (over it: 429) [≥ 1].
     #[arg(value_name = "N", long, env = "SSEHUB_MAX_CONNECTIONS_PER_CLIENT", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_CLIENT, value_parser = parse::at_least(1))]
     pub max_connections_per_client: usize,
@@ -346,6 +357,8 @@ impl Config {
             max_topic_selectors: self.max_topic_selectors,
             max_connections: self.max_connections,
             max_connections_per_client: self.max_connections_per_client,
+            max_batch_events: self.max_batch_events,
+            dedupe_window: self.dedupe_window,
             max_stream_lifetime: (!self.max_stream_lifetime.is_zero())
                 .then_some(self.max_stream_lifetime),
             require_client_tokens: self.require_client_tokens,

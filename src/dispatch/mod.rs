@@ -2,8 +2,9 @@
 //! each event once into its frame, appends the frames to the tail ring and wakes the
 //! subscribers the batch concerns.
 //!
-//! Local publishes wake it at once; otherwise it polls at `poll_interval` (other nodes'
-//! publishes), and re-polls immediately while pages come back full. A missing sequence number
+//! Local publishes wake it at once and hand their events over ([`Fresh`]), so what this node
+//! appended is dispatched without reading it back; otherwise it polls at `poll_interval`
+//! (other nodes' publishes), and re-polls immediately while pages come back full. A missing sequence number
 //! holds the mark ([`gap`]) so no subscriber ever sees 12 before 11.
 
 pub mod gap;
@@ -12,12 +13,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use self::gap::GapTracker;
 use crate::event::Sequence;
 use crate::metrics::Metrics;
+use crate::outbox::fresh::Fresh;
 use crate::outbox::{EventLog, Page};
 use crate::registry::{Interest, Registry};
 use crate::sse::frame;
@@ -65,8 +66,8 @@ pub struct Dispatcher {
     pub registry: Arc<Registry>,
     pub metrics: Arc<Metrics>,
     pub status: Arc<DispatchStatus>,
-    /// Notified by the local publisher after each durable append.
-    pub wake: Arc<Notify>,
+    /// The local publisher's durable appends; it wakes the dispatcher after each.
+    pub fresh: Arc<Fresh>,
     pub config: DispatchConfig,
 }
 
@@ -82,8 +83,9 @@ impl Dispatcher {
         let mut gaps = GapTracker::new(start, self.config.gap_timeout);
         let mut backoff = self.config.poll_interval;
         let mut last_head_check = Instant::now() - Duration::from_secs(60);
+        let mut woken = Woken::Timer;
         loop {
-            let pause = match self.drain(&mut gaps).await {
+            let pause = match self.drain(&mut gaps, woken).await {
                 Ok(Drained::Idle) => {
                     backoff = self.config.poll_interval;
                     if last_head_check.elapsed() >= Duration::from_secs(1) {
@@ -101,26 +103,39 @@ impl Dispatcher {
                     backoff
                 }
             };
-            tokio::select! {
+            woken = tokio::select! {
                 () = cancel.cancelled() => return,
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(pause) => {}
-            }
+                () = self.fresh.appended() => Woken::Append,
+                () = tokio::time::sleep(pause) => Woken::Timer,
+            };
         }
     }
 
-    /// Reads and dispatches until a page comes back short.
-    async fn drain(&self, gaps: &mut GapTracker) -> Result<Drained, ()> {
+    /// Dispatches what this node just appended (handed over, not read back) and reads the
+    /// store until a page comes back short. Woken by a local append, it reads the store only
+    /// when the head it knows of is past what was handed over; its timer (other nodes' events,
+    /// a gap) always reads.
+    async fn drain(&self, gaps: &mut GapTracker, woken: Woken) -> Result<Drained, ()> {
         loop {
-            let limit = Page {
-                events: self.config.batch,
-                bytes: BATCH_BYTES,
+            let fresh = self.fresh.take_after(gaps.high_water(), self.config.batch);
+            let (page, full) = if !fresh.is_empty() {
+                // Look again: more may have been handed over, or be in the store.
+                (fresh, true)
+            } else if woken == Woken::Append && gaps.high_water() >= self.status.head() {
+                self.status.caught_up.store(true, Ordering::Release);
+                return Ok(Drained::Idle);
+            } else {
+                let limit = Page {
+                    events: self.config.batch,
+                    bytes: BATCH_BYTES,
+                };
+                let page = self.log.read_after(gaps.high_water(), limit).await;
+                let page = page.map_err(|error| {
+                    tracing::warn!(%error, "dispatcher cannot read the outbox; retrying");
+                })?;
+                let full = limit.filled_by(&page);
+                (page, full)
             };
-            let page = self.log.read_after(gaps.high_water(), limit).await;
-            let page = page.map_err(|error| {
-                tracing::warn!(%error, "dispatcher cannot read the outbox; retrying");
-            })?;
-            let full = limit.filled_by(&page);
             let sequences: Vec<Sequence> = page.iter().map(|e| e.sequence).collect();
             let decision = gaps.release(&sequences, Instant::now());
             if decision.skipped > 0 {
@@ -167,7 +182,7 @@ impl Dispatcher {
             let behind = lag > 4 * self.config.batch as u64;
             self.status.caught_up.store(!behind, Ordering::Release);
             if lag > 0 {
-                self.wake.notify_one();
+                self.fresh.notify();
             }
         }
     }
@@ -176,4 +191,13 @@ impl Dispatcher {
 enum Drained {
     Idle,
     WaitingForGap,
+}
+
+/// What woke the dispatcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Woken {
+    /// The local publisher appended (and handed the events over).
+    Append,
+    /// The poll timer: other nodes' events, or a gap to look at again.
+    Timer,
 }

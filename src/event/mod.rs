@@ -153,13 +153,33 @@ impl fmt::Display for ClientId {
     }
 }
 
-/// The id a publish answers with; unique per event across the cluster.
+/// The id a publish answers with; unique per event across the cluster. The hub makes one up
+/// (a random UUID), or the publisher chooses it to make the publish retryable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MessageId(pub uuid::Uuid);
+
+/// A `messageId` that is not a UUID in its usual text form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("messageId must be a UUID written as 8-4-4-4-12 hexadecimal digits")]
+pub struct BadMessageId;
 
 impl MessageId {
     pub fn random() -> MessageId {
         MessageId(uuid::Uuid::new_v4())
+    }
+
+    /// Parses a client-chosen id: the hyphenated form only (`xxxxxxxx-xxxx-...`, any case), so
+    /// one id has one spelling and the answer echoes it back in lower case.
+    ///
+    /// # Errors
+    /// Any other text.
+    pub fn parse(text: &str) -> Result<MessageId, BadMessageId> {
+        if text.len() != 36 {
+            return Err(BadMessageId);
+        }
+        uuid::Uuid::try_parse(text)
+            .map(MessageId)
+            .map_err(|_| BadMessageId)
     }
 }
 
@@ -215,6 +235,9 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub message_id: MessageId,
+    /// The publisher chose `message_id`: a retry with it answers the original sequence
+    /// instead of appending again (the store keeps an index of chosen ids).
+    pub chosen_id: bool,
     pub event_type: EventType,
     /// `Some` for a targeted send: only connections of this client receive it.
     pub target: Option<ClientId>,
@@ -319,6 +342,21 @@ mod tests {
         assert!(ClientId::new("user@example.com").is_ok());
         assert!(ClientId::new("a b").is_err());
         assert!(ClientId::new(&"c".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn message_ids_parse_only_the_hyphenated_form() {
+        let id = MessageId::parse("6F9619FF-8B86-D011-B42D-00C04FC964FF").unwrap();
+        assert_eq!(id.to_string(), "6f9619ff-8b86-d011-b42d-00c04fc964ff");
+        for bad in [
+            "",
+            "6f9619ff8b86d011b42d00c04fc964ff",
+            "{6f9619ff-8b86-d011-b42d-00c04fc964ff}",
+            "6f9619ff-8b86-d011-b42d-00c04fc964fg",
+            "urn:uuid:6f9619ff-8b86-d011-b42d-00c04fc964ff",
+        ] {
+            assert_eq!(MessageId::parse(bad), Err(BadMessageId), "{bad}");
+        }
     }
 
     #[test]

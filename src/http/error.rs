@@ -83,7 +83,12 @@ impl ApiError {
             // Logged once here, at the boundary; the client gets the clean sentence.
             tracing::warn!(error = ?self, status = status.as_u16(), "request failed");
         }
-        let body = serde_json::json!({ "error": code.as_str(), "message": self.to_string() });
+        let mut body = serde_json::json!({ "error": code.as_str(), "message": self.to_string() });
+        if let ApiError::Node(error) = self {
+            if let Some(index) = error.event_index() {
+                body["index"] = index.into();
+            }
+        }
         let mut headers = HeaderMap::new();
         headers.insert(
             header::CONTENT_TYPE,

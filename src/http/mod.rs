@@ -10,6 +10,7 @@
 //! | GET | `/api/sse/connections` | subscribe | 200 | 400 401 503 |
 //! | POST | `/api/sse/token` | publish | 200 | 400 401 403 413 415 |
 //! | POST | `/api/sse/broadcast` | publish | 200 | 400 401 403 413 415 503 |
+//! | POST | `/api/sse/batch` | publish | 200 | as broadcast |
 //! | POST | `/api/sse/send/{clientId}` | publish | 200 | as broadcast |
 //! | POST | `/api/sse/notification[/{clientId}]` | publish | 200 | as broadcast |
 //! | POST | `/api/sse/alert[/{clientId}]` | publish | 200 | as broadcast |

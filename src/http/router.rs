@@ -20,6 +20,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/sse/presence"),
     ("POST", "/api/sse/token"),
     ("POST", "/api/sse/broadcast"),
+    ("POST", "/api/sse/batch"),
     ("POST", "/api/sse/send/{clientId}"),
     ("POST", "/api/sse/notification"),
     ("POST", "/api/sse/notification/{clientId}"),
@@ -102,6 +103,7 @@ async fn dispatch(req: Request<Incoming>, shared: &Shared) -> Result<Response<Hu
         ["api", "sse", "presence"] if is_get => history::presence(req, shared).await,
         ["api", "sse", "token"] if is_post => token::issue(req, shared).await,
         ["api", "openapi.json"] if is_get => Ok(ops::openapi()),
+        ["api", "sse", "batch"] if is_post => publish::batch(req, shared).await,
         ["api", "sse", "send", client] if is_post => {
             publish::publish(req, shared, PublishKind::Send, Some(client)).await
         }
@@ -131,7 +133,7 @@ async fn dispatch(req: Request<Incoming>, shared: &Shared) -> Result<Response<Hu
         | ["api", "demo", "status"]
         | ["health", "live" | "ready"]
         | ["metrics"] => Err(wrong("GET, HEAD, OPTIONS")),
-        ["api", "sse", "ack" | "token" | "broadcast" | "notification" | "alert" | "data-update"]
+        ["api", "sse", "ack" | "token" | "broadcast" | "batch" | "notification" | "alert" | "data-update"]
         | ["api", "sse", "send" | "notification" | "alert" | "data-update", _]
         | ["api", "demo", "start" | "stop"] => Err(wrong("POST, OPTIONS")),
         ["api", ..] | ["health", ..] => Err(ApiError::NotFound),

@@ -62,6 +62,14 @@ pub enum NodeError {
     /// Bad input: `code` says which rule it broke.
     #[error("{message}")]
     Invalid { code: ErrorCode, message: String },
+    /// One event of a batch broke a rule (or named a topic outside the grant: `code` says
+    /// which): nothing of the batch was stored.
+    #[error("events[{index}]: {message}")]
+    InvalidEvent {
+        index: usize,
+        code: ErrorCode,
+        message: String,
+    },
     #[error(transparent)]
     Auth(#[from] AuthError),
     /// The request contradicts the current state (the demo is already on, ...).
@@ -89,9 +97,36 @@ impl NodeError {
         }
     }
 
+    /// The same refusal, for the event at `index` of a batch.
+    pub fn at(self, index: usize) -> NodeError {
+        match self {
+            NodeError::Invalid { code, message } => NodeError::InvalidEvent {
+                index,
+                code,
+                message,
+            },
+            NodeError::NotGranted { message } => NodeError::InvalidEvent {
+                index,
+                code: ErrorCode::TopicNotGranted,
+                message,
+            },
+            other => other,
+        }
+    }
+
+    /// The batch event a refusal names, if any.
+    pub fn event_index(&self) -> Option<usize> {
+        match self {
+            NodeError::InvalidEvent { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
-            NodeError::Invalid { code, .. } | NodeError::Conflict { code, .. } => *code,
+            NodeError::Invalid { code, .. }
+            | NodeError::InvalidEvent { code, .. }
+            | NodeError::Conflict { code, .. } => *code,
             NodeError::Auth(error) => auth_code(error),
             NodeError::NotGranted { .. } => ErrorCode::TopicNotGranted,
             NodeError::StoreUnavailable(_) => ErrorCode::StoreUnavailable,

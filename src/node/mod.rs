@@ -6,7 +6,8 @@
 //! | verb | scope | file |
 //! |---|---|---|
 //! | [`Node::open_stream`] | subscribe or a client token | `open.rs`: identity, limits, resume precedence, prelude, deadline |
-//! | [`Node::publish`] | publish | `publish.rs`: the event types' fields, group commit |
+//! | [`Node::publish`] | publish | `publish.rs`: the event types' fields, topics, `messageId`, group commit |
+//! | [`Node::publish_batch`] | publish | `batch.rs`: many events, all or nothing, errors by index |
 //! | [`Node::history`] | subscribe or a client token | `history.rs`: stored events with a stream's visibility |
 //! | [`Node::ack`] | subscribe or a client token | `clients.rs`: forward-only checkpoints |
 //! | [`Node::issue_token`] | publish | `clients.rs` |
@@ -17,6 +18,7 @@
 //! [`Node::new`] assembles the parts; [`Node::spawn_tasks`] starts the background work
 //! (`tasks.rs`: dispatcher, heartbeat, node reports, retention, demo).
 
+mod batch;
 mod clients;
 mod demo;
 mod error;
@@ -33,7 +35,6 @@ mod tests;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -55,6 +56,7 @@ use crate::dispatch::{DispatchConfig, DispatchStatus};
 use crate::event::{ClientId, Sequence, UnixMillis};
 use crate::metrics::Metrics;
 use crate::outbox::checkpoint::Checkpoints;
+use crate::outbox::fresh::Fresh;
 use crate::outbox::monitored::{Health, Monitored};
 use crate::outbox::publisher::Publisher;
 use crate::outbox::{Coordination, EventLog, Retention, Store, StoreError};
@@ -84,6 +86,11 @@ pub struct NodeSettings {
     pub max_topic_selectors: usize,
     pub max_connections: usize,
     pub max_connections_per_client: usize,
+    /// Most events in one `POST /api/sse/batch`.
+    pub max_batch_events: usize,
+    /// How long a chosen `messageId` is remembered at least (retries within it answer the
+    /// original).
+    pub dedupe_window: Duration,
     /// Streams end after this (minus jitter); `None` keeps them open.
     pub max_stream_lifetime: Option<Duration>,
     /// A subscribe key alone may not name a client id or ack: only a client token binds one.
@@ -115,8 +122,8 @@ pub struct Node {
     health: Arc<Health>,
     readiness: Readiness,
     demo: Arc<Demo>,
-    /// Notified by the publisher after each durable append; wakes the dispatcher.
-    appended: Arc<Notify>,
+    /// The publisher's durable appends, handed to the dispatcher (it wakes on them).
+    fresh: Arc<Fresh>,
     /// The head when the node started: dispatch starts after it.
     start: Sequence,
     started: Instant,
@@ -160,7 +167,7 @@ impl Node {
         ));
         let dispatch = Arc::new(DispatchStatus::default());
         dispatch.observe_head(start);
-        let appended = Arc::new(Notify::new());
+        let fresh = Arc::new(Fresh::default());
         let log: Arc<dyn EventLog> = store.clone();
         let publisher = {
             let dispatch = dispatch.clone();
@@ -168,7 +175,7 @@ impl Node {
                 log.clone(),
                 metrics.clone(),
                 MAX_PUBLISH_BATCH,
-                appended.clone(),
+                fresh.clone(),
                 move |head| dispatch.observe_head(head),
                 tasks.cancel.clone(),
                 &tasks.tracker,
@@ -197,7 +204,7 @@ impl Node {
             dispatch,
             health,
             readiness: Readiness::default(),
-            appended,
+            fresh,
             start,
             started: Instant::now(),
         })

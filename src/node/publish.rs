@@ -39,7 +39,8 @@ const RESERVED_TYPES: [&str; 2] = ["connected", "reset"];
 
 impl Node {
     /// Publishes one event built from `body`; resolves once it is durable. `topics` (optional)
-    /// must be within the caller's publish grant.
+    /// must be within the caller's publish grant. A `messageId` the publisher chose makes it
+    /// retryable: the same id again answers the original.
     ///
     /// # Errors
     /// Auth, an invalid body (`code` names the field's rule), a topic outside the grant (403),
@@ -52,23 +53,52 @@ impl Node {
         body: &Map<String, Value>,
     ) -> Result<Published, NodeError> {
         require(caller, Access::Event)?;
-        let (event_type, fields) = build(kind, body)?;
-        let topics = topics_field(body.get("topics"))?;
-        self.check_publish_topics(caller, &topics)?;
-        let event = NewEvent {
-            message_id: MessageId::random(),
-            event_type,
-            target,
-            created_at: UnixMillis::now(),
-            topics,
-            fields: Value::Object(fields).to_string(),
-        };
+        let event = new_event(kind, target, body)?;
+        self.check_publish_topics(caller, &event.topics)?;
         let message_id = event.message_id;
         let sequence = self.publisher.publish(event).await?;
         Ok(Published {
             sequence,
             message_id,
         })
+    }
+}
+
+/// The event one publish body describes: what a single endpoint and a batch item share (the
+/// caller's grant for its `topics` is checked by the verb).
+pub(super) fn new_event(
+    kind: PublishKind,
+    target: Option<ClientId>,
+    body: &Map<String, Value>,
+) -> Result<NewEvent, NodeError> {
+    let (event_type, fields) = build(kind, body)?;
+    let topics = topics_field(body.get("topics"))?;
+    let (message_id, chosen_id) = match message_id(body)? {
+        Some(chosen) => (chosen, true),
+        None => (MessageId::random(), false),
+    };
+    Ok(NewEvent {
+        message_id,
+        chosen_id,
+        event_type,
+        target,
+        created_at: UnixMillis::now(),
+        topics,
+        fields: Value::Object(fields).to_string(),
+    })
+}
+
+/// `messageId`: absent (the hub makes one up) or a UUID the publisher chose.
+fn message_id(body: &Map<String, Value>) -> Result<Option<MessageId>, NodeError> {
+    match body.get("messageId") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => MessageId::parse(text)
+            .map(Some)
+            .map_err(|e| invalid(ErrorCode::InvalidField, format!("`messageId`: {e}"))),
+        Some(_) => Err(invalid(
+            ErrorCode::InvalidField,
+            "`messageId` must be a string (a UUID)",
+        )),
     }
 }
 
@@ -299,10 +329,40 @@ mod tests {
                 json!({"entityId": "1", "entityType": "x", "changes": [1]}),
                 ErrorCode::InvalidField,
             ),
+            (
+                PublishKind::Broadcast,
+                json!({"data": 1, "messageId": "not-a-uuid"}),
+                ErrorCode::InvalidField,
+            ),
+            (
+                PublishKind::Alert,
+                json!({"message": "m", "messageId": 7}),
+                ErrorCode::InvalidField,
+            ),
         ];
         for (kind, value, code) in cases {
-            let error = build(kind, &body(value.clone())).unwrap_err();
+            let error = new_event(kind, None, &body(value.clone())).unwrap_err();
             assert_eq!(error.code(), code, "{value}: {error:?}");
         }
+    }
+
+    #[test]
+    fn a_chosen_message_id_is_kept_and_marked() {
+        let id = "0b5c8f1e-3f6a-4c2e-9d7b-1a2b3c4d5e6f";
+        let event = new_event(
+            PublishKind::Broadcast,
+            None,
+            &body(json!({"data": 1, "messageId": id})),
+        )
+        .unwrap();
+        assert_eq!(event.message_id.to_string(), id);
+        assert!(event.chosen_id);
+        let event = new_event(
+            PublishKind::Notification,
+            None,
+            &body(json!({"message": "m"})),
+        )
+        .unwrap();
+        assert!(!event.chosen_id);
     }
 }

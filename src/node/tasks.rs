@@ -11,7 +11,7 @@ use crate::dispatch::Dispatcher;
 use crate::event::UnixMillis;
 use crate::outbox::{NodeReport, Retention};
 
-/// Retention runs this often.
+/// Retention (and forgetting message ids past the dedupe window) runs this often.
 const RETENTION_EVERY: Duration = Duration::from_secs(10);
 /// While the store's writes fail, it is probed this often.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
@@ -27,7 +27,7 @@ impl Node {
             registry: self.registry.clone(),
             metrics: self.metrics.clone(),
             status: self.dispatch.clone(),
-            wake: self.appended.clone(),
+            fresh: self.fresh.clone(),
             config: self.settings.dispatch,
         };
         let cancel = &tasks.cancel;
@@ -40,9 +40,7 @@ impl Node {
         tasks
             .tracker
             .spawn(self.clone().probe_while_failing(cancel.clone()));
-        if self.settings.retention != Retention::default() {
-            tasks.tracker.spawn(self.clone().retain(cancel.clone()));
-        }
+        tasks.tracker.spawn(self.clone().retain(cancel.clone()));
     }
 
     /// Switches the demo generator on, as `POST /api/demo/start` would (`--demo-on-start`).
@@ -111,12 +109,22 @@ impl Node {
         }
     }
 
+    /// Retention (when configured) and the dedupe window: what the store may forget.
     async fn retain(self: Arc<Node>, cancel: tokio_util::sync::CancellationToken) {
         loop {
-            match self.log.trim(self.settings.retention).await {
+            if self.settings.retention != Retention::default() {
+                match self.log.trim(self.settings.retention).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(trimmed = n, "retention trimmed the outbox"),
+                    Err(error) => tracing::warn!(%error, "retention failed"),
+                }
+            }
+            let window = i64::try_from(self.settings.dedupe_window.as_millis()).unwrap_or(i64::MAX);
+            let before = UnixMillis(UnixMillis::now().0.saturating_sub(window));
+            match self.log.forget_message_ids(before).await {
                 Ok(0) => {}
-                Ok(n) => tracing::debug!(trimmed = n, "retention trimmed the outbox"),
-                Err(error) => tracing::warn!(%error, "retention failed"),
+                Ok(n) => tracing::debug!(forgotten = n, "message ids left the dedupe window"),
+                Err(error) => tracing::warn!(%error, "forgetting old message ids failed"),
             }
             tokio::select! {
                 () = cancel.cancelled() => return,

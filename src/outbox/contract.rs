@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{DemoState, NodeReport, Page, PresenceEntry, Retention, Store, Visibility};
+use super::{Appended, DemoState, NodeReport, Page, PresenceEntry, Retention, Store, Visibility};
 use crate::event::{
     ClientId, EventType, MessageId, NewEvent, Selector, Sequence, Topic, UnixMillis,
 };
@@ -13,12 +13,24 @@ use crate::event::{
 pub fn sample(n: u64, target: Option<&str>) -> NewEvent {
     NewEvent {
         message_id: MessageId::random(),
+        chosen_id: false,
         event_type: EventType::known("message"),
         target: target.map(|t| ClientId::new(t).unwrap()),
         created_at: UnixMillis::now(),
         topics: Vec::new(),
         fields: format!(r#"{{"data":{{"n":{n}}}}}"#),
     }
+}
+
+/// `sample(n)` with a message id the publisher chose (derived from `n`: a retry of the same
+/// `n` carries the same id).
+pub fn chosen(n: u64) -> NewEvent {
+    let mut event = sample(n, None);
+    event.message_id = MessageId(uuid::Uuid::from_u128(
+        0x5eed_0000_0000_4000_8000_0000_0000_0000 | u128::from(n),
+    ));
+    event.chosen_id = true;
+    event
 }
 
 /// As [`sample`], for the given topics.
@@ -33,6 +45,13 @@ fn seqs(values: impl IntoIterator<Item = u64>) -> Vec<Sequence> {
     values.into_iter().map(Sequence).collect()
 }
 
+fn new(values: impl IntoIterator<Item = u64>) -> Vec<Appended> {
+    values
+        .into_iter()
+        .map(|n| Appended::New(Sequence(n)))
+        .collect()
+}
+
 pub async fn empty_store_has_nothing(store: impl Store) {
     assert_eq!(store.head().await.unwrap(), Sequence::ZERO);
     assert_eq!(store.oldest().await.unwrap(), None);
@@ -44,17 +63,17 @@ pub async fn empty_store_has_nothing(store: impl Store) {
 }
 
 pub async fn append_assigns_consecutive_sequences(store: impl Store) {
-    let first = store.append((0..3).map(|n| sample(n, None)).collect());
-    assert_eq!(first.await.unwrap(), seqs(1..=3));
-    let second = store.append((3..5).map(|n| sample(n, None)).collect());
-    assert_eq!(second.await.unwrap(), seqs(4..=5));
+    let first: Vec<NewEvent> = (0..3).map(|n| sample(n, None)).collect();
+    assert_eq!(store.append(&first).await.unwrap(), new(1..=3));
+    let second: Vec<NewEvent> = (3..5).map(|n| sample(n, None)).collect();
+    assert_eq!(store.append(&second).await.unwrap(), new(4..=5));
     assert_eq!(store.head().await.unwrap(), Sequence(5));
     assert_eq!(store.oldest().await.unwrap(), Some(Sequence(1)));
 }
 
 pub async fn read_after_pages_in_order(store: impl Store) {
     let batch: Vec<NewEvent> = (1..=10).map(|n| sample(n, None)).collect();
-    store.append(batch.clone()).await.unwrap();
+    store.append(&batch).await.unwrap();
     let mut after = Sequence::ZERO;
     let mut seen = Vec::new();
     loop {
@@ -89,7 +108,7 @@ pub async fn read_after_pages_in_order(store: impl Store) {
 
 pub async fn targeted_events_keep_their_target(store: impl Store) {
     let batch = vec![sample(1, None), sample(2, Some("alice")), sample(3, None)];
-    store.append(batch).await.unwrap();
+    store.append(&batch).await.unwrap();
     let events = store
         .read_after(Sequence::ZERO, Page::events(10))
         .await
@@ -118,7 +137,7 @@ pub async fn topics_round_trip(store: impl Store) {
         sample_in(4, None, &[&longest]),
         sample_in(5, None, &many),
     ];
-    store.append(batch.clone()).await.unwrap();
+    store.append(&batch).await.unwrap();
     let events = store
         .read_after(Sequence::ZERO, Page::events(10))
         .await
@@ -131,7 +150,7 @@ pub async fn topics_round_trip(store: impl Store) {
 
 pub async fn visible_reads_apply_topics_and_targets(store: impl Store) {
     store
-        .append(vec![
+        .append(&[
             sample(1, None),
             sample_in(2, None, &["org/42/room1"]),
             sample_in(3, None, &["org/420/x"]),
@@ -190,7 +209,7 @@ pub async fn visible_reads_apply_topics_and_targets(store: impl Store) {
 
 pub async fn trimming_by_count_moves_the_oldest(store: impl Store) {
     store
-        .append((1..=10).map(|n| sample(n, None)).collect())
+        .append(&(1..=10).map(|n| sample(n, None)).collect::<Vec<_>>())
         .await
         .unwrap();
     let retention = Retention {
@@ -210,16 +229,13 @@ pub async fn trimming_by_count_moves_the_oldest(store: impl Store) {
     );
     assert_eq!(store.trim(retention).await.unwrap(), 0);
     // Numbering continues after the head, never reusing trimmed numbers.
-    assert_eq!(
-        store.append(vec![sample(11, None)]).await.unwrap(),
-        seqs([11])
-    );
+    assert_eq!(store.append(&[sample(11, None)]).await.unwrap(), new([11]));
 }
 
 pub async fn trimming_by_age_keeps_recent_events(store: impl Store) {
     let mut old = sample(1, None);
     old.created_at = UnixMillis(UnixMillis::now().0 - 3_600_000);
-    store.append(vec![old, sample(2, None)]).await.unwrap();
+    store.append(&[old, sample(2, None)]).await.unwrap();
     let retention = Retention {
         max_events: None,
         max_age: Some(Duration::from_secs(60)),
@@ -230,7 +246,7 @@ pub async fn trimming_by_age_keeps_recent_events(store: impl Store) {
 
 pub async fn trimming_everything_keeps_the_head(store: impl Store) {
     store
-        .append((1..=3).map(|n| sample(n, None)).collect())
+        .append(&(1..=3).map(|n| sample(n, None)).collect::<Vec<_>>())
         .await
         .unwrap();
     let retention = Retention {
@@ -240,10 +256,77 @@ pub async fn trimming_everything_keeps_the_head(store: impl Store) {
     assert_eq!(store.trim(retention).await.unwrap(), 3);
     assert_eq!(store.oldest().await.unwrap(), None);
     assert_eq!(store.head().await.unwrap(), Sequence(3));
+    assert_eq!(store.append(&[sample(4, None)]).await.unwrap(), new([4]));
+}
+
+pub async fn retries_answer_the_original(store: impl Store) {
+    let first = store
+        .append(&[chosen(1), sample(2, None), chosen(3)])
+        .await
+        .unwrap();
+    assert_eq!(first, new(1..=3));
+    // A retry of 3 and of 1, and a new event between them: only the new one is stored, and
+    // the retries answer the original sequences.
+    let again = store
+        .append(&[chosen(3), chosen(4), chosen(1)])
+        .await
+        .unwrap();
     assert_eq!(
-        store.append(vec![sample(4, None)]).await.unwrap(),
-        seqs([4])
+        again,
+        vec![
+            Appended::Retry(Sequence(3)),
+            Appended::New(Sequence(4)),
+            Appended::Retry(Sequence(1))
+        ]
     );
+    // Twice in one append (two callers retrying at once): stored once.
+    let twice = store.append(&[chosen(5), chosen(5)]).await.unwrap();
+    assert_eq!(
+        twice,
+        vec![Appended::New(Sequence(5)), Appended::Retry(Sequence(5))]
+    );
+    assert_eq!(store.head().await.unwrap(), Sequence(5));
+    let stored = store
+        .read_after(Sequence::ZERO, Page::events(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        seqs(1..=5)
+    );
+    assert_eq!(stored[3].message_id, chosen(4).message_id);
+    // Hub-made ids are never looked up: the same random id is not a retry key.
+    let mut unchosen = sample(6, None);
+    unchosen.message_id = MessageId(uuid::Uuid::from_u128(0x6));
+    assert_eq!(store.append(&[unchosen]).await.unwrap(), new([6]));
+    // Forgetting only what is older than the window keeps a fresh id.
+    store
+        .forget_message_ids(UnixMillis(UnixMillis::now().0 - 60_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.append(&[chosen(4)]).await.unwrap(),
+        vec![Appended::Retry(Sequence(4))]
+    );
+}
+
+pub async fn large_batches_are_consecutive(store: impl Store) {
+    store.append(&[sample(0, None)]).await.unwrap();
+    let batch: Vec<NewEvent> = (1..=1000).map(chosen).collect();
+    let appended = store.append(&batch).await.unwrap();
+    assert_eq!(appended, new(2..=1001));
+    let mut after = Sequence(1);
+    let mut seen = 0;
+    loop {
+        let page = store.read_after(after, Page::events(300)).await.unwrap();
+        let Some(last) = page.last() else { break };
+        for (offset, event) in page.iter().enumerate() {
+            assert_eq!(event.sequence, Sequence(after.0 + 1 + offset as u64));
+        }
+        seen += page.len();
+        after = last.sequence;
+    }
+    assert_eq!(seen, 1000);
 }
 
 pub async fn checkpoints_only_move_forward(store: impl Store) {
@@ -407,6 +490,8 @@ macro_rules! for_each_contract_check {
             trimming_by_count_moves_the_oldest,
             trimming_by_age_keeps_recent_events,
             trimming_everything_keeps_the_head,
+            retries_answer_the_original,
+            large_batches_are_consecutive,
             checkpoints_only_move_forward,
             demo_switch_has_one_winner,
             leases_have_one_holder_until_expiry,

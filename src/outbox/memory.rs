@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::{
-    CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry, Retention,
-    StoreError, StoreFuture,
+    Appended, CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry,
+    Retention, StoreError, StoreFuture,
 };
-use crate::event::{ClientId, Event, NewEvent, Sequence, UnixMillis};
+use crate::event::{ClientId, Event, MessageId, NewEvent, Sequence, UnixMillis};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -22,6 +22,9 @@ struct State {
     /// Retained events, oldest first, sequences consecutive.
     events: VecDeque<Event>,
     head: Sequence,
+    /// Chosen message ids and where they went; `chosen` lists them oldest first for forgetting.
+    message_ids: HashMap<MessageId, Sequence>,
+    chosen: VecDeque<(UnixMillis, MessageId)>,
     checkpoints: HashMap<ClientId, Sequence>,
     demo: DemoState,
     leases: HashMap<String, (String, Instant)>,
@@ -44,16 +47,29 @@ impl EventLog for MemoryStore {
         "memory"
     }
 
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Sequence>> {
-        let mut state = self.state.lock();
-        let mut sequences = Vec::with_capacity(batch.len());
+    fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>> {
+        let mut guard = self.state.lock();
+        let state = &mut *guard;
+        let mut results = Vec::with_capacity(batch.len());
         for event in batch {
+            if event.chosen_id {
+                if let Some(&original) = state.message_ids.get(&event.message_id) {
+                    results.push(Appended::Retry(original));
+                    continue;
+                }
+            }
             state.head = state.head.next();
             let sequence = state.head;
-            sequences.push(sequence);
-            state.events.push_back(event.with_sequence(sequence));
+            if event.chosen_id {
+                state.message_ids.insert(event.message_id, sequence);
+                state.chosen.push_back((event.created_at, event.message_id));
+            }
+            results.push(Appended::New(sequence));
+            state
+                .events
+                .push_back(event.clone().with_sequence(sequence));
         }
-        ready(Ok(sequences))
+        ready(Ok(results))
     }
 
     fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>> {
@@ -101,6 +117,21 @@ impl EventLog for MemoryStore {
             }
         }
         ready(Ok((before - state.events.len()) as u64))
+    }
+
+    fn forget_message_ids(&self, before: UnixMillis) -> StoreFuture<'_, u64> {
+        let mut guard = self.state.lock();
+        let state = &mut *guard;
+        let mut forgotten = 0;
+        while let Some(&(created, id)) = state.chosen.front() {
+            if created >= before {
+                break;
+            }
+            state.chosen.pop_front();
+            state.message_ids.remove(&id);
+            forgotten += 1;
+        }
+        ready(Ok(forgotten))
     }
 }
 

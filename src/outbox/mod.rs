@@ -8,6 +8,7 @@
 
 pub mod checkpoint;
 pub mod embedded;
+pub mod fresh;
 pub mod memory;
 pub mod mongo;
 pub mod monitored;
@@ -157,9 +158,16 @@ pub trait EventLog: Send + Sync + 'static {
     /// Short backend name for `/api/sse/stats` and metrics labels.
     fn kind(&self) -> &'static str;
 
-    /// Appends the batch atomically and durably, assigning each event the next sequence
-    /// number in order. Returns the sequences, one per event, in the batch's order.
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Sequence>>;
+    /// Appends the batch atomically and durably: every event gets the next sequence number in
+    /// the batch's order, consecutively, and either all of them are stored or none is. Returns
+    /// one result per event, in the batch's order.
+    ///
+    /// An event whose publisher chose its message id ([`NewEvent::chosen_id`]) and whose id
+    /// the log already holds (in its idempotency index, or earlier in this batch) is a retry:
+    /// it is not stored again and its result is the original's sequence
+    /// ([`Appended::Retry`]). The index keeps a chosen id at least until
+    /// [`forget_message_ids`](EventLog::forget_message_ids) drops it.
+    fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>>;
 
     /// Events with a sequence greater than `after`, in increasing order, as many as `page`
     /// allows. Targeted events are included; readers filter.
@@ -214,11 +222,37 @@ pub trait EventLog: Send + Sync + 'static {
     /// Deletes what `retention` no longer keeps; returns how many events went.
     fn trim(&self, retention: Retention) -> StoreFuture<'_, u64>;
 
+    /// Drops the idempotency records of chosen message ids stored before `before` (the dedupe
+    /// window); returns how many went. A store whose index lives with its events (MongoDB's
+    /// unique index on the outbox) keeps each id as long as its event and drops nothing here.
+    fn forget_message_ids(&self, before: UnixMillis) -> StoreFuture<'_, u64>;
+
     /// A small durable write that proves the store takes writes again (after a full disk,
     /// say); the node calls it while writes fail. Backends without such a failure mode keep
     /// the default.
     fn probe(&self) -> StoreFuture<'_, ()> {
         Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// Where one event of an append went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored now, at this sequence.
+    New(Sequence),
+    /// A retry: its chosen message id was stored before, at this sequence; nothing was added.
+    Retry(Sequence),
+}
+
+impl Appended {
+    pub fn sequence(self) -> Sequence {
+        match self {
+            Appended::New(sequence) | Appended::Retry(sequence) => sequence,
+        }
+    }
+
+    pub fn is_new(self) -> bool {
+        matches!(self, Appended::New(_))
     }
 }
 

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{
-    CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry, Retention,
-    Store, StoreFuture,
+    Appended, CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry,
+    Retention, Store, StoreFuture,
 };
-use crate::event::{ClientId, Event, NewEvent, Sequence};
+use crate::event::{ClientId, Event, NewEvent, Sequence, UnixMillis};
 use crate::metrics::{Metrics, StoreOp};
 
 /// Which store calls have been failing: the last write, the last read.
@@ -110,7 +110,7 @@ impl EventLog for Monitored {
     fn kind(&self) -> &'static str {
         self.inner.kind()
     }
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Sequence>> {
+    fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>> {
         self.watch(StoreOp::Append, Class::Write, self.inner.append(batch))
     }
     fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>> {
@@ -125,6 +125,10 @@ impl EventLog for Monitored {
     }
     fn trim(&self, retention: Retention) -> StoreFuture<'_, u64> {
         self.watch(StoreOp::Trim, Class::Other, self.inner.trim(retention))
+    }
+    fn forget_message_ids(&self, before: UnixMillis) -> StoreFuture<'_, u64> {
+        let call = self.inner.forget_message_ids(before);
+        self.watch(StoreOp::ForgetMessageIds, Class::Other, call)
     }
     fn probe(&self) -> StoreFuture<'_, ()> {
         self.watch(StoreOp::Probe, Class::Write, self.inner.probe())

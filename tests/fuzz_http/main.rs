@@ -1,7 +1,9 @@
 //! Property tests over the whole HTTP surface. A hub (memory store, publish and subscribe keys)
 //! is driven with generated query strings, headers and bodies on every endpoint. Whatever comes
 //! in, it answers below 500, every refusal has the JSON error shape, the key rules hold, and the
-//! outbox grows by exactly one per accepted publish and never otherwise.
+//! outbox grows by exactly one per accepted publish (none for a retry of a chosen `messageId`,
+//! which answers the original), by exactly the new events of an accepted batch (consecutive,
+//! in order), and never otherwise.
 //!
 //! Requests are built from bytes rather than `&str`, so header values carry obs-text and bodies
 //! invalid UTF-8. CR, LF and NUL cannot reach a header (the `http` crate refuses them), so they
@@ -114,10 +116,21 @@ impl Harness {
 // ------------------------------------------------------------------------------------------
 // The tests.
 
+/// The `messageId` a publish body chose, in the hub's spelling, if it is a valid one.
+fn chosen_id(body: &Value) -> Option<String> {
+    let text = body.get("messageId")?.as_str()?;
+    (text.len() == 36)
+        .then(|| uuid::Uuid::try_parse(text).ok())
+        .flatten()
+        .map(|id| id.to_string())
+}
+
 #[test]
 fn publish_endpoints_store_exactly_what_they_accept() {
     let harness = Harness::start();
     let strategy = post_probe(publish_path().prop_map(|p| (Endpoint::Publish, p)));
+    // Chosen message ids accepted so far, and the sequence each was stored at.
+    let stored = std::sync::Mutex::new(std::collections::HashMap::<String, u64>::new());
     harness.run(strategy, |harness, probe| {
         let before = harness.head();
         let answer = harness.send(&probe)?;
@@ -125,11 +138,26 @@ fn publish_endpoints_store_exactly_what_they_accept() {
         check_shape(&probe, &answer)?;
         check_auth(&probe, &answer)?;
         if answer.status.is_success() {
-            prop_assert_eq!(after, before + 1, "accepted publish did not add one event");
             let json = answer.json().unwrap_or_default();
-            prop_assert_eq!(json["sequence"].as_u64(), Some(after), "reply: {}", json);
+            let request: Value = serde_json::from_slice(&probe.body).unwrap_or_default();
+            let chosen = chosen_id(&request);
+            let mut stored = stored.lock().unwrap();
+            match chosen.as_ref().and_then(|id| stored.get(id)) {
+                Some(&original) => {
+                    prop_assert_eq!(after, before, "a retry added an event");
+                    prop_assert_eq!(json["sequence"].as_u64(), Some(original), "retry: {}", json);
+                }
+                None => {
+                    prop_assert_eq!(after, before + 1, "accepted publish did not add one event");
+                    prop_assert_eq!(json["sequence"].as_u64(), Some(after), "reply: {}", json);
+                }
+            }
             let id = json["messageId"].as_str().unwrap_or_default();
             prop_assert!(uuid::Uuid::parse_str(id).is_ok(), "messageId {:?}", id);
+            if let Some(chosen) = chosen {
+                prop_assert_eq!(id, chosen.as_str(), "the chosen id is echoed");
+                stored.entry(chosen).or_insert(after);
+            }
         } else {
             prop_assert_eq!(
                 after,
@@ -138,6 +166,76 @@ fn publish_endpoints_store_exactly_what_they_accept() {
                 probe
             );
         }
+        Ok(())
+    });
+    harness.finish();
+}
+
+#[test]
+fn batches_store_all_or_nothing() {
+    let harness = Harness::start();
+    let endpoint = Just((Endpoint::Batch, "/api/sse/batch".to_owned()));
+    let strategy = post_probe_with(endpoint, batch_body());
+    let stored = std::sync::Mutex::new(std::collections::HashMap::<String, u64>::new());
+    harness.run(strategy, |harness, probe| {
+        let before = harness.head();
+        let answer = harness.send(&probe)?;
+        let after = harness.head();
+        check_shape(&probe, &answer)?;
+        check_auth(&probe, &answer)?;
+        let request: Value = serde_json::from_slice(&probe.body).unwrap_or_default();
+        let events = request["events"].as_array().cloned().unwrap_or_default();
+        if !answer.status.is_success() {
+            prop_assert_eq!(
+                after,
+                before,
+                "a refused batch changed the outbox: {:?}",
+                probe
+            );
+            let json = answer.json().unwrap_or_default();
+            if let Some(index) = json.get("index") {
+                let index = index.as_u64().unwrap_or(u64::MAX) as usize;
+                prop_assert!(
+                    index < events.len(),
+                    "index {} of {} events",
+                    index,
+                    events.len()
+                );
+                let message = json["message"].as_str().unwrap_or_default();
+                prop_assert!(
+                    message.starts_with(&format!("events[{index}]: ")),
+                    "{}",
+                    message
+                );
+            }
+            return Ok(());
+        }
+        let results = answer.json().unwrap_or_default()["results"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        prop_assert_eq!(results.len(), events.len(), "one result per event");
+        let mut stored = stored.lock().unwrap();
+        let mut next = before;
+        for (event, result) in events.iter().zip(&results) {
+            let sequence = result["sequence"].as_u64().unwrap_or_default();
+            let id = result["messageId"].as_str().unwrap_or_default();
+            let chosen = chosen_id(event);
+            match chosen.as_ref().and_then(|c| stored.get(c)) {
+                Some(&original) => {
+                    prop_assert_eq!(sequence, original, "a retry answers the original")
+                }
+                None => {
+                    next += 1;
+                    prop_assert_eq!(sequence, next, "new events are consecutive, in order");
+                }
+            }
+            if let Some(chosen) = chosen {
+                prop_assert_eq!(id, chosen.as_str(), "the chosen id is echoed");
+                stored.entry(chosen).or_insert(sequence);
+            }
+        }
+        prop_assert_eq!(after, next, "the outbox grew by the new events exactly");
         Ok(())
     });
     harness.finish();

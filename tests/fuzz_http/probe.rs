@@ -24,6 +24,7 @@ pub(super) enum Endpoint {
     Ack,
     Token,
     Publish,
+    Batch,
     DemoStart,
     DemoStop,
 }
@@ -32,7 +33,11 @@ impl Endpoint {
     pub(super) fn needs_publish_scope(self) -> bool {
         matches!(
             self,
-            Endpoint::Token | Endpoint::Publish | Endpoint::DemoStart | Endpoint::DemoStop
+            Endpoint::Token
+                | Endpoint::Publish
+                | Endpoint::Batch
+                | Endpoint::DemoStart
+                | Endpoint::DemoStop
         )
     }
 

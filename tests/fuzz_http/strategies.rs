@@ -162,7 +162,31 @@ pub(super) fn field_value(name: &'static str) -> BoxedStrategy<String> {
             1 => at_cap(64),
         ]
         .boxed(),
-        "clientId" => prop_oneof![
+        "messageId" => prop_oneof![
+            4 => select(MESSAGE_IDS.to_vec()).prop_map(Value::from),
+            1 => select(vec![
+                "", "not-a-uuid", "0b5c8f1e3f6a4c2e9d7b1a2b3c4d5e6f",
+                "{0b5c8f1e-3f6a-4c2e-9d7b-1a2b3c4d5e6f}", "0b5c8f1e-3f6a-4c2e-9d7b-1a2b3c4d5e6g",
+            ])
+            .prop_map(Value::from),
+        ]
+        .boxed(),
+        // Mostly valid lists (repeats included), then each way a list breaks the rules.
+        "topics" => prop_oneof![
+            4 => vec("[A-Za-z0-9._~:@!$&'()+,;=/-]{1,12}", 1..4).prop_map(|t| json!(t)),
+            1 => select(vec![
+                json!([]),
+                json!(["org/*"]),
+                json!(["a b"]),
+                json!("org/42"),
+                json!([42]),
+                json!(["x", "x"]),
+                json!((0..17).map(|i| format!("t{i}")).collect::<Vec<_>>()),
+                json!(["t".repeat(257)]),
+            ]),
+        ]
+        .boxed(),
+        "clientId" | "target" => prop_oneof![
             4 => "[A-Za-z0-9._:@-]{1,20}".prop_map(Value::from),
             1 => at_cap(128),
             1 => "[ -~]{0,12}".prop_map(Value::from),
@@ -210,9 +234,21 @@ pub(super) fn field_value(name: &'static str) -> BoxedStrategy<String> {
     .boxed()
 }
 
-pub(super) const FIELDS: [&str; 12] = [
+/// A few message ids, in both letter cases, so generated publishes retry each other.
+pub(super) const MESSAGE_IDS: [&str; 5] = [
+    "0b5c8f1e-3f6a-4c2e-9d7b-1a2b3c4d5e6f",
+    "0B5C8F1E-3F6A-4C2E-9D7B-1A2B3C4D5E6F",
+    "7d3e2a10-5b4c-4f8e-a1d2-c3b4a5968778",
+    "e2c0ffee-0000-4000-8000-000000000001",
+    "e2c0ffee-0000-4000-8000-000000000002",
+];
+
+pub(super) const FIELDS: [&str; 15] = [
     "eventType",
     "data",
+    "messageId",
+    "target",
+    "topics",
     "message",
     "severity",
     "category",
@@ -483,16 +519,50 @@ pub(super) fn publish_path() -> impl Strategy<Value = String> {
     })
 }
 
+/// One event of a batch: mostly a valid one with a few fields fuzzed, sometimes any JSON.
+fn batch_event() -> BoxedStrategy<String> {
+    let fuzzed = select(vec!["eventType", "data", "topics", "messageId", "target"])
+        .prop_flat_map(|name| field_value(name).prop_map(move |v| (name.to_owned(), v)));
+    prop_oneof![
+        8 => vec(fuzzed, 0..3).prop_map(|overrides| {
+            let mut entries = vec![("data".to_owned(), r#"{"n":1}"#.to_owned())];
+            entries.extend(overrides);
+            object_text(&entries)
+        }),
+        1 => json_value().prop_map(|v| v.to_string()),
+    ]
+    .boxed()
+}
+
+/// A batch body: `{"events": [...]}` with 0 to 6 events, or now and then another shape.
+pub(super) fn batch_body() -> BoxedStrategy<Vec<u8>> {
+    prop_oneof![
+        8 => vec(batch_event(), 0..7)
+            .prop_map(|events| format!(r#"{{"events":[{}]}}"#, events.join(",")).into_bytes()),
+        1 => body(),
+        1 => field_value("data").prop_map(|v| format!(r#"{{"events":{v}}}"#).into_bytes()),
+    ]
+    .boxed()
+}
+
 /// A POST probe: credentials, a few junk query items, a content type and a body.
 pub(super) fn post_probe(
     endpoint: impl Strategy<Value = (Endpoint, String)>,
+) -> impl Strategy<Value = Probe> {
+    post_probe_with(endpoint, body())
+}
+
+/// [`post_probe`] with bodies from `body`.
+pub(super) fn post_probe_with(
+    endpoint: impl Strategy<Value = (Endpoint, String)>,
+    body: impl Strategy<Value = Vec<u8>>,
 ) -> impl Strategy<Value = Probe> {
     (
         endpoint,
         credentials(),
         vec(query_item(), 0..3),
         content_type(),
-        body(),
+        body,
         prop::bool::weighted(0.2),
         prop_oneof![4 => Just(Vec::new()), 1 => extra_headers()],
     )

@@ -6,11 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ssehub::event::{ClientId, Event, NewEvent, Sequence};
+use ssehub::event::{ClientId, Event, NewEvent, Sequence, UnixMillis};
 use ssehub::outbox::memory::MemoryStore;
 use ssehub::outbox::{
-    CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry, Retention,
-    StoreFuture,
+    Appended, CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry,
+    Retention, StoreFuture,
 };
 
 pub struct Wrapped {
@@ -52,7 +52,7 @@ impl EventLog for Wrapped {
     fn kind(&self) -> &'static str {
         "wrapped"
     }
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Sequence>> {
+    fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>> {
         self.inner.append(batch)
     }
     fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>> {
@@ -66,6 +66,9 @@ impl EventLog for Wrapped {
     }
     fn trim(&self, retention: Retention) -> StoreFuture<'_, u64> {
         self.inner.trim(retention)
+    }
+    fn forget_message_ids(&self, before: UnixMillis) -> StoreFuture<'_, u64> {
+        self.inner.forget_message_ids(before)
     }
 }
 

@@ -108,6 +108,51 @@ pub async fn post_json(
     request(addr, Method::POST, path, &headers, Some(body.to_string())).await
 }
 
+/// `post_json` for a hub that may be gone: connection errors and a reply that does not come
+/// within `limit` are an `Err` instead of a panic.
+pub async fn try_post_json(
+    addr: SocketAddr,
+    path: &str,
+    body: &serde_json::Value,
+    limit: Duration,
+) -> Result<Reply, String> {
+    let attempt = async {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        let request = build(
+            Method::POST,
+            path,
+            &[("content-type", "application/json")],
+            Some(body.to_string()),
+        );
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok(Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        })
+    };
+    tokio::time::timeout(limit, attempt)
+        .await
+        .map_err(|_| format!("no reply within {limit:?}"))?
+}
+
 /// An open SSE stream.
 pub struct SseStream {
     pub status: StatusCode,

@@ -19,7 +19,7 @@ use ssehub::outbox::Store;
 use tokio::sync::oneshot;
 
 #[allow(unused_imports)]
-pub use self::http::{get, post_json, request, Reply, SseStream};
+pub use self::http::{get, post_json, request, try_post_json, Reply, SseStream};
 
 pub const PUBLISH_KEY: &str = "test-publish-key";
 pub const SUBSCRIBE_KEY: &str = "test-subscribe-key";

@@ -21,6 +21,8 @@ pub struct Metrics {
     pub source_addresses: u32,
     pub connect_secs: f64,
     pub connects_per_sec: f64,
+    /// Hub CPU (user + system) spent during the connect phase, per connection opened.
+    pub hub_cpu_us_per_connect: Option<f64>,
     pub hub_rss_before: Option<u64>,
     pub hub_rss_after: Option<u64>,
     /// Hub RSS growth per subscription, all in (over h2 its share of the connections too).
@@ -107,6 +109,11 @@ pub fn judge(report: &mut Report, m: &Metrics, tally: &Tally) {
         m.connects_per_sec,
         m.failed
     ));
+    if let Some(us) = m.hub_cpu_us_per_connect {
+        report.line(format!(
+            "hub CPU during the connect phase: {us:.1} µs per connection"
+        ));
+    }
     rss_lines(report, m);
     if let Some(tcp) = m.tcp_mem_per_conn {
         report.line(format!(

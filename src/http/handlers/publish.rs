@@ -1,15 +1,18 @@
-//! `POST /api/sse/{broadcast,send/{id},notification,alert,data-update}[/{clientId}]`.
+//! `POST /api/sse/{broadcast,send/{id},notification,alert,data-update}[/{clientId}]` and
+//! `POST /api/sse/batch`.
 
-use http::{Request, Response, StatusCode};
+use std::fmt::Write;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Request, Response};
 use hyper::body::Incoming;
-use serde_json::json;
 
 use super::identify;
 use crate::auth::Access;
-use crate::http::error::{json_response, ApiError};
+use crate::http::error::ApiError;
 use crate::http::request;
 use crate::http::{HubBody, Shared};
-use crate::node::PublishKind;
+use crate::node::{PublishKind, Published};
 
 /// The publish endpoint a path segment names.
 pub(crate) fn kind_of(segment: &str) -> Option<PublishKind> {
@@ -34,11 +37,50 @@ pub(crate) async fn publish(
     let (parts, body) = req.into_parts();
     let body = request::required_object(&parts.headers, body, &shared.settings).await?;
     let published = shared.node.publish(&caller, kind, target, &body).await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "sequence": published.sequence.0,
-            "messageId": published.message_id.to_string(),
-        }),
-    ))
+    let mut answer = String::with_capacity(ACK_LEN);
+    ack(&mut answer, published);
+    Ok(json_ok(answer))
+}
+
+/// `POST /api/sse/batch`: `{"events": [...]}` → `{"results": [{"sequence", "messageId"}, ...]}`.
+pub(crate) async fn batch(
+    req: Request<Incoming>,
+    shared: &Shared,
+) -> Result<Response<HubBody>, ApiError> {
+    let caller = identify(&req, shared, Access::Event)?;
+    let (parts, body) = req.into_parts();
+    let body = request::required_object(&parts.headers, body, &shared.settings).await?;
+    let published = shared.node.publish_batch(&caller, &body).await?;
+    let mut answer = String::with_capacity(16 + published.len() * (ACK_LEN + 1));
+    answer.push_str(r#"{"results":["#);
+    for (i, one) in published.into_iter().enumerate() {
+        if i > 0 {
+            answer.push(',');
+        }
+        ack(&mut answer, one);
+    }
+    answer.push_str("]}");
+    Ok(json_ok(answer))
+}
+
+/// Longest `{"sequence":N,"messageId":"<uuid>"}`.
+const ACK_LEN: usize = 80;
+
+/// One acknowledgement, written straight into the answer (this is every publish's answer:
+/// no JSON tree for two fields).
+fn ack(out: &mut String, published: Published) {
+    let _ = write!(
+        out,
+        r#"{{"sequence":{},"messageId":"{}"}}"#,
+        published.sequence.0, published.message_id
+    );
+}
+
+fn json_ok(body: String) -> Response<HubBody> {
+    let mut response = Response::new(HubBody::full(Bytes::from(body)));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }

@@ -2,34 +2,52 @@
 
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-use super::record::{decode, encode};
-use super::{EmbeddedStore, OpError, EVENTS, HEAD, META, PROBE};
+use super::record::{decode, Rows};
+use super::{EmbeddedStore, OpError, CHOSEN_IDS, EVENTS, HEAD, MESSAGE_IDS, META, PROBE};
 use crate::event::{Event, NewEvent, Sequence, UnixMillis};
-use crate::outbox::{EventLog, Page, Retention, StoreFuture};
+use crate::outbox::{Appended, EventLog, Page, Retention, StoreFuture};
 
 impl EventLog for EmbeddedStore {
     fn kind(&self) -> &'static str {
         "embedded"
     }
 
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Sequence>> {
+    fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>> {
+        // Encoded here, so the blocking task gets one buffer instead of a copy of the events.
+        let rows = Rows::encode(batch);
         self.blocking(move |db| {
             let txn = db.begin_write()?;
-            let mut sequences = Vec::with_capacity(batch.len());
+            let mut results = Vec::with_capacity(rows.len());
             {
                 let mut meta = txn.open_table(META)?;
                 let mut events = txn.open_table(EVENTS)?;
+                // Only a batch with chosen ids touches the idempotency index.
+                let mut index = if rows.any_chosen() {
+                    Some((txn.open_table(MESSAGE_IDS)?, txn.open_table(CHOSEN_IDS)?))
+                } else {
+                    None
+                };
                 let mut head = meta.get(HEAD)?.map_or(0, |v| v.value());
-                for event in &batch {
+                for row in rows.iter() {
+                    if let (true, Some((ids, _))) = (row.chosen, &index) {
+                        if let Some(original) = ids.get(row.id)? {
+                            results.push(Appended::Retry(Sequence(original.value())));
+                            continue;
+                        }
+                    }
                     head += 1;
-                    events.insert(head, encode(event).as_slice())?;
-                    sequences.push(Sequence(head));
+                    events.insert(head, row.record)?;
+                    if let (true, Some((ids, chosen))) = (row.chosen, &mut index) {
+                        ids.insert(row.id, head)?;
+                        chosen.insert(head, (row.id, row.created))?;
+                    }
+                    results.push(Appended::New(Sequence(head)));
                 }
                 meta.insert(HEAD, head)?;
             }
             // Durability::Immediate is redb's default: commit returns after fsync.
             txn.commit()?;
-            Ok(sequences)
+            Ok(results)
         })
     }
 
@@ -118,4 +136,51 @@ impl EventLog for EmbeddedStore {
             Ok::<u64, OpError>(removed)
         })
     }
+
+    fn forget_message_ids(&self, before: UnixMillis) -> StoreFuture<'_, u64> {
+        self.blocking(move |db| {
+            let mut forgotten = 0;
+            // In chunks, so one call never holds the write lock (and publishes) for long.
+            loop {
+                // Nothing to forget (the usual case, every `RETENTION_EVERY`): no write
+                // transaction, so no commit and no fsync competing with publishes.
+                let oldest = db
+                    .begin_read()?
+                    .open_table(CHOSEN_IDS)?
+                    .first()?
+                    .map(|(_, value)| value.value().1);
+                if oldest.is_none_or(|created| created >= before.0) {
+                    return Ok::<u64, OpError>(forgotten);
+                }
+                let txn = db.begin_write()?;
+                let chunk;
+                {
+                    let mut ids = txn.open_table(MESSAGE_IDS)?;
+                    let mut chosen = txn.open_table(CHOSEN_IDS)?;
+                    let mut old = Vec::new();
+                    for entry in chosen.iter()?.take(FORGET_CHUNK) {
+                        let (sequence, value) = entry?;
+                        let (id, created) = value.value();
+                        if created >= before.0 {
+                            break;
+                        }
+                        old.push((sequence.value(), id));
+                    }
+                    chunk = old.len();
+                    for (sequence, id) in old {
+                        chosen.remove(sequence)?;
+                        ids.remove(id)?;
+                    }
+                }
+                txn.commit()?;
+                forgotten += chunk as u64;
+                if chunk < FORGET_CHUNK {
+                    return Ok::<u64, OpError>(forgotten);
+                }
+            }
+        })
+    }
 }
+
+/// Chosen ids forgotten per write transaction.
+const FORGET_CHUNK: usize = 10_000;

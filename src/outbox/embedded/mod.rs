@@ -31,6 +31,11 @@ const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const CHECKPOINTS: TableDefinition<&str, u64> = TableDefinition::new("checkpoints");
 const LEASES: TableDefinition<&str, (&str, i64)> = TableDefinition::new("leases");
+/// The idempotency index: a chosen message id (as `u128`) → its event's sequence.
+const MESSAGE_IDS: TableDefinition<u128, u64> = TableDefinition::new("message_ids");
+/// The same ids in the order they were stored, with their time, so the dedupe window can
+/// forget the oldest without scanning the index: sequence → (id, created at ms).
+const CHOSEN_IDS: TableDefinition<u64, (u128, i64)> = TableDefinition::new("chosen_ids");
 
 const HEAD: &str = "head";
 const DEMO_RUNNING: &str = "demo.running";
@@ -155,6 +160,8 @@ fn open_database(path: &Path) -> Result<Database, StoreError> {
         txn.open_table(EVENTS).map_err(|e| fail(e.into()))?;
         txn.open_table(CHECKPOINTS).map_err(|e| fail(e.into()))?;
         txn.open_table(LEASES).map_err(|e| fail(e.into()))?;
+        txn.open_table(MESSAGE_IDS).map_err(|e| fail(e.into()))?;
+        txn.open_table(CHOSEN_IDS).map_err(|e| fail(e.into()))?;
     }
     txn.commit().map_err(|e| fail(e.into()))?;
     Ok(db)

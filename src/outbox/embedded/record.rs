@@ -8,27 +8,97 @@
 use super::OpError;
 use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, Topic, UnixMillis};
 
-pub(super) fn encode(event: &NewEvent) -> Vec<u8> {
+/// The records of a batch in one buffer, with what the idempotency index needs of each.
+pub(super) struct Rows {
+    bytes: Vec<u8>,
+    rows: Vec<RowMeta>,
+}
+
+struct RowMeta {
+    end: usize,
+    id: u128,
+    chosen: bool,
+    created: i64,
+}
+
+/// One event's record and index data.
+pub(super) struct Row<'a> {
+    pub(super) record: &'a [u8],
+    pub(super) id: u128,
+    pub(super) chosen: bool,
+    pub(super) created: i64,
+}
+
+impl Rows {
+    pub(super) fn encode(batch: &[NewEvent]) -> Rows {
+        let size = batch
+            .iter()
+            .map(|e| 35 + e.topics.len() * 8 + e.fields.len())
+            .sum();
+        let mut bytes = Vec::with_capacity(size);
+        let rows = batch
+            .iter()
+            .map(|event| {
+                encode_into(event, &mut bytes);
+                RowMeta {
+                    end: bytes.len(),
+                    id: event.message_id.0.as_u128(),
+                    chosen: event.chosen_id,
+                    created: event.created_at.0,
+                }
+            })
+            .collect();
+        Rows { bytes, rows }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub(super) fn any_chosen(&self) -> bool {
+        self.rows.iter().any(|r| r.chosen)
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = Row<'_>> {
+        let mut start = 0;
+        self.rows.iter().map(move |meta| {
+            let record = &self.bytes[start..meta.end];
+            start = meta.end;
+            Row {
+                record,
+                id: meta.id,
+                chosen: meta.chosen,
+                created: meta.created,
+            }
+        })
+    }
+}
+
+/// Appends the record of `event` to `out`.
+fn encode_into(event: &NewEvent, out: &mut Vec<u8>) {
     let event_type = event.event_type.as_str().as_bytes();
     let target = event
         .target
         .as_ref()
         .map_or(&[][..], |c| c.as_str().as_bytes());
-    let topics: usize = event.topics.iter().map(|t| 2 + t.as_str().len()).sum();
-    let mut record =
-        Vec::with_capacity(27 + event_type.len() + target.len() + topics + event.fields.len());
-    record.extend_from_slice(event.message_id.0.as_bytes());
-    record.extend_from_slice(&event.created_at.0.to_le_bytes());
-    record.push(event_type.len() as u8);
-    record.extend_from_slice(event_type);
-    record.push(target.len() as u8);
-    record.extend_from_slice(target);
-    record.push(event.topics.len() as u8);
+    out.extend_from_slice(event.message_id.0.as_bytes());
+    out.extend_from_slice(&event.created_at.0.to_le_bytes());
+    out.push(event_type.len() as u8);
+    out.extend_from_slice(event_type);
+    out.push(target.len() as u8);
+    out.extend_from_slice(target);
+    out.push(event.topics.len() as u8);
     for topic in &event.topics {
-        record.extend_from_slice(&(topic.as_str().len() as u16).to_le_bytes());
-        record.extend_from_slice(topic.as_str().as_bytes());
+        out.extend_from_slice(&(topic.as_str().len() as u16).to_le_bytes());
+        out.extend_from_slice(topic.as_str().as_bytes());
     }
-    record.extend_from_slice(event.fields.as_bytes());
+    out.extend_from_slice(event.fields.as_bytes());
+}
+
+#[cfg(test)]
+pub(super) fn encode(event: &NewEvent) -> Vec<u8> {
+    let mut record = Vec::new();
+    encode_into(event, &mut record);
     record
 }
 

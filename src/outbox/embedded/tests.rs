@@ -15,7 +15,11 @@ async fn reopening_keeps_events_checkpoints_and_head() {
     {
         let store = EmbeddedStore::open(dir.path()).unwrap();
         store
-            .append((1..=5).map(|n| sample(n, Some("alice"))).collect())
+            .append(
+                &(1..=5)
+                    .map(|n| sample(n, Some("alice")))
+                    .collect::<Vec<_>>(),
+            )
             .await
             .unwrap();
         store
@@ -44,8 +48,8 @@ async fn reopening_keeps_events_checkpoints_and_head() {
     assert_eq!(events.len(), 2);
     assert_eq!(events[0].target, Some(alice));
     assert_eq!(
-        store.append(vec![sample(6, None)]).await.unwrap(),
-        vec![Sequence(6)]
+        store.append(&[sample(6, None)]).await.unwrap(),
+        vec![crate::outbox::Appended::New(Sequence(6))]
     );
 }
 
@@ -133,7 +137,7 @@ async fn reads_stop_at_the_byte_budget_but_return_at_least_one() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(dir.path()).unwrap();
     store
-        .append((1..=10).map(|n| sample(n, None)).collect())
+        .append(&(1..=10).map(|n| sample(n, None)).collect::<Vec<_>>())
         .await
         .unwrap();
     let one = store

@@ -2,19 +2,21 @@
 
 use super::*;
 
-pub(super) fn event_document(sequence: i64, event: &NewEvent) -> Document {
+/// An outbox document. `last` is the final number of the event's append when the append
+/// holds more than one event: readers release its events only once that one is visible.
+pub(super) fn event_document(sequence: i64, event: &NewEvent, last: Option<i64>) -> Document {
     let mut document = doc! {
         "_id": sequence,
         "type": event.event_type.as_str(),
-        "messageId": Binary {
-            subtype: BinarySubtype::Uuid,
-            bytes: event.message_id.0.as_bytes().to_vec(),
-        },
+        "messageId": uuid_binary(&event.message_id.0),
         "createdAt": DateTime::from_millis(event.created_at.0),
         "fields": &event.fields,
     };
     if let Some(target) = &event.target {
         document.insert("target", target.as_str());
+    }
+    if let Some(last) = last {
+        document.insert("last", last);
     }
     // Absent, not `[]`, on topic-less events: the `{topics: 1, _id: 1}` index keys a missing
     // field as null, so `topics: null` finds them with an index scan too.
@@ -23,6 +25,23 @@ pub(super) fn event_document(sequence: i64, event: &NewEvent) -> Document {
         document.insert("topics", topics);
     }
     document
+}
+
+pub(super) fn uuid_binary(id: &uuid::Uuid) -> Binary {
+    Binary {
+        subtype: BinarySubtype::Uuid,
+        bytes: id.as_bytes().to_vec(),
+    }
+}
+
+/// The `messageId` of an outbox document, if it is a UUID.
+pub(super) fn message_id_of(document: &Document) -> Option<uuid::Uuid> {
+    match document.get("messageId") {
+        Some(Bson::Binary(binary)) if binary.subtype == BinarySubtype::Uuid => {
+            uuid::Uuid::from_slice(&binary.bytes).ok()
+        }
+        _ => None,
+    }
 }
 
 pub(super) fn event_from_document(document: &Document) -> Result<Event, StoreError> {
@@ -47,12 +66,7 @@ pub(super) fn event_from_document(document: &Document) -> Result<Event, StoreErr
             .ok_or_else(|| corrupt("topics"))?,
         Some(_) => return Err(corrupt("topics")),
     };
-    let message_id = match document.get("messageId") {
-        Some(Bson::Binary(binary)) if binary.subtype == BinarySubtype::Uuid => {
-            uuid::Uuid::from_slice(&binary.bytes).map_err(|_| corrupt("messageId"))?
-        }
-        _ => return Err(corrupt("messageId")),
-    };
+    let message_id = message_id_of(document).ok_or_else(|| corrupt("messageId"))?;
     Ok(Event {
         sequence: Sequence(sequence as u64),
         message_id: MessageId(message_id),

@@ -58,15 +58,16 @@ pub(super) fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
     }
 }
 
-/// Whether an ordered insert stopped at its first document on a duplicate `_id`.
-pub(super) fn first_insert_was_duplicate(error: &mongodb::error::Error) -> bool {
+/// How many documents of an ordered insert went in before it stopped at a write error: a
+/// definite outcome the server finished. `None` when the outcome is unknown (a timeout, the
+/// network, a write concern error) or it was not an insert error.
+pub(super) fn inserted_before_error(error: &mongodb::error::Error) -> Option<usize> {
     match &*error.kind {
-        ErrorKind::InsertMany(insert) => insert
+        ErrorKind::InsertMany(insert) if insert.write_concern_error.is_none() => insert
             .write_errors
-            .iter()
-            .flatten()
-            .any(|e| e.index == 0 && e.code == DUPLICATE_KEY),
-        _ => false,
+            .as_ref()
+            .and_then(|errors| errors.iter().map(|e| e.index).min()),
+        _ => None,
     }
 }
 

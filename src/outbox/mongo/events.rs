@@ -8,8 +8,13 @@ impl EventLog for MongoStore {
         "mongodb"
     }
 
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Sequence>> {
-        Box::pin(self.append_reserved(batch))
+    fn append<'a>(&'a self, batch: &'a [NewEvent]) -> StoreFuture<'a, Vec<Appended>> {
+        Box::pin(async move {
+            if batch.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.append_reserved(batch).await
+        })
     }
 
     fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>> {
@@ -51,6 +56,12 @@ impl EventLog for MongoStore {
         Box::pin(self.trim_prefix(retention))
     }
 
+    /// The unique index on `messageId` lives with the events: a chosen id is known as long as
+    /// its event is retained.
+    fn forget_message_ids(&self, _before: UnixMillis) -> StoreFuture<'_, u64> {
+        Box::pin(std::future::ready(Ok(0)))
+    }
+
     fn probe(&self) -> StoreFuture<'_, ()> {
         Box::pin(async {
             let stamp = doc! { "$set": { "at": DateTime::now() } };
@@ -67,42 +78,98 @@ impl EventLog for MongoStore {
 }
 
 impl MongoStore {
-    /// Reserves numbers for the batch, then inserts it with one ordered `insertMany`.
-    async fn append_reserved(&self, batch: Vec<NewEvent>) -> Result<Vec<Sequence>, StoreError> {
-        if batch.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// Answers the retries among `batch` (chosen ids already stored), then reserves numbers for
+    /// the rest and inserts them with one ordered `insertMany`, all of them or none for readers
+    /// (see the module docs: an append with more than one event carries its `last` number).
+    async fn append_reserved(&self, batch: &[NewEvent]) -> Result<Vec<Appended>, StoreError> {
         const WHAT: &str = "append to the outbox";
-        let count = batch.len() as i64;
+        let mut results: Vec<Option<Appended>> = vec![None; batch.len()];
+        // A chosen id twice in one append: the later one is a retry of the earlier.
+        let firsts = first_occurrences(batch);
+        let deadline = Instant::now() + self.operation_timeout;
         let mut healed = false;
         loop {
+            self.answer_retries(batch, &firsts, &mut results, deadline)
+                .await?;
+            let fresh: Vec<usize> = (0..batch.len())
+                .filter(|&i| results[i].is_none() && firsts[i] == i)
+                .collect();
+            if fresh.is_empty() {
+                break;
+            }
+            let count = fresh.len() as i64;
             let first = self.reserve(count).await?;
-            let documents: Vec<Document> = batch
+            // A single event is whole by itself; more carry the append's last number.
+            let whole_if_many = (count > 1).then_some(first + count - 1);
+            let documents: Vec<Document> = fresh
                 .iter()
                 .zip(first..)
-                .map(|(event, sequence)| event_document(sequence, event))
+                .map(|(&i, sequence)| event_document(sequence, &batch[i], whole_if_many))
                 .collect();
-            // Ordered: if the insert fails part-way, what is missing is a suffix of the
-            // block, which the gap tracker then waits out like any other unwritten number.
             let insert = self.outbox.insert_many(documents).ordered(true);
-            match timed(self.operation_timeout, WHAT, insert).await? {
-                Ok(_) => return Ok((first..first + count).map(|s| Sequence(s as u64)).collect()),
-                // The first number is taken, so nothing went in: the numbering is behind the
-                // outbox (a counter rolled back by a failover under `w: 1`, a deleted counter
-                // or blocks). Move it past everything stored and reserve again, once.
-                Err(error) if !healed && first_insert_was_duplicate(&error) => {
-                    healed = true;
-                    *self.head_hint.lock() = None;
-                    if self.numbering == Numbering::Counter {
-                        self.raise_counter_to_stored_head().await?;
+            let error = match timed(self.operation_timeout, WHAT, insert).await? {
+                Ok(_) => {
+                    for (&i, sequence) in fresh.iter().zip(first..) {
+                        results[i] = Some(Appended::New(Sequence(sequence as u64)));
                     }
+                    break;
                 }
-                Err(error) => return Err(classify(WHAT, error)),
+                Err(error) => error,
+            };
+            // The server finished the insert part-way: take back what went in, so no part of
+            // this append is ever read (readers skip it anyway: its `last` is missing) and its
+            // chosen ids are free for a retry. With an unknown outcome (a timeout) nothing is
+            // deleted: the insert may still complete whole, an unanswered but stored append.
+            if let Some(inserted) = inserted_before_error(&error) {
+                if inserted > 0 {
+                    self.delete_range(first, first + inserted as i64 - 1)
+                        .await?;
+                }
+            }
+            if !is_duplicate_key(&error) {
+                return Err(classify(WHAT, error));
+            }
+            // A duplicate: a chosen id another node stored meanwhile (the next round answers
+            // it as a retry), or a taken `_id`: the numbering is behind the outbox (a counter
+            // rolled back by a failover under `w: 1`, a deleted counter or blocks). Move it
+            // past everything stored and reserve again, once.
+            let retried_before = results.iter().flatten().count();
+            self.answer_retries(batch, &firsts, &mut results, deadline)
+                .await?;
+            if results.iter().flatten().count() > retried_before {
+                continue;
+            }
+            if healed {
+                return Err(classify(WHAT, error));
+            }
+            healed = true;
+            *self.head_hint.lock() = None;
+            if self.numbering == Numbering::Counter {
+                self.raise_counter_to_stored_head().await?;
             }
         }
+        Ok((0..batch.len())
+            .map(|i| match (results[i], results[firsts[i]]) {
+                (Some(result), _) => result,
+                (None, Some(original)) => Appended::Retry(original.sequence()),
+                (None, None) => unreachable!("every event of the append has its result"),
+            })
+            .collect())
     }
 
-    /// One `find` by `_id`, read until the page is full by count or bytes.
+    /// Deletes the events numbered `first..=last` (an append this node took back).
+    pub(super) async fn delete_range(&self, first: i64, last: i64) -> Result<(), StoreError> {
+        self.run(
+            "take back a partial append",
+            self.outbox
+                .delete_many(doc! { "_id": { "$gte": first, "$lte": last } }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// One `find` by `_id`, read until the page is full by count or bytes; then only whole
+    /// appends ([`visibility`](super::visibility)).
     async fn read_page(&self, after: Sequence, page: Page) -> Result<Vec<Event>, StoreError> {
         // `limit(0)` would mean "no limit" to the server.
         let (Ok(after), true) = (i64::try_from(after.0), page.events > 0) else {
@@ -130,7 +197,25 @@ impl MongoStore {
                 Ok(documents)
             })
             .await?;
-        documents.iter().map(event_from_document).collect()
+        // A page that ends inside an append keeps its part only if the append is whole.
+        let stored_last = match open_append(&documents)? {
+            Some(last) => {
+                let stored = self
+                    .run(
+                        "check an append is whole",
+                        self.outbox
+                            .find_one(doc! { "_id": last })
+                            .projection(doc! { "_id": 1 }),
+                    )
+                    .await?;
+                stored.map(|_| last)
+            }
+            None => None,
+        };
+        whole_appends(documents, stored_last)?
+            .iter()
+            .map(event_from_document)
+            .collect()
     }
 
     async fn trim_prefix(&self, retention: Retention) -> Result<u64, StoreError> {

@@ -1,12 +1,13 @@
 //! The MongoDB store: the outbox every node of a cluster shares. The order of the sequence
 //! numbers it reserves is the cluster's order.
 //!
-//! Collections (keyed by `_id`; one secondary index, `outbox {topics: 1, _id: 1}`, keeps
-//! history reads by topic an index scan: see `visible.rs`):
+//! Collections (keyed by `_id`; two secondary indexes on the outbox: the unique `messageId`
+//! that makes retries idempotent, and `{topics: 1, _id: 1}`, which keeps history reads by
+//! topic an index scan: see `visible.rs`):
 //!
 //! | collection | documents |
 //! |---|---|
-//! | `outbox` | `{_id: <sequence i64>, type, target?, topics?: [string], messageId: UUID, createdAt: Date, fields: <JSON text>}` |
+//! | `outbox` | `{_id: <sequence i64>, type, target?, topics?: [string], messageId: UUID, createdAt: Date, fields: <JSON text>, last?: <the append's last sequence>}` |
 //! | `counters` | `{_id: "outbox", seq: <highest sequence assigned>}` (counter numbering) |
 //! | `sequence_blocks` | `{_id: <first sequence>, last, reservedAt: Date}` (block numbering) |
 //! | `checkpoints` | `{_id: <client id>, seq}`, raised with `$max` so it never goes back |
@@ -18,6 +19,28 @@
 //! An append reserves K consecutive numbers, then inserts the K events with one ordered
 //! `insertMany`. A reserved number can be invisible for a while (its insert is in flight) or
 //! forever (its node died between the two steps): the dispatcher's gap tracker owns that case.
+//!
+//! **All or nothing without transactions.** An ordered `insertMany` is not atomic: readers can
+//! see part of it, and a failure or a node's death part-way leaves a prefix. Three rules make
+//! an append all or nothing for readers anyway:
+//!
+//! 1. Every event of an append of K > 1 carries `last` (its final number), and reads return an
+//!    event only when every number from it to `last` is visible (`visibility.rs`). The
+//!    dispatcher, streams catching up and history all read through this, so a part of an
+//!    append is never delivered: the gap tracker waits for it like any missing number, and
+//!    skips all of it if it never becomes whole.
+//! 2. A node whose insert the server stopped part-way (a write error: the outcome is definite)
+//!    deletes the prefix that went in before it answers 503, so nothing of it stays stored.
+//! 3. A prefix left by a node that died mid-insert is deleted by the first retry of one of its
+//!    chosen message ids once it is older than twice the operation timeout (`retries.rs`).
+//!
+//! **Retries.** A unique index on `messageId` makes the outbox the record of chosen ids across
+//! nodes. An append first looks its chosen ids up and answers those stored in a whole append
+//! with their original numbers, before it reserves numbers for the rest, so a retry leaves no
+//! hole. Two nodes storing one id at once: the loser's insert stops at the duplicate, it takes
+//! its prefix back (rule 2), finds the winner's event and answers with it, and reserves again
+//! for the rest; its first block of numbers stays a hole that readers wait out (the gap
+//! timeout), as rare as the race.
 //! Every write carries the configured write concern, journaled, so an answered publish is
 //! durable. Numbers are reserved one of two ways ([`Numbering`]), chosen by the server:
 //!
@@ -34,7 +57,9 @@
 //!
 //! Only commands MongoDB and FerretDB 1.x both serve are used: `buildInfo`, `find` with
 //! filter, sort, projection and limit, `insert`, `findAndModify` (`$inc`, counter numbering),
-//! `update` (upserts with `$max`/`$set`, `replace`), `delete` and `createIndexes`. No transactions, no change streams, no TTL index (`trim` does age retention, and
+//! `update` (upserts with `$max`/`$set`, `replace`), `delete` and `createIndexes` (a unique
+//! index and a compound one). No transactions, no change streams, no TTL index (`trim` does
+//! age retention, and
 //! FerretDB 1.24 refuses one: `Index option "expireAfterSeconds" is not implemented yet`).
 //! On FerretDB (tests only) racing checkpoint, lease and demo-switch updates can therefore
 //! lose one; on MongoDB each is atomic on its one document.
@@ -46,12 +71,14 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, DateTime, Document};
 use mongodb::error::{ErrorKind, WriteFailure};
-use mongodb::options::{Acknowledgment, ClientOptions, ReadConcern, ReturnDocument, WriteConcern};
-use mongodb::{Client, Collection, Database};
+use mongodb::options::{
+    Acknowledgment, ClientOptions, IndexOptions, ReadConcern, ReturnDocument, WriteConcern,
+};
+use mongodb::{Client, Collection, Database, IndexModel};
 
 use super::{
-    CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry, Retention,
-    StoreError, StoreFuture,
+    Appended, CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry,
+    Retention, StoreError, StoreFuture,
 };
 use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, Topic, UnixMillis};
 
@@ -59,11 +86,15 @@ mod documents;
 mod errors;
 mod events;
 mod numbering;
+mod retries;
 mod state;
+mod visibility;
 mod visible;
 
 use self::documents::*;
 use self::errors::*;
+use self::retries::first_occurrences;
+use self::visibility::{open_append, whole_appends};
 
 /// `w` is majority unless configured: on a replica set anything less can lose an answered
 /// publish, and worse, roll reserved numbers back so they are handed out twice.
@@ -288,6 +319,19 @@ impl MongoStore {
         if store.numbering == Numbering::Counter {
             store.raise_counter_to_stored_head().await?;
         }
+        // Idempotent: every node asks at start; the index already there is kept.
+        let unique_ids = IndexModel::builder()
+            .keys(doc! { "messageId": 1 })
+            .options(
+                IndexOptions::builder()
+                    .unique(true)
+                    .name("messageId_1".to_owned())
+                    .build(),
+            )
+            .build();
+        store
+            .run("index message ids", store.outbox.create_index(unique_ids))
+            .await?;
         store.create_indexes().await?;
         Ok(store)
     }

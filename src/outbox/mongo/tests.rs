@@ -14,13 +14,13 @@ fn write_concerns_parse_majority_or_a_node_count() {
 #[test]
 fn events_round_trip_through_documents() {
     for event in [sample(1, None), sample(2, Some("alice"))] {
-        let document = event_document(7, &event);
+        let document = event_document(7, &event, None);
         assert_eq!(
             event_from_document(&document).unwrap(),
             event.with_sequence(Sequence(7))
         );
     }
-    let mut broken = event_document(8, &sample(3, None));
+    let mut broken = event_document(8, &sample(3, None), Some(9));
     broken.insert("messageId", "not a uuid");
     assert!(matches!(
         event_from_document(&broken),

@@ -13,6 +13,9 @@
 //! Every branch carries `_id` bounds as the index's second field, so no branch looks at an
 //! event outside the page's range, and the result is sorted by `_id` and limited. FerretDB
 //! serves the same filter (it may scan; it is the tests' server).
+//!
+//! As every read, a page shows only whole appends: a batch's events are shown once its last
+//! event is stored.
 
 use super::*;
 use crate::outbox::{Visibility, VisiblePage};
@@ -68,15 +71,57 @@ impl MongoStore {
                 drain(cursor).await
             })
             .await?;
-        let events: Vec<Event> = documents
-            .iter()
-            .map(event_from_document)
-            .collect::<Result<_, _>>()?;
-        let through = match events.last() {
-            Some(last) if events.len() == limit => last.sequence,
+        let through = match documents.last() {
+            Some(last) if documents.len() == limit => Sequence(sequence_of(last)? as u64),
             _ => until,
         };
+        let stored = self.stored_lasts(&documents).await?;
+        let events: Vec<Event> = documents
+            .iter()
+            .filter(|d| member_of_whole_append(d, &stored))
+            .map(event_from_document)
+            .collect::<Result<_, _>>()?;
         Ok(VisiblePage { events, through })
+    }
+
+    /// Which of the appends that `documents` hold members of are whole: those whose `last`
+    /// event is stored (an ordered insert stores its last event last). A filtered page may
+    /// hold any subset of an append, so this asks the outbox, once per page that holds part
+    /// of a batch, nothing for pages of single events.
+    async fn stored_lasts(&self, documents: &[Document]) -> Result<Vec<i64>, StoreError> {
+        let mut lasts: Vec<i64> = documents
+            .iter()
+            .filter_map(|d| {
+                let last = integer(d, "last")?;
+                (Some(last) != integer(d, "_id")).then_some(last)
+            })
+            .collect();
+        lasts.sort_unstable();
+        lasts.dedup();
+        if lasts.is_empty() {
+            return Ok(lasts);
+        }
+        let stored = self
+            .run("check appends are whole", async {
+                let cursor = self
+                    .outbox
+                    .find(doc! { "_id": { "$in": lasts.clone() } })
+                    .projection(doc! { "_id": 1 })
+                    .await?;
+                drain(cursor).await
+            })
+            .await?;
+        stored.iter().map(sequence_of).collect()
+    }
+}
+
+/// Whether an outbox document may be shown: a single event, or a member of a whole append
+/// (`stored` lists the whole appends' `last` numbers). A part of an append is never read, in
+/// history as on streams ([`visibility`](super::visibility)).
+fn member_of_whole_append(document: &Document, stored: &[i64]) -> bool {
+    match integer(document, "last") {
+        None => true,
+        Some(last) => Some(last) == integer(document, "_id") || stored.contains(&last),
     }
 }
 
