@@ -16,6 +16,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::token::TokenSigner;
 use crate::auth::{Authenticator, KeyRing};
 use crate::config::{Config, StoreChoice};
+use crate::http::tls::{Tls, TlsError};
 use crate::http::{server, HttpSettings};
 use crate::node::{Node, Tasks};
 use crate::outbox::embedded::EmbeddedStore;
@@ -29,11 +30,14 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("cannot serve: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot serve TLS: {0}")]
+    Tls(#[from] TlsError),
 }
 
 pub struct App {
     node: Arc<Node>,
     http: HttpSettings,
+    tls: Option<Tls>,
     tasks: Tasks,
     demo_on_start: bool,
     grace: Duration,
@@ -59,7 +63,7 @@ impl App {
     /// Assembles a node. Nothing runs but the publisher until [`App::serve`].
     ///
     /// # Errors
-    /// When the store cannot be opened.
+    /// When the store cannot be opened, or the TLS certificate or key cannot be used.
     pub async fn build(config: Config) -> Result<App, AppError> {
         let store = open_store(config.store_choice()).await?;
         App::with_store(config, store).await
@@ -68,8 +72,10 @@ impl App {
     /// Assembles a node on a given store (tests share one store between nodes).
     ///
     /// # Errors
-    /// When the store's head cannot be read.
+    /// When the store's head cannot be read, or the TLS certificate or key cannot be used.
     pub async fn with_store(config: Config, store: Arc<dyn Store>) -> Result<App, AppError> {
+        let http = config.http();
+        let tls = http.tls.clone().map(Tls::new).transpose()?;
         let auth = Authenticator {
             keys: KeyRing::new(&config.publish_keys, &config.subscribe_keys),
             tokens: match &config.token_secret {
@@ -81,7 +87,8 @@ impl App {
         let node = Node::new(config.node(), auth, store, &tasks).await?;
         Ok(App {
             node: Arc::new(node),
-            http: config.http(),
+            http,
+            tls,
             tasks,
             demo_on_start: config.demo_on_start,
             grace: config.shutdown_grace,
@@ -105,6 +112,7 @@ impl App {
         let App {
             node,
             http,
+            tls,
             tasks,
             demo_on_start,
             grace,
@@ -121,6 +129,7 @@ impl App {
             node = %node.settings().node_id,
             store = node.store_kind(),
             open = node.is_open(),
+            tls = tls.is_some(),
             "ssehub listening"
         );
         let accept = {
@@ -131,7 +140,7 @@ impl App {
                 connections.clone(),
             );
             tokio::spawn(async move {
-                server::accept_loop(listener, node, http, stop, drain, &connections).await;
+                server::accept_loop(listener, node, http, tls, stop, drain, &connections).await;
             })
         };
         shutdown.await;

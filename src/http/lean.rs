@@ -2,6 +2,10 @@
 //! buffer is opened with the node's verbs and written straight to the socket: chunked frames,
 //! one `writev` per wake, no hyper in between.
 //!
+//! The socket is plain TCP or TLS (any `AsyncRead + AsyncWrite`): after the handshake an
+//! HTTP/1.1 stream over TLS takes this path too, since hyper's buffers would cost more than the
+//! stream and rustls together (docs/PERFORMANCE.md).
+//!
 //! It keeps HTTP/1.1 semantics: chunked framing (close-delimited for HTTP/1.0),
 //! `Connection: close` so no client reuses the socket after the stream, and pipelined bytes
 //! after the stream request are ignored because the stream response never yields the turn.
@@ -18,8 +22,7 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{header, HeaderMap, HeaderValue, StatusCode, Version};
 use http_body::Body;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use super::error::ApiError;
 use super::handlers::stream::STREAM_HEADERS;
@@ -33,7 +36,10 @@ use crate::sse::body::{SseBody, Transport};
 const FRAMES_PER_WRITE: usize = 64;
 
 /// Opens the stream `parts` asks for and writes it until it ends; or writes the refusal.
-pub(crate) async fn serve_stream(mut stream: TcpStream, parts: Parts, shared: &Shared) {
+pub(crate) async fn serve_stream<S>(mut stream: S, parts: Parts, shared: &Shared)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let origin = parts.headers.get(header::ORIGIN).cloned();
     let version = parts.version;
     // Boxed: opening is large and short-lived; inline it would size every stream's task for
@@ -100,8 +106,8 @@ fn head_bytes(status: StatusCode, headers: &HeaderMap, version: Version, framing
 }
 
 /// Writes a JSON error answer (with `extra` headers, e.g. CORS), then closes.
-pub(crate) async fn answer_error(
-    stream: &mut TcpStream,
+pub(crate) async fn answer_error<S: AsyncWrite + Unpin>(
+    stream: &mut S,
     error: &ApiError,
     version: Version,
     extra: Option<HeaderMap>,
@@ -118,8 +124,8 @@ pub(crate) async fn answer_error(
 
 /// Writes the stream's head, then its frames as they come, until the body ends, the peer
 /// goes away, or a write stalls past the limit.
-async fn stream_to(
-    mut stream: TcpStream,
+async fn stream_to<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     headers: &HeaderMap,
     mut body: SseBody,
     version: Version,
@@ -141,12 +147,7 @@ async fn stream_to(
     loop {
         let ended = tokio::select! {
             ended = next_frames(&mut body, &mut frames) => ended,
-            closed = peer_closed(&stream) => {
-                if closed {
-                    return;
-                }
-                continue;
-            }
+            () = peer_closed(&mut stream) => return,
         };
         let write = write_frames(&mut stream, &frames, chunked, ended);
         match tokio::time::timeout(stall, write).await {
@@ -189,25 +190,27 @@ async fn next_frames(body: &mut SseBody, frames: &mut Vec<Bytes>) -> bool {
     .await
 }
 
-/// Resolves when the socket is readable: `true` if the peer closed it (bytes it sent after
-/// the stream request are discarded).
-async fn peer_closed(stream: &TcpStream) -> bool {
-    if stream.readable().await.is_err() {
-        return true;
-    }
-    let mut scratch = [0u8; 64];
-    match stream.try_read(&mut scratch) {
-        Ok(0) => true,
-        Ok(_) => false,
-        Err(error) if error.kind() == io::ErrorKind::WouldBlock => false,
-        Err(_) => true,
-    }
+/// Resolves when the peer closed the connection (or it failed). Bytes it sent after the stream
+/// request are read and discarded; the scratch buffer lives only inside one poll, so an idle
+/// stream's task carries none.
+async fn peer_closed<S: AsyncRead + Unpin>(stream: &mut S) {
+    poll_fn(|cx| loop {
+        let mut scratch = [0u8; 64];
+        let mut buf = ReadBuf::new(&mut scratch);
+        match Pin::new(&mut *stream).poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(())) if buf.filled().is_empty() => return Poll::Ready(()),
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(_)) => return Poll::Ready(()),
+            Poll::Pending => return Poll::Pending,
+        }
+    })
+    .await
 }
 
 /// One chunk holding every gathered frame (`<len>\r\n<frames>\r\n`), plus the last chunk if
-/// the body ended, in as few `writev` calls as the socket allows.
-async fn write_frames(
-    stream: &mut TcpStream,
+/// the body ended, in as few `writev` calls as the socket allows (over TLS, as few records).
+async fn write_frames<S: AsyncWrite + Unpin>(
+    stream: &mut S,
     frames: &[Bytes],
     chunked: bool,
     ended: bool,
@@ -233,5 +236,6 @@ async fn write_frames(
         }
         IoSlice::advance_slices(&mut remaining, written);
     }
-    Ok(())
+    // TLS holds encrypted records until flushed; for TCP this is free.
+    stream.flush().await
 }

@@ -1,11 +1,11 @@
 //! Reading requests into domain inputs: query parameters, credentials, JSON bodies within the
 //! size limit, and the stream request both transports share ([`open_request`]).
 
+use crate::http::body::RequestBody;
 use bytes::Bytes;
 use http::request::Parts;
 use http::{header, HeaderMap};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
@@ -70,7 +70,7 @@ fn api_key<'a>(headers: &'a HeaderMap, query: &'a Query) -> Option<&'a str> {
 /// 415 when not declared JSON, 413 when too large, 400 when not a JSON object.
 pub(crate) async fn json_object(
     headers: &HeaderMap,
-    body: Incoming,
+    body: RequestBody,
     limit: usize,
 ) -> Result<Option<Map<String, Value>>, ApiError> {
     let declared = headers
@@ -126,7 +126,7 @@ pub(crate) async fn json_object(
 /// As [`json_object`], and 400 when the body is empty.
 pub(crate) async fn required_object(
     headers: &HeaderMap,
-    body: Incoming,
+    body: RequestBody,
     limit: usize,
 ) -> Result<Map<String, Value>, ApiError> {
     json_object(headers, body, limit)

@@ -1,7 +1,7 @@
 //! `POST /api/sse/{broadcast,send/{id},notification,alert,data-update}[/{clientId}]`.
 
+use crate::http::body::RequestBody;
 use http::{Request, Response, StatusCode};
-use hyper::body::Incoming;
 use serde_json::json;
 
 use super::identify;
@@ -24,7 +24,7 @@ pub(crate) fn kind_of(segment: &str) -> Option<PublishKind> {
 }
 
 pub(crate) async fn publish(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     shared: &Shared,
     kind: PublishKind,
     target: Option<&str>,
