@@ -82,7 +82,7 @@ fn client_of(i: usize) -> ClientId {
 impl Hub {
     fn new(subscribers: usize) -> Hub {
         let head = Sequence(DEFAULT_TAIL_CAPACITY as u64);
-        let tail = Tail::new(DEFAULT_TAIL_CAPACITY, Sequence::ZERO);
+        let tail = Tail::new(DEFAULT_TAIL_CAPACITY, usize::MAX, Sequence::ZERO);
         let history = (1..=head.0).map(|n| {
             let event = sample(n, None).with_sequence(Sequence(n));
             Frame::new(&event, encode_event(&event))
@@ -134,10 +134,11 @@ impl Hub {
             }
             let subscriber = body.subscription.subscriber();
             subscriber.register(&body.waker);
+            let queue = &mut body.queue;
             let read = self.tail.read(
                 body.cursor,
                 |f| f.is_for(&subscriber.client, &subscriber.filter),
-                &mut body.queue,
+                |f| queue.push_back(f.bytes.clone()),
                 MAX_FRAMES_PER_READ,
                 MAX_SCAN_PER_READ,
             );

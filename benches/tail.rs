@@ -21,7 +21,7 @@ const RING: u64 = 4096;
 
 /// A full ring in which every `keep_every`-th frame is a `message` and the others `other`.
 fn ring(keep_every: u64) -> Tail {
-    let tail = Tail::new(RING as usize, Sequence::ZERO);
+    let tail = Tail::new(RING as usize, usize::MAX, Sequence::ZERO);
     let frames = (1..=RING).map(|n| {
         let mut event = sample(n, None);
         if n % keep_every != 0 {
@@ -42,7 +42,7 @@ fn catch_up(tail: &Tail, client: &ClientId, filter: &Filter, out: &mut VecDeque<
         let read = tail.read(
             cursor,
             |f| f.is_for(client, filter),
-            out,
+            |f| out.push_back(f.bytes.clone()),
             MAX_FRAMES_PER_READ,
             MAX_SCAN_PER_READ,
         );

@@ -3,7 +3,8 @@
 //!
 //! readiness 503 → stop accepting → every stream writes a last comment and ends → open
 //! connections finish → background tasks cancelled (publisher answers what is queued,
-//! checkpoints flush) → task tracker awaited. All under one grace deadline.
+//! the checkpoint writer writes what is queued) → task tracker awaited. All under one grace
+//! deadline.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -41,6 +42,8 @@ pub struct App {
     tasks: Tasks,
     demo_on_start: bool,
     grace: Duration,
+    /// Subscribe keys and no publish keys: a hub nobody can publish to.
+    subscribe_only: bool,
 }
 
 /// Opens the backend the configuration selects.
@@ -92,6 +95,7 @@ impl App {
             tasks,
             demo_on_start: config.demo_on_start,
             grace: config.shutdown_grace,
+            subscribe_only: config.publish_keys.is_empty() && !config.subscribe_keys.is_empty(),
         })
     }
 
@@ -116,6 +120,7 @@ impl App {
             tasks,
             demo_on_start,
             grace,
+            subscribe_only,
         } = self;
         node.spawn_tasks(&tasks);
         if demo_on_start {
@@ -132,6 +137,9 @@ impl App {
             tls = tls.is_some(),
             "ssehub listening"
         );
+        if subscribe_only {
+            tracing::warn!("subscribe keys but no publish keys: nobody can publish, issue client tokens or start the demo; add --publish-keys for your backends");
+        }
         let accept = {
             let (node, stop, drain, connections) = (
                 node.clone(),

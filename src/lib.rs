@@ -13,7 +13,7 @@
 //! metrics      Prometheus registry and exposition; the label vocabularies (CloseReason, Limit, ...)
 //! shutdown     signal future, readiness latch
 //! outbox/      EventLog, CheckpointStore, Coordination traits; embedded/ (redb) · mongo/ ·
-//!              memory; publisher (group commit); checkpoint (batched, forward-only acks);
+//!              memory; publisher (group commit of events); checkpoint (of acks: 204 once durable);
 //!              contract (the suite every store passes)
 //! tail         the ring of encoded frames: read(cursor) -> frames | evicted
 //! registry/    sharded subscribers, indexes by client id and type, RAII Subscription

@@ -1,6 +1,6 @@
 //! The `ssehub` binary: parse the configuration, bind, serve until SIGTERM/SIGINT.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -103,9 +103,11 @@ fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SSEHUB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour codes only for a person at a terminal, never into log files or collectors.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
 }
 

@@ -40,6 +40,8 @@ vocabulary! {
         WriteStall => "write_stall",
         /// A catch-up read from the store failed; the client resumes from its position.
         StoreError => "store_error",
+        /// The client kept writing into its stream past the allowance.
+        ClientInput => "client_input",
     }
 }
 
@@ -52,6 +54,8 @@ vocabulary! {
         BodyBytes => "body_bytes",
         HeaderBytes => "header_bytes",
         HeaderReadTimeout => "header_read_timeout",
+        BodyReadTimeout => "body_read_timeout",
+        InflightRequests => "inflight_requests",
         /// A TLS handshake did not finish within `--tls-handshake-timeout-secs`.
         TlsHandshakeTimeout => "tls_handshake_timeout",
     }
@@ -72,8 +76,16 @@ vocabulary! {
         Append => "append",
         ReadAfter => "read_after",
         Head => "head",
+        Oldest => "oldest",
         Trim => "trim",
+        Probe => "probe",
+        LoadCheckpoint => "load_checkpoint",
         SaveCheckpoints => "save_checkpoints",
+        ReportNode => "report_node",
+        Nodes => "nodes",
+        DemoState => "demo_state",
+        SwapDemoState => "swap_demo_state",
+        AcquireLease => "acquire_lease",
     }
 }
 
@@ -115,14 +127,19 @@ pub struct Metrics {
     pub connections_total: Counter,
     pub disconnects: Family<Reason, Counter>,
     pub events_published: Family<TypeLabel, Counter>,
+    /// All of `events_published`, read for rates (`/api/sse/stats`).
+    pub events_published_all: Counter,
     pub frames_delivered: Counter,
     pub bytes_written: Counter,
     pub replays: Family<Outcome, Counter>,
     pub dispatched_sequence: Gauge,
     pub dispatch_lag: Gauge,
     pub gaps_skipped: Counter,
+    pub catch_up_resets: Counter,
     pub store_seconds: HistogramFamily<Operation>,
     pub store_errors: Family<Operation, Counter>,
+    /// 1 while the store's last write and last read succeeded, else 0.
+    pub store_available: Gauge,
     pub publish_seconds: Histogram,
     pub publish_batch_size: Histogram,
     pub limit_rejections: Family<LimitLabel, Counter>,
@@ -146,14 +163,17 @@ impl Metrics {
             connections_total: Counter::default(),
             disconnects: Family::default(),
             events_published: Family::default(),
+            events_published_all: Counter::default(),
             frames_delivered: Counter::default(),
             bytes_written: Counter::default(),
             replays: Family::default(),
             dispatched_sequence: Gauge::default(),
             dispatch_lag: Gauge::default(),
             gaps_skipped: Counter::default(),
+            catch_up_resets: Counter::default(),
             store_seconds: Family::new_with_constructor(latency_histogram),
             store_errors: Family::default(),
+            store_available: Gauge::default(),
             publish_seconds: latency_histogram(),
             publish_batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
             limit_rejections: Family::default(),
@@ -213,6 +233,11 @@ impl Metrics {
             metrics.gaps_skipped.clone(),
         );
         r.register(
+            "catch_up_resets",
+            "Streams told mid-stream (reset) that history they needed was trimmed",
+            metrics.catch_up_resets.clone(),
+        );
+        r.register(
             "store_operation_seconds",
             "Store operation latency",
             metrics.store_seconds.clone(),
@@ -221,6 +246,11 @@ impl Metrics {
             "store_errors",
             "Failed store operations",
             metrics.store_errors.clone(),
+        );
+        r.register(
+            "store_available",
+            "1 while the store's last write and last read succeeded (readiness), else 0",
+            metrics.store_available.clone(),
         );
         r.register(
             "publish_seconds",
@@ -300,5 +330,6 @@ impl Metrics {
         self.events_published
             .get_or_create(&TypeLabel { event_type })
             .inc();
+        self.events_published_all.inc();
     }
 }

@@ -1,4 +1,5 @@
-//! The tail ring: the most recent encoded frames, shared by every connection.
+//! The tail ring: the most recent encoded frames, shared by every connection, bounded by
+//! count and by bytes (a few huge events must not hold hundreds of MiB).
 //!
 //! The dispatcher appends frames in sequence order; connections read from their own cursor
 //! under a short read lock, cloning only the `Bytes` (a reference count) of frames that pass
@@ -39,6 +40,21 @@ impl Frame {
     pub fn is_for(&self, client: &ClientId, filter: &Filter) -> bool {
         self.target.as_ref().is_none_or(|t| t == client) && filter.accepts(&self.folded_type)
     }
+
+    /// The frame without its `event:` line, as two slices of the same bytes (no copy):
+    /// `id: <seq>\n` and `data: …\n\n`. The line is where `encode_event` puts it, right after
+    /// the `id:` line, and is `event: <type>\n` long.
+    pub fn unnamed(&self) -> (Bytes, Bytes) {
+        let id_line = "id: \n".len() + decimal_len(self.sequence.0);
+        let event_line = "event: \n".len() + self.folded_type.len();
+        let data = (id_line + event_line).min(self.bytes.len());
+        (self.bytes.slice(..id_line), self.bytes.slice(data..))
+    }
+}
+
+/// Digits of `n` in decimal.
+fn decimal_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |digits| digits as usize + 1)
 }
 
 /// What a read from the ring found.
@@ -55,10 +71,13 @@ pub enum Read {
 pub struct Tail {
     ring: RwLock<Ring>,
     capacity: usize,
+    max_bytes: usize,
 }
 
 struct Ring {
     frames: VecDeque<Frame>,
+    /// The encoded bytes the frames hold.
+    bytes: usize,
     /// Every dispatched event after `floor` is in `frames`.
     floor: Sequence,
     /// The newest dispatched position (may pass the last frame when a gap was skipped).
@@ -66,16 +85,18 @@ struct Ring {
 }
 
 impl Tail {
-    /// A ring holding up to `capacity` frames, starting empty at `start` (everything up to and
-    /// including `start` is history that only the store has).
-    pub fn new(capacity: usize, start: Sequence) -> Tail {
+    /// A ring holding up to `capacity` frames of at most `max_bytes` in all, starting empty
+    /// at `start` (everything up to and including `start` is history only the store has).
+    pub fn new(capacity: usize, max_bytes: usize, start: Sequence) -> Tail {
         Tail {
             ring: RwLock::new(Ring {
                 frames: VecDeque::with_capacity(capacity.min(4096)),
+                bytes: 0,
                 floor: start,
                 dispatched: start,
             }),
             capacity: capacity.max(1),
+            max_bytes,
         }
     }
 
@@ -84,12 +105,15 @@ impl Tail {
         let mut ring = self.ring.write();
         for frame in frames {
             debug_assert!(frame.sequence > ring.dispatched);
+            ring.bytes += frame.bytes.len();
             ring.frames.push_back(frame);
         }
-        while ring.frames.len() > self.capacity {
-            if let Some(evicted) = ring.frames.pop_front() {
-                ring.floor = evicted.sequence;
-            }
+        while ring.frames.len() > self.capacity || ring.bytes > self.max_bytes {
+            let Some(evicted) = ring.frames.pop_front() else {
+                break;
+            };
+            ring.bytes -= evicted.bytes.len();
+            ring.floor = evicted.sequence;
         }
         ring.dispatched = ring.dispatched.max(dispatched);
     }
@@ -104,13 +128,13 @@ impl Tail {
         self.ring.read().floor
     }
 
-    /// Reads after `cursor`, pushing the bytes of frames that `accept` takes to `out` until it
-    /// holds `max_out` or `max_scan` frames were looked at.
+    /// Reads after `cursor`, handing each frame that `accept` takes to `take`, until
+    /// `max_out` were taken or `max_scan` frames were looked at.
     pub fn read(
         &self,
         cursor: Sequence,
         accept: impl Fn(&Frame) -> bool,
-        out: &mut VecDeque<Bytes>,
+        mut take: impl FnMut(&Frame),
         max_out: usize,
         max_scan: usize,
     ) -> Read {
@@ -121,13 +145,15 @@ impl Tail {
         let start = ring.start_after(cursor);
         let mut through = cursor;
         let mut reached_end = true;
+        let mut taken = 0;
         for (scanned, frame) in ring.frames.range(start..).enumerate() {
-            if out.len() >= max_out || scanned >= max_scan {
+            if taken >= max_out || scanned >= max_scan {
                 reached_end = false;
                 break;
             }
             if accept(frame) {
-                out.push_back(frame.bytes.clone());
+                take(frame);
+                taken += 1;
             }
             through = frame.sequence;
         }
@@ -180,11 +206,17 @@ mod tests {
 
     #[test]
     fn reads_from_the_cursor_in_order() {
-        let tail = Tail::new(8, Sequence(0));
+        let tail = Tail::new(8, usize::MAX, Sequence(0));
         tail.push((1..=5).map(|n| frame(n, None)), Sequence(5));
         let mut out = VecDeque::new();
         assert_eq!(
-            tail.read(Sequence(2), all, &mut out, 10, 100),
+            tail.read(
+                Sequence(2),
+                all,
+                |f| out.push_back(f.bytes.clone()),
+                10,
+                100
+            ),
             Read::Advanced {
                 through: Sequence(5)
             }
@@ -192,16 +224,25 @@ mod tests {
         assert_eq!(out.len(), 3);
         assert!(out[0].starts_with(b"id: 3\n"));
         out.clear();
-        assert_eq!(tail.read(Sequence(5), all, &mut out, 10, 100), Read::Idle);
+        assert_eq!(
+            tail.read(
+                Sequence(5),
+                all,
+                |f| out.push_back(f.bytes.clone()),
+                10,
+                100
+            ),
+            Read::Idle
+        );
     }
 
     #[test]
     fn output_limit_stops_at_the_last_frame_taken() {
-        let tail = Tail::new(8, Sequence(0));
+        let tail = Tail::new(8, usize::MAX, Sequence(0));
         tail.push((1..=5).map(|n| frame(n, None)), Sequence(5));
         let mut out = VecDeque::new();
         assert_eq!(
-            tail.read(Sequence(0), all, &mut out, 2, 100),
+            tail.read(Sequence(0), all, |f| out.push_back(f.bytes.clone()), 2, 100),
             Read::Advanced {
                 through: Sequence(2)
             }
@@ -211,14 +252,14 @@ mod tests {
 
     #[test]
     fn rejected_frames_still_advance_the_cursor() {
-        let tail = Tail::new(8, Sequence(0));
+        let tail = Tail::new(8, usize::MAX, Sequence(0));
         tail.push((1..=3).map(|n| frame(n, Some("other"))), Sequence(3));
         let me = ClientId::new("me").unwrap();
         let mut out = VecDeque::new();
         let read = tail.read(
             Sequence(0),
             |f| f.is_for(&me, &Filter::All),
-            &mut out,
+            |f| out.push_back(f.bytes.clone()),
             10,
             100,
         );
@@ -233,16 +274,28 @@ mod tests {
 
     #[test]
     fn eviction_sends_old_cursors_to_the_store() {
-        let tail = Tail::new(3, Sequence(0));
+        let tail = Tail::new(3, usize::MAX, Sequence(0));
         tail.push((1..=5).map(|n| frame(n, None)), Sequence(5));
         assert_eq!(tail.floor(), Sequence(2));
         let mut out = VecDeque::new();
         assert_eq!(
-            tail.read(Sequence(1), all, &mut out, 10, 100),
+            tail.read(
+                Sequence(1),
+                all,
+                |f| out.push_back(f.bytes.clone()),
+                10,
+                100
+            ),
             Read::Evicted
         );
         assert_eq!(
-            tail.read(Sequence(2), all, &mut out, 10, 100),
+            tail.read(
+                Sequence(2),
+                all,
+                |f| out.push_back(f.bytes.clone()),
+                10,
+                100
+            ),
             Read::Advanced {
                 through: Sequence(5)
             }
@@ -251,8 +304,33 @@ mod tests {
     }
 
     #[test]
+    fn the_ring_is_bounded_by_bytes_too() {
+        // Each test frame is "id: N\n\n": 7 bytes for one digit, 8 for two.
+        let tail = Tail::new(100, 30, Sequence(0));
+        tail.push((1..=9).map(|n| frame(n, None)), Sequence(9));
+        assert_eq!(
+            tail.floor(),
+            Sequence(5),
+            "four 7-byte frames fit in 30 bytes"
+        );
+        let mut out = VecDeque::new();
+        assert_eq!(
+            tail.read(
+                Sequence(4),
+                all,
+                |f| out.push_back(f.bytes.clone()),
+                10,
+                100
+            ),
+            Read::Evicted
+        );
+        tail.push([frame(10, None)], Sequence(10));
+        assert_eq!(tail.floor(), Sequence(6));
+    }
+
+    #[test]
     fn reads_find_their_place_around_skipped_gaps() {
-        let tail = Tail::new(8, Sequence(0));
+        let tail = Tail::new(8, usize::MAX, Sequence(0));
         tail.push(
             [
                 frame(1, None),
@@ -264,7 +342,13 @@ mod tests {
         );
         let mut out = VecDeque::new();
         assert_eq!(
-            tail.read(Sequence(2), all, &mut out, 10, 100),
+            tail.read(
+                Sequence(2),
+                all,
+                |f| out.push_back(f.bytes.clone()),
+                10,
+                100
+            ),
             Read::Advanced {
                 through: Sequence(6)
             }
@@ -273,7 +357,13 @@ mod tests {
         assert!(out[0].starts_with(b"id: 5\n"));
         out.clear();
         assert_eq!(
-            tail.read(Sequence(3), all, &mut out, 10, 100),
+            tail.read(
+                Sequence(3),
+                all,
+                |f| out.push_back(f.bytes.clone()),
+                10,
+                100
+            ),
             Read::Advanced {
                 through: Sequence(6)
             }
@@ -285,7 +375,13 @@ mod tests {
         );
         out.clear();
         assert_eq!(
-            tail.read(Sequence(5), all, &mut out, 10, 100),
+            tail.read(
+                Sequence(5),
+                all,
+                |f| out.push_back(f.bytes.clone()),
+                10,
+                100
+            ),
             Read::Advanced {
                 through: Sequence(6)
             }
@@ -295,13 +391,19 @@ mod tests {
 
     #[test]
     fn a_skipped_gap_moves_idle_cursors_past_it() {
-        let tail = Tail::new(8, Sequence(0));
+        let tail = Tail::new(8, usize::MAX, Sequence(0));
         tail.push([frame(1, None)], Sequence(1));
         // Sequence 2 never appeared; the dispatcher skipped it.
         tail.push([], Sequence(2));
         let mut out = VecDeque::new();
         assert_eq!(
-            tail.read(Sequence(1), all, &mut out, 10, 100),
+            tail.read(
+                Sequence(1),
+                all,
+                |f| out.push_back(f.bytes.clone()),
+                10,
+                100
+            ),
             Read::Advanced {
                 through: Sequence(2)
             }

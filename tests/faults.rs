@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use ssehub::event::{ClientId, Event, NewEvent, Sequence};
 use ssehub::outbox::embedded::EmbeddedStore;
-use ssehub::outbox::{DemoState, NodeReport, Page, Retention, StoreFuture};
 use support::{post_json, TestHub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -90,68 +88,117 @@ async fn a_full_disk_answers_503_and_open_streams_keep_every_answered_event() {
     );
 }
 
-/// A store that panics when asked for one client's checkpoint: a stand-in for a bug in a
-/// backend, the only way to make the hub panic from outside. Everything else is the memory
-/// store.
-struct PanickyStore(ssehub::outbox::memory::MemoryStore);
-
-impl ssehub::outbox::EventLog for PanickyStore {
-    fn kind(&self) -> &'static str {
-        "panicky"
+/// Fills the disk until a publish is refused (recording the answered ones).
+async fn publish_until_full(hub: &TestHub, answered: &mut Vec<u64>) {
+    let blob = "z".repeat(200 * 1024);
+    for _ in 0..200 {
+        let reply = post_json(hub.addr, "/api/sse/broadcast", None, json!({"data": blob})).await;
+        match reply.status.as_u16() {
+            200 => answered.push(reply.json()["sequence"].as_u64().unwrap()),
+            503 => {
+                assert_eq!(reply.error_code(), "store_unavailable");
+                return;
+            }
+            other => panic!("unexpected status {other}: {}", reply.body),
+        }
     }
-    fn append(&self, batch: Vec<NewEvent>) -> StoreFuture<'_, Vec<Sequence>> {
-        self.0.append(batch)
-    }
-    fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>> {
-        self.0.read_after(after, page)
-    }
-    fn head(&self) -> StoreFuture<'_, Sequence> {
-        self.0.head()
-    }
-    fn oldest(&self) -> StoreFuture<'_, Option<Sequence>> {
-        self.0.oldest()
-    }
-    fn trim(&self, retention: Retention) -> StoreFuture<'_, u64> {
-        self.0.trim(retention)
-    }
+    panic!("the disk never filled up");
 }
 
-impl ssehub::outbox::CheckpointStore for PanickyStore {
-    fn load_checkpoint<'a>(&'a self, client: &'a ClientId) -> StoreFuture<'a, Option<Sequence>> {
-        assert_ne!(client.as_str(), "panic-me", "injected backend bug");
-        self.0.load_checkpoint(client)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root to mount a tmpfs; scripts/test.sh runs it"]
+async fn a_full_disk_turns_readiness_off_loses_nothing_answered_and_heals_without_a_restart() {
+    let disk = Tmpfs::mount("8m");
+    // Space the test can give back later.
+    let filler = disk.0.join("filler");
+    std::fs::write(&filler, vec![0u8; 4 << 20]).unwrap();
+    let data = disk.0.join("data");
+    let store = Arc::new(EmbeddedStore::open(&data).unwrap());
+    let hub = TestHub::builder()
+        .store(store)
+        .config(|c| c.max_body_bytes = 1 << 20)
+        .start()
+        .await;
+    let ready = |hub: &TestHub| {
+        let addr = hub.addr;
+        async move {
+            support::get(addr, "/health/ready", None)
+                .await
+                .status
+                .as_u16()
+        }
+    };
+    assert_eq!(ready(&hub).await, 200);
+    let mut answered = Vec::new();
+    publish_until_full(&hub, &mut answered).await;
+    assert!(!answered.is_empty());
+    // Acks while full: each is 204 (durable) or 503 (nothing changed), never 204-and-lost.
+    let mut acked = None;
+    for (n, sequence) in answered.iter().enumerate() {
+        let ack = json!({"clientId": format!("full-{n}"), "sequence": sequence});
+        match post_json(hub.addr, "/api/sse/ack", None, ack)
+            .await
+            .status
+            .as_u16()
+        {
+            204 => acked = Some((format!("full-{n}"), *sequence)),
+            503 => {}
+            other => panic!("ack answered {other}"),
+        }
     }
-    fn save_checkpoints(&self, batch: Vec<(ClientId, Sequence)>) -> StoreFuture<'_, ()> {
-        self.0.save_checkpoints(batch)
-    }
-}
+    let not_ready = support::get(hub.addr, "/health/ready", None).await;
+    assert_eq!(not_ready.status, 503, "readiness is off while writes fail");
+    assert!(not_ready.body.contains("writes"), "{}", not_ready.body);
+    assert!(hub.node.metrics_text().contains("ssehub_store_available 0"));
 
-impl ssehub::outbox::Coordination for PanickyStore {
-    fn report_node(&self, report: NodeReport) -> StoreFuture<'_, ()> {
-        self.0.report_node(report)
+    // Space comes back: the node takes writes again by itself, no restart.
+    std::fs::remove_file(&filler).unwrap();
+    let mut healed = false;
+    for _ in 0..100 {
+        if ready(&hub).await == 200 {
+            healed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    fn nodes(&self, within: Duration) -> StoreFuture<'_, Vec<NodeReport>> {
-        self.0.nodes(within)
-    }
-    fn demo_state(&self) -> StoreFuture<'_, DemoState> {
-        self.0.demo_state()
-    }
-    fn swap_demo_state(&self, expect: bool, next: DemoState) -> StoreFuture<'_, bool> {
-        self.0.swap_demo_state(expect, next)
-    }
-    fn acquire_lease<'a>(
-        &'a self,
-        name: &'a str,
-        holder: &'a str,
-        ttl: Duration,
-    ) -> StoreFuture<'a, bool> {
-        self.0.acquire_lease(name, holder, ttl)
+    assert!(healed, "readiness came back once space returned");
+    let reply = post_json(
+        hub.addr,
+        "/api/sse/broadcast",
+        None,
+        json!({"data": "after"}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    answered.push(reply.json()["sequence"].as_u64().unwrap());
+    let ack = json!({"clientId": "after", "sequence": answered.last()});
+    assert_eq!(
+        post_json(hub.addr, "/api/sse/ack", None, ack).await.status,
+        204
+    );
+
+    // Nothing answered was lost: every answered publish replays, every 204 ack holds.
+    let (mut stream, _) = hub.subscribe("/api/sse/connect?checkpoint=0", &[]).await;
+    let replayed = stream
+        .sequences(answered.len(), Duration::from_secs(10))
+        .await;
+    assert_eq!(replayed, answered);
+    for (client, sequence) in acked
+        .into_iter()
+        .chain([("after".to_owned(), *answered.last().unwrap())])
+    {
+        let path = format!("/api/sse/connect?clientId={client}");
+        let (_stream, connected) = hub.subscribe(&path, &[]).await;
+        assert_eq!(connected["resumeFrom"], sequence, "{client}");
     }
 }
 
 #[tokio::test]
 async fn a_panic_in_one_connection_never_takes_down_the_others() {
-    let store = Arc::new(PanickyStore(ssehub::outbox::memory::MemoryStore::new()));
+    // A stand-in for a bug in a backend, the only way to make the hub panic from outside.
+    let store = Arc::new(support::faulty::Wrapped::panicking_on_checkpoint_of(
+        "panic-me",
+    ));
     let hub = TestHub::builder().store(store).start().await;
     let (mut bystander, _) = hub
         .subscribe("/api/sse/connect?clientId=bystander", &[])

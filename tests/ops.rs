@@ -26,7 +26,69 @@ async fn stats_describe_the_node_and_the_outbox() {
     assert_eq!(stats["oldestSequence"], 1);
     assert_eq!(stats["store"], "memory");
     assert_eq!(stats["storeAvailable"], true);
+    assert_eq!(stats["ready"], true);
+    assert_eq!(stats["eventsPublished"], 2);
+    assert_eq!(stats["streamsOpened"], 3);
+    assert!(stats["framesDelivered"].as_u64().is_some());
+    assert_eq!(
+        stats["retention"],
+        json!({"maxEvents": null, "maxAgeSeconds": null})
+    );
     assert!(stats["nodes"].is_array());
+}
+
+#[tokio::test]
+async fn connections_list_this_nodes_streams_in_pages() {
+    let hub = TestHub::builder().keys().start().await;
+    let key = Some(support::SUBSCRIBE_KEY);
+    let mut streams = Vec::new();
+    for (client, filter) in [("a", ""), ("b", "&filter=Alert,notification"), ("c", "")] {
+        let path = format!(
+            "/api/sse/connect?clientId={client}{filter}&apikey={}",
+            support::SUBSCRIBE_KEY
+        );
+        streams.push(hub.subscribe(&path, &[]).await.0);
+    }
+    let sequence = hub
+        .broadcast("message", json!(1), Some(support::PUBLISH_KEY))
+        .await;
+    for stream in &mut streams[..1] {
+        assert_eq!(stream.expect().await.sequence(), Some(sequence));
+    }
+    let first = get(hub.addr, "/api/sse/connections?limit=2", key).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let first = first.json();
+    assert_eq!(first["node"], "test-node");
+    assert_eq!(first["total"], 3);
+    let page = first["connections"].as_array().unwrap();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0]["clientId"], "a");
+    assert_eq!(page[0]["filter"], json!(null));
+    assert_eq!(page[0]["protocol"], "http/1.1");
+    assert_eq!(page[0]["tls"], false);
+    assert_eq!(page[1]["filter"], json!(["alert", "notification"]));
+    assert!(page[0]["connectedAt"].as_str().unwrap().ends_with('Z'));
+    // Stream a received the event, so its position is at least there.
+    assert!(
+        page[0]["position"].as_u64().unwrap() >= sequence,
+        "{page:?}"
+    );
+    let next = first["next"].as_u64().expect("a next page");
+    let rest = get(hub.addr, &format!("/api/sse/connections?after={next}"), key)
+        .await
+        .json();
+    let rest = rest["connections"].as_array().unwrap().clone();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0]["clientId"], "c");
+    assert_eq!(
+        get(hub.addr, "/api/sse/connections", None).await.status,
+        401
+    );
+    let bad = get(hub.addr, "/api/sse/connections?limit=0", key).await;
+    assert_eq!(
+        (bad.status.as_u16(), bad.error_code()),
+        (400, "invalid_field".to_owned())
+    );
 }
 
 #[tokio::test]
@@ -248,6 +310,53 @@ async fn the_spa_is_served_with_client_side_route_fallback() {
         404,
         "API paths never fall back to the SPA"
     );
+}
+
+#[tokio::test]
+async fn symlinks_cannot_escape_the_static_dir() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "top secret").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<title>spa</title>").unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.txt"),
+        dir.path().join("leak.txt"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("assets/out")).unwrap();
+    let root = dir.path().to_path_buf();
+    let hub = TestHub::builder()
+        .config(|c| c.static_dir = Some(root))
+        .start()
+        .await;
+    for path in ["/leak.txt", "/assets/out/secret.txt"] {
+        let reply = get(hub.addr, path, None).await;
+        assert_eq!(reply.status, 404, "{path}: {}", reply.body);
+        assert!(!reply.body.contains("top secret"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn only_real_hashed_assets_are_cached_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<title>spa</title>").unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("assets/app-1a2b.js"), "1").unwrap();
+    let root = dir.path().to_path_buf();
+    let hub = TestHub::builder()
+        .config(|c| c.static_dir = Some(root))
+        .start()
+        .await;
+    let asset = get(hub.addr, "/assets/app-1a2b.js", None).await;
+    assert!(asset.headers["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    // No extension: a client-side route, answered with index.html, which must stay fresh.
+    let fallback = get(hub.addr, "/assets/route", None).await;
+    assert!(fallback.body.contains("<title>spa</title>"));
+    assert_eq!(fallback.headers["cache-control"], "no-cache");
 }
 
 #[tokio::test]

@@ -111,6 +111,34 @@ fn bad_settings_exit_64_naming_the_flag() {
     assert_eq!(code, Some(0));
 }
 
+#[test]
+fn a_subscribe_only_hub_warns_that_nobody_can_publish() {
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--store",
+            "memory",
+        ])
+        .args(["--subscribe-keys", "sub-only"])
+        .env("SSEHUB_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("nobody can publish"), "{line}");
+    assert!(
+        !line.contains('\u{1b}'),
+        "no colour codes when stdout is not a terminal: {line:?}"
+    );
+}
+
 #[tokio::test]
 async fn sigkill_after_answered_publishes_loses_none_of_them() {
     let data = tempfile::tempdir().unwrap();
@@ -161,6 +189,38 @@ async fn sigkill_after_answered_publishes_loses_none_of_them() {
         replayed, answered,
         "every answered publish survived SIGKILL, in order"
     );
+}
+
+#[tokio::test]
+async fn sigkill_right_after_answered_acks_resumes_from_the_acknowledged_position() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let hub = Hub::start(data.path(), port).await;
+    for i in 0..10 {
+        let reply = post_json(hub.addr, "/api/sse/broadcast", None, json!({"data": i})).await;
+        assert_eq!(reply.status, 200);
+    }
+    // Acks of several clients, each answered, then the process dies at once.
+    for (n, client) in ["kill-a", "kill-b", "kill-c"].iter().enumerate() {
+        let ack = json!({"clientId": client, "sequence": 3 + n});
+        let reply = post_json(hub.addr, "/api/sse/ack", None, ack).await;
+        assert_eq!(reply.status, 204, "{}", reply.body);
+    }
+    hub.signal("KILL");
+    hub.wait(Duration::from_secs(5));
+
+    let hub = Hub::start(data.path(), port).await;
+    for (n, client) in ["kill-a", "kill-b", "kill-c"].iter().enumerate() {
+        let acked = 3 + n as u64;
+        let path = format!("/api/sse/connect?clientId={client}");
+        let mut stream = SseStream::open(hub.addr, &path, &[]).await;
+        let connected = stream.connected().await;
+        assert_eq!(
+            connected["resumeFrom"], acked,
+            "{client} resumes from its acknowledged position, not live: {connected}"
+        );
+        assert_eq!(stream.expect().await.sequence(), Some(acked + 1));
+    }
 }
 
 #[tokio::test]

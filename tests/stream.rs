@@ -454,3 +454,122 @@ async fn a_thousand_events_reach_two_hundred_subscribers_complete_and_in_order()
     }
     assert_eventually(|| hub.node.connections() == 0, "all streams closed").await;
 }
+
+/// Reads a close-delimited (HTTP/1.0) stream's bytes until `done` holds for the events so far.
+async fn read_raw(
+    socket: &mut tokio::net::TcpStream,
+    parser: &mut support::sse::SseParser,
+    events: &mut Vec<support::sse::SseEvent>,
+    done: impl Fn(&[support::sse::SseEvent]) -> bool,
+) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 1 << 16];
+    while !done(events) {
+        let n = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut buf))
+            .await
+            .expect("the stream goes on")
+            .unwrap();
+        assert!(n > 0, "the hub closed the stream");
+        events.extend(parser.feed(&buf[..n]));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_stops_reading_while_history_is_trimmed_gets_reset_not_a_skip() {
+    use tokio::io::AsyncWriteExt;
+    let hub = TestHub::builder()
+        .config(|c| c.tail_capacity = 16)
+        .start()
+        .await;
+    // HTTP/1.0: a close-delimited body is the SSE stream itself, no chunk framing to undo.
+    let mut socket = tokio::net::TcpStream::connect(hub.addr).await.unwrap();
+    socket
+        .write_all(b"GET /api/sse/connect HTTP/1.0\r\nHost: hub\r\n\r\n")
+        .await
+        .unwrap();
+    let mut parser = support::sse::SseParser::new();
+    let mut events = Vec::new();
+    read_raw(&mut socket, &mut parser, &mut events, |e| !e.is_empty()).await;
+    // Stop reading. 60 KiB events fill the socket buffers, so the stream's cursor stalls
+    // while the ring (16 frames) moves far past it; then retention trims the store.
+    let big = "x".repeat(60 * 1024);
+    let total = 300;
+    for _ in 0..total {
+        hub.broadcast("big", json!(big), None).await;
+    }
+    hub.dispatched(total).await;
+    hub.store
+        .trim(Retention {
+            max_events: Some(20),
+            max_age: None,
+        })
+        .await
+        .unwrap();
+    read_raw(&mut socket, &mut parser, &mut events, |e| {
+        e.last().and_then(|e| e.sequence()) == Some(total)
+    })
+    .await;
+    // Every event follows the one before it, or a reset says where history starts now.
+    let mut previous = 0;
+    let mut resets = 0;
+    for event in &events[1..] {
+        if event.event == "reset" {
+            let reset = event.json();
+            assert_eq!(reset["requested"], previous, "{reset}");
+            previous = reset["oldestAvailable"].as_u64().unwrap() - 1;
+            resets += 1;
+            continue;
+        }
+        let sequence = event.sequence().expect("an event with an id");
+        assert_eq!(sequence, previous + 1, "a silent skip after {previous}");
+        previous = sequence;
+    }
+    assert_eq!(resets, 1, "the trim was announced once");
+    assert_eq!(previous, total);
+}
+
+#[tokio::test]
+async fn named_false_sends_every_event_without_its_event_line() {
+    let hub = TestHub::start().await;
+    let (mut unnamed, connected) = hub
+        .subscribe("/api/sse/connect?named=false&clientId=plain", &[])
+        .await;
+    assert_eq!(
+        connected["clientId"], "plain",
+        "control frames keep their name"
+    );
+    for (n, event_type) in ["price", "alert", "Order.Created"].iter().enumerate() {
+        let sequence = hub.broadcast(event_type, json!(n), None).await;
+        let event = unnamed.expect().await;
+        assert_eq!(
+            event.event, "message",
+            "no event: line, so the default type"
+        );
+        assert_eq!(event.sequence(), Some(sequence));
+        assert_eq!(event.json()["type"], *event_type);
+        assert_eq!(event.json()["data"], n);
+    }
+    let reply = support::get(hub.addr, "/api/sse/connect?named=maybe", None).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.error_code()),
+        (400, "invalid_field".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn the_tail_ring_is_bounded_in_bytes_and_readers_behind_it_lose_nothing() {
+    let hub = TestHub::builder()
+        .config(|c| c.tail_max_bytes = 1 << 20)
+        .start()
+        .await;
+    let big = "y".repeat(60 * 1024);
+    for _ in 0..100 {
+        hub.broadcast("big", json!(big), None).await;
+    }
+    hub.dispatched(100).await;
+    // 1 MiB holds about 17 of these frames, however many the frame count allows.
+    assert!(hub.node.tail_floor().0 >= 80, "{:?}", hub.node.tail_floor());
+    let (mut stream, _) = hub.subscribe("/api/sse/connect?checkpoint=0", &[]).await;
+    let sequences = stream.sequences(100, Duration::from_secs(5)).await;
+    assert_eq!(sequences, (1..=100).collect::<Vec<u64>>());
+}

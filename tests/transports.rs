@@ -205,3 +205,26 @@ async fn publishes_and_errors_answer_alike_on_every_transport() {
         hub.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_connections_endpoint_names_each_stream_s_protocol_and_tls() {
+    for via in Via::ALL {
+        let hub = via.hub().start().await;
+        let (_stream, _) = hub
+            .subscribe_via(via, "/api/sse/connect?clientId=probe", &[])
+            .await;
+        let listing = hub
+            .request_via(via, Method::GET, "/api/sse/connections", &[], None)
+            .await;
+        assert_eq!(listing.status, 200, "{via:?}: {}", listing.body);
+        let stream = &listing.json()["connections"][0];
+        let protocol = match via {
+            Via::H2Tls | Via::H2c => "h2",
+            Via::Http1 | Via::Http1Tls => "http/1.1",
+        };
+        assert_eq!(stream["clientId"], "probe", "{via:?}");
+        assert_eq!(stream["protocol"], protocol, "{via:?}");
+        assert_eq!(stream["tls"], via.is_tls(), "{via:?}");
+        hub.stop().await;
+    }
+}

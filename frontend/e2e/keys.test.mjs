@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Hub, launchBrowser } from './hub.mjs';
-import { screenshot, statusOpen, T } from './support.mjs';
+import { axeViolations, screenshot, statusOpen, T } from './support.mjs';
 
 const PUBLISH = 'e2e-publish-secret';
 const SUBSCRIBE = 'e2e-subscribe-secret';
@@ -57,6 +57,7 @@ test('without a key: the page says the hub needs one, points at the field, and s
   // what the key cannot do is disabled, and says why
   assert.equal(await page.getByTestId('publish-submit').isDisabled(), true);
   assert.equal(await page.getByTestId('demo-start').isDisabled(), true);
+  assert.equal(await page.getByTestId('stream-connect').isDisabled(), true, 'no way around the wait for a key');
   await screenshot(page, 'keys-missing-light');
 });
 
@@ -111,4 +112,21 @@ test('the key can be cleared', async () => {
   assert.equal(await page.evaluate(() => sessionStorage.getItem('ssehub.apiKey')), '');
   await page.locator('[data-testid=auth-notice][data-access=key-required]').waitFor({ timeout: T });
   assert.equal(await page.getByTestId('api-key-clear').count(), 0);
+});
+
+test('without a key the console says so too, and the refusals pass axe-core in both themes', async () => {
+  await page.goto(`${hub.base}/console`);
+  await page.locator('[data-testid=auth-notice][data-access=key-required]').waitFor({ timeout: T });
+  assert.match(await page.getByTestId('auth-notice').textContent(), /operator console needs an API key/);
+  const problems = [];
+  for (const p of ['/console', '/']) {
+    await page.goto(`${hub.base}${p}`);
+    await page.getByTestId('auth-notice').waitFor({ timeout: T });
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const v of await axeViolations(page)) problems.push(`${scheme} ${p} ${v}`);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+  }
+  assert.deepEqual(problems, []);
 });

@@ -1,4 +1,4 @@
-import type { ComponentType } from 'react';
+import { lazy, Suspense, type ComponentType } from 'react';
 import { Layout, type NavItem } from './components/Layout';
 import { useRoute } from './hooks/useRoute';
 import { DashboardPage } from './pages/DashboardPage';
@@ -9,7 +9,6 @@ import { ConnectionsPage } from './pages/console/ConnectionsPage';
 import { NodesPage } from './pages/console/NodesPage';
 import { OutboxPage } from './pages/console/OutboxPage';
 import { PresencePage } from './pages/console/PresencePage';
-import { TrafficPage } from './pages/console/TrafficPage';
 import { BasicExample } from './pages/examples/BasicExample';
 import { CheckpointExample } from './pages/examples/CheckpointExample';
 import { CustomEventsExample } from './pages/examples/CustomEventsExample';
@@ -18,6 +17,9 @@ import { MultipleStreamsExample } from './pages/examples/MultipleStreamsExample'
 import { ReconnectionExample } from './pages/examples/ReconnectionExample';
 import { TopicsExample } from './pages/examples/TopicsExample';
 import { TypedEventsExample } from './pages/examples/TypedEventsExample';
+
+// The chart library is loaded with the Traffic page only, not with every page.
+const TrafficPage = lazy(() => import('./pages/console/TrafficPage').then((m) => ({ default: m.TrafficPage })));
 
 export const ROUTES: readonly (NavItem & { page: ComponentType })[] = [
   { path: '/console', label: 'Nodes', group: 'operate', page: NodesPage },
@@ -48,7 +50,9 @@ export function App() {
   return (
     <Layout nav={ROUTES} current={normalized}>
       {/* key: a new page mounts fresh hooks (its own streams) */}
-      <Page key={normalized} />
+      <Suspense fallback={<p className="muted">Loading…</p>}>
+        <Page key={normalized} />
+      </Suspense>
     </Layout>
   );
 }

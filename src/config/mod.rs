@@ -28,12 +28,17 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// `--tail-capacity`: frames kept in memory; older positions replay from the store.
 pub const DEFAULT_TAIL_CAPACITY: usize = 65_536;
+/// `--tail-max-bytes`: a few huge events must not hold the ring's worth of memory; 256 MiB
+/// keeps 65,536 typical (~1 KiB) frames and bounds 16 MiB events to a handful.
+pub const DEFAULT_TAIL_MAX_BYTES: usize = 256 << 20;
 /// `--max-filter-types`: bounds the registry's per-connection index entries.
 pub const DEFAULT_MAX_FILTER_TYPES: usize = 32;
 /// `--max-connections`: SSE streams per node; past it clients are told to retry elsewhere.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 250_000;
 /// `--max-connections-per-client`: tabs of one client id; more is a loop or an abuse.
 pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 32;
+/// `--max-inflight-requests`: see the flag.
+pub const DEFAULT_MAX_INFLIGHT_REQUESTS: usize = 1024;
 /// `--max-header-bytes`: request line plus headers; hyper's floor is 8 KiB.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
 /// `--h2-max-concurrent-streams`: a browser multiplexes every tab's streams and requests over
@@ -147,6 +152,10 @@ pub struct Config {
     /// Frames kept in the in-memory tail ring [16–16777216].
     #[arg(value_name = "FRAMES", long, env = "SSEHUB_TAIL_CAPACITY", default_value_t = DEFAULT_TAIL_CAPACITY, value_parser = parse::usize_in(16..=16 << 20))]
     pub tail_capacity: usize,
+    /// Most bytes of encoded frames kept in the tail ring [1048576–68719476736]; older
+    /// positions replay from the store.
+    #[arg(value_name = "BYTES", long, env = "SSEHUB_TAIL_MAX_BYTES", default_value_t = DEFAULT_TAIL_MAX_BYTES, value_parser = parse::usize_in(1 << 20..=1 << 36))]
+    pub tail_max_bytes: usize,
     /// Most event types one `filter=` may name [1–1024].
     #[arg(value_name = "N", long, env = "SSEHUB_MAX_FILTER_TYPES", default_value_t = DEFAULT_MAX_FILTER_TYPES, value_parser = parse::usize_in(1..=1024))]
     pub max_filter_types: usize,
@@ -176,6 +185,15 @@ pub struct Config {
     #[arg(value_name = "BYTES", long, env = "SSEHUB_MAX_HEADER_BYTES", default_value_t = DEFAULT_MAX_HEADER_BYTES, value_parser = parse::usize_in(8192..=1 << 20))]
     pub max_header_bytes: usize,
     // A reader that stopped reading holds memory; it resumes losslessly after the close.
+    /// Seconds a request body may take to arrive in full [1–600]; slower is 408.
+    // A half-sent body holds memory and a request slot; a real client sends it at once.
+    #[arg(value_name = "SECS", long = "body-read-timeout-secs", env = "SSEHUB_BODY_READ_TIMEOUT_SECS", default_value = "10", value_parser = parse::seconds(1..=600))]
+    pub body_read_timeout: Duration,
+    /// Most `POST` requests handled at once (bodies still arriving included); over it 503
+    /// `overloaded` [≥ 1].
+    // Bounds what slow or half-sent requests can hold: 1024 × the 64 KiB body limit is 64 MiB.
+    #[arg(value_name = "N", long, env = "SSEHUB_MAX_INFLIGHT_REQUESTS", default_value_t = DEFAULT_MAX_INFLIGHT_REQUESTS, value_parser = parse::at_least(1))]
+    pub max_inflight_requests: usize,
     /// Close a connection whose socket accepted no bytes for this many seconds [1–3600].
     #[arg(value_name = "SECS", long = "write-stall-secs", env = "SSEHUB_WRITE_STALL_SECS", default_value = "30", value_parser = parse::seconds(1..=3600))]
     pub write_stall: Duration,
@@ -287,6 +305,7 @@ impl Config {
             retry: self.retry,
             heartbeat: self.heartbeat,
             tail_capacity: self.tail_capacity,
+            tail_max_bytes: self.tail_max_bytes,
             max_filter_types: self.max_filter_types,
             max_connections: self.max_connections,
             max_connections_per_client: self.max_connections_per_client,
@@ -314,6 +333,8 @@ impl Config {
             header_read_timeout: self.header_read_timeout,
             max_header_bytes: self.max_header_bytes,
             write_stall: self.write_stall,
+            body_read_timeout: self.body_read_timeout,
+            max_inflight_requests: self.max_inflight_requests,
             tls: self.tls(),
             h2_max_concurrent_streams: u32::try_from(self.h2_max_concurrent_streams)
                 .unwrap_or(u32::MAX),

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::gap::GapTracker;
 use crate::event::Sequence;
-use crate::metrics::{Metrics, StoreOp};
+use crate::metrics::Metrics;
 use crate::outbox::{EventLog, Page};
 use crate::registry::{Interest, Registry};
 use crate::sse::frame;
@@ -34,30 +34,23 @@ pub struct DispatchConfig {
     pub gap_timeout: Duration,
 }
 
-/// What `/health/ready` and `/api/sse/stats` need from the dispatcher.
+/// What `/health/ready` and `/api/sse/stats` need from the dispatcher (the store's own
+/// health is `outbox::monitored::Health`).
 #[derive(Debug, Default)]
 pub struct DispatchStatus {
-    store_ok: AtomicBool,
     caught_up: AtomicBool,
     head: AtomicU64,
 }
 
 impl DispatchStatus {
-    pub fn is_ready(&self) -> bool {
-        self.store_ok.load(Ordering::Acquire) && self.caught_up.load(Ordering::Acquire)
-    }
-
-    pub fn store_ok(&self) -> bool {
-        self.store_ok.load(Ordering::Acquire)
+    /// Whether dispatch has caught up with the store's head.
+    pub fn caught_up(&self) -> bool {
+        self.caught_up.load(Ordering::Acquire)
     }
 
     /// The newest head the dispatcher has seen.
     pub fn head(&self) -> Sequence {
         Sequence(self.head.load(Ordering::Acquire))
-    }
-
-    pub fn set_store_ok(&self, ok: bool) {
-        self.store_ok.store(ok, Ordering::Release);
     }
 
     /// Raises the known head (the publisher reports its appends here too).
@@ -76,6 +69,9 @@ pub struct Dispatcher {
     pub wake: Arc<Notify>,
     pub config: DispatchConfig,
 }
+
+/// Bytes of event payload per read, so one read of large events stays bounded.
+const BATCH_BYTES: usize = 16 << 20;
 
 /// Longest pause between retries while the store is failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -116,19 +112,15 @@ impl Dispatcher {
     /// Reads and dispatches until a page comes back short.
     async fn drain(&self, gaps: &mut GapTracker) -> Result<Drained, ()> {
         loop {
-            let started = Instant::now();
-            let page = self
-                .log
-                .read_after(gaps.high_water(), Page::events(self.config.batch))
-                .await;
-            let ok = page.is_ok();
-            self.metrics
-                .store_op(StoreOp::ReadAfter, started.elapsed().as_secs_f64(), ok);
-            self.status.set_store_ok(ok);
+            let limit = Page {
+                events: self.config.batch,
+                bytes: BATCH_BYTES,
+            };
+            let page = self.log.read_after(gaps.high_water(), limit).await;
             let page = page.map_err(|error| {
                 tracing::warn!(%error, "dispatcher cannot read the outbox; retrying");
             })?;
-            let full = page.len() == self.config.batch;
+            let full = limit.filled_by(&page);
             let sequences: Vec<Sequence> = page.iter().map(|e| e.sequence).collect();
             let decision = gaps.release(&sequences, Instant::now());
             if decision.skipped > 0 {
@@ -167,12 +159,7 @@ impl Dispatcher {
 
     /// Refreshes the head (other nodes' publishes, lag metric, readiness).
     async fn check_head(&self, dispatched: Sequence) {
-        let started = Instant::now();
-        let head = self.log.head().await;
-        self.metrics
-            .store_op(StoreOp::Head, started.elapsed().as_secs_f64(), head.is_ok());
-        self.status.set_store_ok(head.is_ok());
-        if let Ok(head) = head {
+        if let Ok(head) = self.log.head().await {
             self.status.observe_head(head);
             let lag = head.0.saturating_sub(dispatched.0);
             self.metrics.dispatch_lag.set(lag as i64);

@@ -26,7 +26,7 @@ use super::error::ApiError;
 use super::head::{self, Head};
 use super::rewind::Rewind;
 use super::stall::StallGuard;
-use super::tls::{self, Tls};
+use super::tls::{self, OverTls, Tls};
 use super::{http2, lean, router, Shared};
 use crate::metrics::Limit;
 use crate::sse::body::Transport;
@@ -111,9 +111,14 @@ where
             };
             lean::answer_error(&mut stream, &error, Version::HTTP_11, None).await;
         }
-        Ok(Ok(Some(Head::Stream { parts, .. }))) => {
+        Ok(Ok(Some(Head::Stream { mut parts, len }))) => {
+            // Pipelined bytes after the head count against the stream's input allowance.
+            let pipelined = buf.len() - len;
             drop(buf);
-            lean::serve_stream(stream, *parts, &context.shared).await;
+            if context.tls.is_some() {
+                parts.extensions.insert(OverTls);
+            }
+            lean::serve_stream(stream, *parts, pipelined, &context.shared).await;
         }
         // The preface's first line ends in a blank line, so it reads as a complete head.
         Ok(Ok(Some(Head::Other))) if buf.starts_with(H2_PREFACE) => {
@@ -140,10 +145,14 @@ where
         transport.clone(),
     ));
     let shared = context.shared.clone();
+    let over_tls = context.tls.is_some();
     let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
         let shared = shared.clone();
         let mut req = req.map(RequestBody::Http1);
         req.extensions_mut().insert(transport.clone());
+        if over_tls {
+            req.extensions_mut().insert(OverTls);
+        }
         async move { Ok::<_, std::convert::Infallible>(router::route(req, &shared).await) }
     });
     let mut connection = std::pin::pin!(context.http1.serve_connection(io, service));

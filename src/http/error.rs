@@ -23,6 +23,10 @@ pub(crate) enum ApiError {
     UnsupportedMediaType,
     #[error("the request line and headers are larger than {limit} bytes")]
     HeaderTooLarge { limit: usize },
+    #[error("the request body did not arrive within {secs} s; nothing was done")]
+    BodyTimeout { secs: u64 },
+    #[error("this node is handling its maximum of {limit} requests; retry shortly")]
+    Busy { limit: usize },
     #[error("{0}")]
     NotReady(NotReady),
 }
@@ -37,6 +41,7 @@ pub(crate) fn status(code: ErrorCode) -> StatusCode {
             StatusCode::BAD_REQUEST
         }
         MissingApiKey | InvalidApiKey | InvalidToken | TokenExpired => StatusCode::UNAUTHORIZED,
+        RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         InsufficientScope | ClientTokenRequired => StatusCode::FORBIDDEN,
         NotFound => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -62,6 +67,8 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             ApiError::HeaderTooLarge { .. } => ErrorCode::HeaderTooLarge,
+            ApiError::BodyTimeout { .. } => ErrorCode::RequestTimeout,
+            ApiError::Busy { .. } => ErrorCode::Overloaded,
             ApiError::NotReady(_) => ErrorCode::NotReady,
         }
     }
@@ -87,6 +94,16 @@ impl ApiError {
             if let Some(secs) = error.retry_after_secs() {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }
+        }
+        match self {
+            ApiError::Busy { .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            // The rest of the body may still be on its way: this connection cannot go on.
+            ApiError::BodyTimeout { .. } => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ => {}
         }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -16,8 +16,9 @@ pub(crate) enum Head {
     Incomplete,
     /// Not a stream request (or not one we parse): hand every byte read so far to hyper.
     Other,
-    /// A complete `GET /api/sse/connect` head.
-    Stream { parts: Box<Parts> },
+    /// A complete `GET /api/sse/connect` head of `len` bytes (bytes after it are input the
+    /// client sent into its stream).
+    Stream { parts: Box<Parts>, len: usize },
 }
 
 /// Classifies what has been read so far. Never allocates for non-stream requests.
@@ -39,9 +40,10 @@ pub(crate) fn classify(buf: &BytesMut) -> Head {
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(buf) {
         Ok(httparse::Status::Partial) => Head::Incomplete,
-        Ok(httparse::Status::Complete(_)) => match to_parts(&request) {
+        Ok(httparse::Status::Complete(len)) => match to_parts(&request) {
             Some(parts) => Head::Stream {
                 parts: Box::new(parts),
+                len,
             },
             None => Head::Other,
         },
@@ -97,7 +99,8 @@ mod tests {
         let head =
             "GET /api/sse/connect?clientId=a HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 7\r\n\r\nNEXT";
         match classify_str(head) {
-            Head::Stream { parts } => {
+            Head::Stream { parts, len } => {
+                assert_eq!(len, head.len() - 4);
                 assert_eq!(parts.uri.query(), Some("clientId=a"));
                 assert_eq!(parts.headers["last-event-id"], "7");
                 assert_eq!(parts.version, Version::HTTP_11);

@@ -13,7 +13,6 @@
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -30,13 +29,17 @@ use super::request::{self, Query};
 use super::router::allow_origin;
 use super::Shared;
 use crate::auth::Access;
+use crate::metrics::CloseReason;
 use crate::sse::body::{SseBody, Transport};
 
 /// Frames gathered per write.
 const FRAMES_PER_WRITE: usize = 64;
+/// Bytes a stream's client may send after its request (it has nothing to send; a few stray
+/// bytes are tolerated). Past it the stream is closed: reading input nobody wants costs CPU.
+const INPUT_ALLOWANCE: usize = 4096;
 
 /// Opens the stream `parts` asks for and writes it until it ends; or writes the refusal.
-pub(crate) async fn serve_stream<S>(mut stream: S, parts: Parts, shared: &Shared)
+pub(crate) async fn serve_stream<S>(mut stream: S, parts: Parts, pipelined: usize, shared: &Shared)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -61,7 +64,11 @@ where
             }
             cors(&mut headers);
             let stall = shared.settings.write_stall;
-            stream_to(stream, &headers, body, version, stall, &transport).await;
+            let input = Input {
+                received: pipelined,
+                transport: &transport,
+            };
+            stream_to(stream, &headers, body, version, stall, input).await;
         }
         Err(error) => {
             let mut extra = HeaderMap::new();
@@ -130,7 +137,7 @@ async fn stream_to<S: AsyncRead + AsyncWrite + Unpin>(
     mut body: SseBody,
     version: Version,
     stall: Duration,
-    transport: &Transport,
+    mut input: Input<'_>,
 ) {
     let chunked = version != Version::HTTP_10;
     let framing = if chunked {
@@ -147,14 +154,19 @@ async fn stream_to<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         let ended = tokio::select! {
             ended = next_frames(&mut body, &mut frames) => ended,
-            () = peer_closed(&mut stream) => return,
+            closed = input.peer_closed(&mut stream) => {
+                if closed {
+                    return;
+                }
+                continue;
+            }
         };
         let write = write_frames(&mut stream, &frames, chunked, ended);
         match tokio::time::timeout(stall, write).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return,
             Err(_) => {
-                transport.write_stalled.store(true, Ordering::Relaxed);
+                input.transport.close_because(CloseReason::WriteStall);
                 return;
             }
         }
@@ -190,21 +202,37 @@ async fn next_frames(body: &mut SseBody, frames: &mut Vec<Bytes>) -> bool {
     .await
 }
 
-/// Resolves when the peer closed the connection (or it failed). Bytes it sent after the stream
-/// request are read and discarded; the scratch buffer lives only inside one poll, so an idle
-/// stream's task carries none.
-async fn peer_closed<S: AsyncRead + Unpin>(stream: &mut S) {
-    poll_fn(|cx| loop {
-        let mut scratch = [0u8; 64];
-        let mut buf = ReadBuf::new(&mut scratch);
-        match Pin::new(&mut *stream).poll_read(cx, &mut buf) {
-            Poll::Ready(Ok(())) if buf.filled().is_empty() => return Poll::Ready(()),
-            Poll::Ready(Ok(())) => {}
-            Poll::Ready(Err(_)) => return Poll::Ready(()),
-            Poll::Pending => return Poll::Pending,
-        }
-    })
-    .await
+/// What a stream's client sent after its request.
+struct Input<'a> {
+    received: usize,
+    transport: &'a Transport,
+}
+
+impl Input<'_> {
+    /// Resolves when the socket has something to say: `true` if the peer closed it (or it
+    /// failed), or sent more than the allowance (the stream ends). Bytes within the allowance
+    /// are read and discarded; the scratch buffer lives only inside one poll, so an idle
+    /// stream's task carries none.
+    async fn peer_closed<S: AsyncRead + Unpin>(&mut self, stream: &mut S) -> bool {
+        poll_fn(|cx| {
+            let mut scratch = [0u8; 512];
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut *stream).poll_read(cx, &mut buf) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Err(_)) => Poll::Ready(true),
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => Poll::Ready(true),
+                Poll::Ready(Ok(())) => {
+                    self.received += buf.filled().len();
+                    if self.received > INPUT_ALLOWANCE {
+                        self.transport.close_because(CloseReason::ClientInput);
+                        return Poll::Ready(true);
+                    }
+                    Poll::Ready(false)
+                }
+            }
+        })
+        .await
+    }
 }
 
 /// One chunk holding every gathered frame (`<len>\r\n<frames>\r\n`), plus the last chunk if

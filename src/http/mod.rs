@@ -7,6 +7,7 @@
 //! | GET | `/api/sse/connect` | subscribe or client token | 200 stream | 400 401 429 431 503 |
 //! | POST | `/api/sse/ack` | subscribe or client token | 204 | 400 401 403 413 415 503 |
 //! | GET | `/api/sse/stats` | subscribe | 200 | 401 503 |
+//! | GET | `/api/sse/connections` | subscribe | 200 | 400 401 503 |
 //! | POST | `/api/sse/token` | publish | 200 | 400 401 403 413 415 |
 //! | POST | `/api/sse/broadcast` | publish | 200 | 400 401 403 413 415 503 |
 //! | POST | `/api/sse/send/{clientId}` | publish | 200 | as broadcast |
@@ -70,6 +71,10 @@ pub struct HttpSettings {
     /// A socket that accepts no bytes for this long is closed; so is an HTTP/2 stream whose
     /// peer grants no window for this long.
     pub write_stall: Duration,
+    /// A request body must arrive within this.
+    pub body_read_timeout: Duration,
+    /// `POST` requests being handled at once.
+    pub max_inflight_requests: usize,
     /// Serve HTTPS with this certificate and key.
     pub tls: Option<tls::TlsSettings>,
     /// `SETTINGS_MAX_CONCURRENT_STREAMS` of every HTTP/2 connection.
@@ -80,6 +85,9 @@ pub struct HttpSettings {
 pub(crate) struct Shared {
     pub(crate) node: Arc<Node>,
     pub(crate) settings: HttpSettings,
+    /// A permit per `POST` being handled: bounds what half-sent bodies and slow writes can
+    /// hold.
+    pub(crate) inflight: Arc<tokio::sync::Semaphore>,
 }
 
 /// Every response body the hub sends: a whole buffer, or an SSE stream.

@@ -9,9 +9,12 @@ use http_body_util::{BodyExt, Limited};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+use super::tls::OverTls;
+use super::HttpSettings;
 use crate::auth::Credentials;
 use crate::event::{ClientId, Filter, Sequence};
-use crate::node::{ErrorCode, OpenRequest};
+use crate::node::{ConnInfo, ErrorCode, OpenRequest};
+
 use crate::sse::resume::Requested;
 
 /// Decoded query parameters, first occurrence wins.
@@ -64,15 +67,18 @@ fn api_key<'a>(headers: &'a HeaderMap, query: &'a Query) -> Option<&'a str> {
     query.get("apikey")
 }
 
-/// Reads a JSON object body of at most `limit` bytes. An empty body is `None`.
+/// Reads a JSON object body of at most `--max-body-bytes`, which must arrive within
+/// `--body-read-timeout-secs`. An empty body is `None`.
 ///
 /// # Errors
-/// 415 when not declared JSON, 413 when too large, 400 when not a JSON object.
+/// 415 when not declared JSON, 413 when too large, 408 when too slow, 400 when not a JSON
+/// object.
 pub(crate) async fn json_object(
     headers: &HeaderMap,
     body: RequestBody,
-    limit: usize,
+    settings: &HttpSettings,
 ) -> Result<Option<Map<String, Value>>, ApiError> {
+    let limit = settings.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -80,7 +86,16 @@ pub(crate) async fn json_object(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let bytes: Bytes = match Limited::new(body, limit).collect().await {
+    let read = tokio::time::timeout(
+        settings.body_read_timeout,
+        Limited::new(body, limit).collect(),
+    );
+    let Ok(collected) = read.await else {
+        return Err(ApiError::BodyTimeout {
+            secs: settings.body_read_timeout.as_secs(),
+        });
+    };
+    let bytes: Bytes = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             return Err(ApiError::PayloadTooLarge { limit })
@@ -127,9 +142,9 @@ pub(crate) async fn json_object(
 pub(crate) async fn required_object(
     headers: &HeaderMap,
     body: RequestBody,
-    limit: usize,
+    settings: &HttpSettings,
 ) -> Result<Map<String, Value>, ApiError> {
-    json_object(headers, body, limit)
+    json_object(headers, body, settings)
         .await?
         .ok_or_else(|| ApiError::invalid(ErrorCode::MissingBody, "a JSON object body is required"))
 }
@@ -242,9 +257,28 @@ pub(crate) fn open_request(parts: &Parts, query: &Query) -> Result<OpenRequest, 
         .get("last-event-id")
         .map(|v| v.to_str().unwrap_or("\u{0}").trim())
         .filter(|v| !v.is_empty());
+    let unnamed = match query.get("named") {
+        None | Some("true" | "1") => false,
+        Some("false" | "0") => true,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                ErrorCode::InvalidField,
+                "`named` must be true, false, 1 or 0",
+            ))
+        }
+    };
     Ok(OpenRequest {
         client_id,
         filter,
+        unnamed,
+        connection: ConnInfo {
+            protocol: match parts.version {
+                http::Version::HTTP_2 => "h2",
+                http::Version::HTTP_10 => "http/1.0",
+                _ => "http/1.1",
+            },
+            tls: parts.extensions.get::<OverTls>().is_some(),
+        },
         positions: Requested {
             checkpoint_param: position(query.get("checkpoint"), "checkpoint")?,
             last_event_id_param: position(query.get("lastEventId"), "lastEventId")?,

@@ -15,6 +15,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/sse/connect"),
     ("POST", "/api/sse/ack"),
     ("GET", "/api/sse/stats"),
+    ("GET", "/api/sse/connections"),
     ("POST", "/api/sse/token"),
     ("POST", "/api/sse/broadcast"),
     ("POST", "/api/sse/send/{clientId}"),
@@ -35,16 +36,33 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 pub(crate) async fn route(req: Request<RequestBody>, shared: &Shared) -> Response<HubBody> {
     let origin = req.headers().get(header::ORIGIN).cloned();
+    // Requests with a body hold a permit while it arrives and while they run. Bodyless reads
+    // (streams count against the stream limits; probes must always answer) need none.
+    let permit = match req.method() == Method::POST {
+        true => Some(shared.inflight.clone().try_acquire_owned()),
+        false => None,
+    };
     let mut response = if req.method() == Method::OPTIONS {
         preflight()
+    } else if let Some(Err(_)) = permit {
+        let limit = shared.settings.max_inflight_requests;
+        shared.node.metrics().limit_hit(Limit::InflightRequests);
+        ApiError::Busy { limit }.into_response()
     } else {
         dispatch(req, shared).await.unwrap_or_else(|error| {
-            if let ApiError::PayloadTooLarge { .. } = error {
-                shared.node.metrics().limit_hit(Limit::BodyBytes);
+            match error {
+                ApiError::PayloadTooLarge { .. } => {
+                    shared.node.metrics().limit_hit(Limit::BodyBytes)
+                }
+                ApiError::BodyTimeout { .. } => {
+                    shared.node.metrics().limit_hit(Limit::BodyReadTimeout)
+                }
+                _ => {}
             }
             error.into_response()
         })
     };
+    drop(permit);
     if let Some(origin) = origin {
         allow_origin(
             response.headers_mut(),
@@ -80,6 +98,7 @@ async fn dispatch(
         }
         ["api", "sse", "ack"] if is_post => stream::ack(req, shared).await,
         ["api", "sse", "stats"] if is_get => stream::stats(req, shared).await,
+        ["api", "sse", "connections"] if is_get => stream::connections(req, shared).await,
         ["api", "sse", "token"] if is_post => token::issue(req, shared).await,
         ["api", "openapi.json"] if is_get => Ok(ops::openapi()),
         ["api", "sse", "send", client] if is_post => {
@@ -106,7 +125,7 @@ async fn dispatch(
         ["health", "ready"] if is_get => ops::ready(shared),
         ["metrics"] if is_get => Ok(ops::metrics(shared)),
         // Known paths, wrong method.
-        ["api", "sse", "connect" | "stats"]
+        ["api", "sse", "connect" | "stats" | "connections"]
         | ["api", "openapi.json"]
         | ["api", "demo", "status"]
         | ["health", "live" | "ready"]

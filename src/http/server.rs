@@ -44,7 +44,11 @@ pub(crate) async fn accept_loop(
     }
     let serve_tls = tls.is_some();
     let context = Arc::new(ConnContext {
-        shared: Arc::new(Shared { node, settings }),
+        shared: Arc::new(Shared {
+            inflight: Arc::new(tokio::sync::Semaphore::new(settings.max_inflight_requests)),
+            node,
+            settings,
+        }),
         http1,
         http2,
         tls,

@@ -9,7 +9,6 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -17,6 +16,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
+use crate::metrics::CloseReason;
 use crate::sse::body::Transport;
 
 pub(crate) struct StallGuard<T> {
@@ -43,7 +43,7 @@ impl<T> StallGuard<T> {
             .stalled_since
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
         if timer.as_mut().poll(cx).is_ready() {
-            self.transport.write_stalled.store(true, Ordering::Relaxed);
+            self.transport.close_because(CloseReason::WriteStall);
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "the peer stopped reading",

@@ -1,4 +1,5 @@
-//! The SPA: files under `--static-dir`, with `index.html` for client-side routes.
+//! The SPA: files under `--static-dir`, with `index.html` for client-side routes. Every path
+//! is resolved (symlinks included) and must stay inside the canonical root, or it is 404.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -36,6 +37,22 @@ fn resolve(root: &Path, request_path: &str) -> Option<PathBuf> {
     Some(path)
 }
 
+/// The file itself, if it exists inside `root` once every symlink is resolved.
+async fn confined(root: &Path, file: &Path) -> Option<(PathBuf, Vec<u8>)> {
+    let root = tokio::fs::canonicalize(root).await.ok()?;
+    let mut real = tokio::fs::canonicalize(file).await.ok()?;
+    if tokio::fs::metadata(&real).await.ok()?.is_dir() {
+        real = tokio::fs::canonicalize(real.join("index.html"))
+            .await
+            .ok()?;
+    }
+    if !real.starts_with(&root) {
+        return None;
+    }
+    let bytes = tokio::fs::read(&real).await.ok()?;
+    Some((real, bytes))
+}
+
 pub(crate) async fn serve(
     root: Option<&Path>,
     request_path: &str,
@@ -43,25 +60,17 @@ pub(crate) async fn serve(
 ) -> Result<Response<HubBody>, ApiError> {
     let root = root.ok_or(ApiError::NotFound)?;
     let decoded = super::request::percent_decode(request_path).ok_or(ApiError::NotFound)?;
-    let mut file = resolve(root, &decoded).ok_or(ApiError::NotFound)?;
-    if tokio::fs::metadata(&file)
-        .await
-        .map(|m| m.is_dir())
-        .unwrap_or(false)
-    {
-        file.push("index.html");
-    }
-    let (file, bytes) = match tokio::fs::read(&file).await {
-        Ok(bytes) => (file, bytes),
+    let file = resolve(root, &decoded).ok_or(ApiError::NotFound)?;
+    let (file, bytes, fallback) = match confined(root, &file).await {
+        Some((file, bytes)) => (file, bytes, false),
         // A path without an extension is a client-side route: the SPA handles it.
-        Err(_) if Path::new(&decoded).extension().is_none() => {
-            let index = root.join("index.html");
-            let bytes = tokio::fs::read(&index)
+        None if Path::new(&decoded).extension().is_none() => {
+            let (index, bytes) = confined(root, &root.join("index.html"))
                 .await
-                .map_err(|_| ApiError::NotFound)?;
-            (index, bytes)
+                .ok_or(ApiError::NotFound)?;
+            (index, bytes, true)
         }
-        Err(_) => return Err(ApiError::NotFound),
+        None => return Err(ApiError::NotFound),
     };
     let length = bytes.len();
     let body = if head_only {
@@ -76,8 +85,9 @@ pub(crate) async fn serve(
         HeaderValue::from_static(content_type(&file)),
     );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    // Vite fingerprints everything under assets/; the entry page must always be fresh.
-    let cache = if decoded.starts_with("/assets/") {
+    // Vite fingerprints every file under assets/; the entry page (also when it answers a
+    // client-side route) must always be fresh.
+    let cache = if decoded.starts_with("/assets/") && !fallback {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"

@@ -4,6 +4,7 @@ use super::open::token_client_mismatch;
 use super::{require, ErrorCode, Node, NodeError};
 use crate::auth::{Access, AuthError, Caller, Scope};
 use crate::event::{ClientId, Sequence, UnixMillis};
+use crate::outbox::checkpoint::AckError;
 
 /// Without `ttlSeconds`: an hour, long enough for a session, short enough to limit a leak.
 const DEFAULT_TOKEN_TTL_SECS: u64 = 3600;
@@ -50,8 +51,13 @@ impl Node {
                 format!("`sequence` {sequence} is past the newest event; acknowledge only what you received"),
             ));
         }
-        self.checkpoints.record(client, sequence);
-        Ok(())
+        self.checkpoints
+            .record(client, sequence)
+            .await
+            .map_err(|error| match error {
+                AckError::Store(error) => NodeError::StoreUnavailable(error),
+                AckError::ShuttingDown => NodeError::ShuttingDown,
+            })
     }
 
     /// Issues a token binding `client` for `ttl_secs` (default an hour, at most a week).

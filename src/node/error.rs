@@ -34,6 +34,7 @@ vocabulary! {
         DemoRunning => "demo_running",
         DemoNotRunning => "demo_not_running",
         PayloadTooLarge => "payload_too_large",
+        RequestTimeout => "request_timeout",
         UnsupportedMediaType => "unsupported_media_type",
         TooManyConnections => "too_many_connections",
         HeaderTooLarge => "header_too_large",

@@ -9,12 +9,12 @@
 //! | [`Node::publish`] | publish | `publish.rs`: the event types' fields, group commit |
 //! | [`Node::ack`] | subscribe or a client token | `clients.rs`: forward-only checkpoints |
 //! | [`Node::issue_token`] | publish | `clients.rs` |
-//! | [`Node::stats`] | subscribe | `stats.rs` |
+//! | [`Node::stats`], [`Node::list_connections`] | subscribe | `stats.rs` |
 //! | [`Node::demo_start`], [`Node::demo_stop`], [`Node::demo_status`] | publish; status subscribe | `demo.rs` |
 //! | [`Node::readiness`], [`Node::metrics_text`] | none | here |
 //!
 //! [`Node::new`] assembles the parts; [`Node::spawn_tasks`] starts the background work
-//! (`tasks.rs`: dispatcher, checkpoint flush, heartbeat, node reports, retention, demo).
+//! (`tasks.rs`: dispatcher, heartbeat, node reports, retention, demo).
 
 mod clients;
 mod demo;
@@ -37,15 +37,19 @@ pub use self::clients::{IssuedToken, MAX_TOKEN_TTL_SECS};
 pub use self::error::{ErrorCode, NodeError};
 pub use self::open::OpenRequest;
 pub use self::publish::{PublishKind, Published};
-pub use self::stats::{NodeStats, Stats};
+pub use self::stats::{
+    Connection, Connections, NodeStats, RetentionStats, Stats, MAX_CONNECTIONS_PAGE,
+};
 use crate::auth::{Access, AuthError, Authenticator, Caller, Credentials, Scope};
 use crate::demo::Demo;
 use crate::dispatch::{DispatchConfig, DispatchStatus};
 use crate::event::{ClientId, Sequence, UnixMillis};
 use crate::metrics::Metrics;
 use crate::outbox::checkpoint::Checkpoints;
+use crate::outbox::monitored::{Health, Monitored};
 use crate::outbox::publisher::Publisher;
 use crate::outbox::{Coordination, EventLog, Retention, Store, StoreError};
+pub use crate::registry::ConnInfo;
 use crate::registry::Registry;
 use crate::shutdown::Readiness;
 use crate::sse::body::StreamContext;
@@ -63,8 +67,9 @@ pub struct NodeSettings {
     /// Sent once per stream as `retry:`.
     pub retry: Duration,
     pub heartbeat: Duration,
-    /// Frames kept in the tail ring.
+    /// Frames kept in the tail ring, and the most bytes they may hold.
     pub tail_capacity: usize,
+    pub tail_max_bytes: usize,
     pub max_filter_types: usize,
     pub max_connections: usize,
     pub max_connections_per_client: usize,
@@ -95,6 +100,8 @@ pub struct Node {
     streams: Arc<StreamContext>,
     metrics: Arc<Metrics>,
     dispatch: Arc<DispatchStatus>,
+    /// Whether the store's last write and last read succeeded.
+    health: Arc<Health>,
     readiness: Readiness,
     demo: Arc<Demo>,
     /// Notified by the publisher after each durable append; wakes the dispatcher.
@@ -109,8 +116,9 @@ pub struct Node {
 pub enum NotReady {
     #[error("the hub is shutting down")]
     Draining,
-    #[error("the event store is unreachable")]
-    StoreDown,
+    /// The store's last write or read failed (a full disk, an outage).
+    #[error("{0}")]
+    StoreFailing(&'static str),
     #[error("the dispatcher is catching up")]
     CatchingUp,
 }
@@ -128,11 +136,18 @@ impl Node {
         tasks: &Tasks,
     ) -> Result<Node, StoreError> {
         let metrics = Arc::new(Metrics::new());
+        // Every store call is measured and decides readiness.
+        let monitored = Monitored::new(store, metrics.clone());
+        let health = monitored.health();
+        let store: Arc<dyn Store> = Arc::new(monitored);
         // A fresh node starts at the head: history is replayed on request, never re-broadcast.
         let start = store.head().await?;
-        let tail = Arc::new(Tail::new(settings.tail_capacity, start));
+        let tail = Arc::new(Tail::new(
+            settings.tail_capacity,
+            settings.tail_max_bytes,
+            start,
+        ));
         let dispatch = Arc::new(DispatchStatus::default());
-        dispatch.set_store_ok(true);
         dispatch.observe_head(start);
         let appended = Arc::new(Notify::new());
         let log: Arc<dyn EventLog> = store.clone();
@@ -150,7 +165,7 @@ impl Node {
         };
         let coordination: Arc<dyn Coordination> = store.clone();
         Ok(Node {
-            checkpoints: Checkpoints::new(store.clone(), metrics.clone()),
+            checkpoints: Checkpoints::start(store.clone(), tasks.cancel.clone(), &tasks.tracker),
             streams: Arc::new(StreamContext {
                 tail,
                 log: log.clone(),
@@ -169,6 +184,7 @@ impl Node {
             publisher,
             metrics,
             dispatch,
+            health,
             readiness: Readiness::default(),
             appended,
             start,
@@ -217,7 +233,8 @@ impl Node {
         self.checkpoints.load(client).await
     }
 
-    /// `GET /health/ready`: ready unless draining, the store is down or dispatch lags.
+    /// `GET /health/ready`: ready unless draining, the store's last write or read failed, or
+    /// dispatch lags.
     ///
     /// # Errors
     /// Why it is not ready.
@@ -225,10 +242,10 @@ impl Node {
         if self.readiness.is_draining() {
             return Err(NotReady::Draining);
         }
-        if !self.dispatch.store_ok() {
-            return Err(NotReady::StoreDown);
+        if let Some(failing) = self.health.failing() {
+            return Err(NotReady::StoreFailing(failing));
         }
-        if !self.dispatch.is_ready() {
+        if !self.dispatch.caught_up() {
             return Err(NotReady::CatchingUp);
         }
         Ok(())

@@ -7,7 +7,8 @@
 //!    only a publish key may (a subscribe key alone gets a fresh id).
 //! 3. The filter names at most `--max-filter-types` types.
 //! 4. Limits: `--max-connections` streams on the node (503 `overloaded`), and
-//!    `--max-connections-per-client` streams of one client id (429).
+//!    `--max-connections-per-client` streams of one client id (429). The slot is taken
+//!    atomically here, before anything is awaited, so a burst of connects never overshoots.
 //! 5. The start position: `checkpoint`, else `lastEventId`, else `Last-Event-ID`, else the
 //!    client's stored checkpoint, else live; a position older than the retained history
 //!    starts with a `reset` frame at the oldest event ([`resume::plan`]).
@@ -24,6 +25,7 @@ use super::{require, ErrorCode, Node, NodeError};
 use crate::auth::{Access, Caller, Scope};
 use crate::event::{ClientId, Filter, FilterError, Sequence, UnixMillis};
 use crate::metrics::{CloseReason, Limit, Replay};
+use crate::registry::{Caps, ConnInfo, Full, Member};
 use crate::sse::body::SseBody;
 use crate::sse::frame;
 use crate::sse::resume::{self, History, Requested, Source, Start};
@@ -37,6 +39,11 @@ pub struct OpenRequest {
     pub filter: Filter,
     /// The explicit positions the request carried.
     pub positions: Requested,
+    /// `named=false`: event frames without their `event:` line, so `EventSource.onmessage`
+    /// sees every type (the type stays in the data's `type`).
+    pub unnamed: bool,
+    /// How the stream reached the node.
+    pub connection: ConnInfo,
 }
 
 impl Node {
@@ -56,7 +63,22 @@ impl Node {
         require(caller, Access::Client)?;
         let named = self.client_for(caller, request.client_id)?;
         self.check_filter(&request.filter)?;
-        self.check_limits(named.as_ref())?;
+        let caps = Caps {
+            node: self.settings.max_connections,
+            // Only ids a client named can collide; generated ones are unique.
+            per_client: named
+                .as_ref()
+                .map(|_| self.settings.max_connections_per_client),
+        };
+        let member = Member {
+            client: named.clone().unwrap_or_else(ClientId::random),
+            filter: request.filter,
+            info: request.connection,
+        };
+        let subscription = self
+            .registry
+            .join(member, caps)
+            .map_err(|full| self.refused(full, named.as_ref()))?;
 
         let (position, source) = match (request.positions.explicit(), &named) {
             (Some((position, source)), _) => (Some(position), source),
@@ -66,7 +88,6 @@ impl Node {
             },
             (None, None) => (None, Source::Live),
         };
-        let client = named.unwrap_or_else(ClientId::random);
 
         let dispatched = self.streams.tail.dispatched();
         let (head, oldest) = match position {
@@ -88,8 +109,7 @@ impl Node {
             _ => Replay::Replayed,
         });
 
-        let prelude = self.prelude(&client, cursor, dispatched, start);
-        let subscription = self.registry.subscribe(client, request.filter);
+        let prelude = self.prelude(&subscription.subscriber().client, cursor, dispatched, start);
         tracing::info!(
             client_id = %subscription.subscriber().client,
             conn = subscription.subscriber().id.0,
@@ -98,6 +118,9 @@ impl Node {
             "stream opened"
         );
         let mut body = SseBody::new(subscription, self.streams.clone(), cursor, prelude);
+        if request.unnamed {
+            body = body.unnamed();
+        }
         if let Some((at, reason)) = self.deadline(caller) {
             body = body.with_deadline(at, reason);
         }
@@ -143,23 +166,20 @@ impl Node {
         }
     }
 
-    fn check_limits(&self, client: Option<&ClientId>) -> Result<(), NodeError> {
-        let limit = self.settings.max_connections;
-        if self.registry.connections() >= limit {
-            self.metrics.limit_hit(Limit::Connections);
-            return Err(NodeError::Overloaded { limit });
-        }
-        if let Some(client) = client {
-            let limit = self.settings.max_connections_per_client;
-            if self.registry.connections_of(client) >= limit {
+    fn refused(&self, full: Full, client: Option<&ClientId>) -> NodeError {
+        match full {
+            Full::Node { limit } => {
+                self.metrics.limit_hit(Limit::Connections);
+                NodeError::Overloaded { limit }
+            }
+            Full::Client { limit } => {
                 self.metrics.limit_hit(Limit::ConnectionsPerClient);
-                return Err(NodeError::TooManyConnections {
-                    client: client.to_string(),
+                NodeError::TooManyConnections {
+                    client: client.map(ToString::to_string).unwrap_or_default(),
                     limit,
-                });
+                }
             }
         }
-        Ok(())
     }
 
     /// `retry:`, `connected` and, when history was truncated, `reset`: one write at connect.

@@ -84,9 +84,9 @@ fn optional_text(
 ) -> Result<Option<String>, NodeError> {
     match body.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Err(invalid(
+        Some(Value::String(s)) if is_blank(s) => Err(invalid(
             ErrorCode::InvalidField,
-            format!("`{name}` must not be empty"),
+            format!("`{name}` must not be blank"),
         )),
         Some(Value::String(s)) if s.chars().count() > max => Err(invalid(
             ErrorCode::InvalidField,
@@ -98,6 +98,14 @@ fn optional_text(
             format!("`{name}` must be a string"),
         )),
     }
+}
+
+/// Whether a text has nothing but white space, as the OpenAPI document's `\S` pattern (an
+/// ECMAScript regex) sees it: Unicode white space plus U+FEFF, but not U+0085 (which Rust's
+/// `char::is_whitespace` counts and ECMAScript does not).
+fn is_blank(text: &str) -> bool {
+    text.chars()
+        .all(|c| (c.is_whitespace() && c != '\u{85}') || c == '\u{feff}')
 }
 
 /// The event type and type-specific fields for one endpoint's body.
@@ -227,6 +235,19 @@ mod tests {
             Value::Object(f),
             json!({"entityId": "1", "entityType": "order", "changes": {}})
         );
+    }
+
+    #[test]
+    fn blank_means_what_the_openapi_pattern_means() {
+        assert!(is_blank(" \t\u{a0}\u{3000}\u{feff}"));
+        assert!(
+            !is_blank("\u{85}"),
+            "U+0085 is not white space to ECMAScript"
+        );
+        assert!(!is_blank(" x "));
+        let body = |m: &str| json!({ "message": m }).as_object().unwrap().clone();
+        assert!(build(PublishKind::Notification, &body("\u{feff}")).is_err());
+        assert!(build(PublishKind::Notification, &body("\u{85}")).is_ok());
     }
 
     #[test]

@@ -1,20 +1,20 @@
 //! The node's background work, spawned once by [`Node::spawn_tasks`] and stopped by the
-//! tasks' cancellation token: the dispatcher, the checkpoint flush, the shared heartbeat,
-//! the node report, retention and the demo generator.
+//! tasks' cancellation token: the dispatcher, the shared heartbeat, the node report,
+//! retention and the demo generator. (The publisher and the checkpoint writer start with
+//! the node, in [`Node::new`].)
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{Node, Tasks};
 use crate::dispatch::Dispatcher;
 use crate::event::UnixMillis;
-use crate::metrics::StoreOp;
 use crate::outbox::{NodeReport, Retention};
 
-/// Acks are written to the store this often.
-const CHECKPOINT_FLUSH: Duration = Duration::from_millis(200);
 /// Retention runs this often.
 const RETENTION_EVERY: Duration = Duration::from_secs(10);
+/// While the store's writes fail, it is probed this often.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// Nodes report themselves this often (stats of the whole cluster).
 const NODE_REPORT_EVERY: Duration = Duration::from_secs(2);
 
@@ -34,14 +34,12 @@ impl Node {
         tasks
             .tracker
             .spawn(dispatcher.run(self.start, cancel.clone()));
-        tasks.tracker.spawn(
-            self.checkpoints
-                .clone()
-                .run(CHECKPOINT_FLUSH, cancel.clone()),
-        );
         tasks.tracker.spawn(self.demo.clone().run(cancel.clone()));
         tasks.tracker.spawn(self.clone().heartbeat(cancel.clone()));
         tasks.tracker.spawn(self.clone().report(cancel.clone()));
+        tasks
+            .tracker
+            .spawn(self.clone().probe_while_failing(cancel.clone()));
         if self.settings.retention != Retention::default() {
             tasks.tracker.spawn(self.clone().retain(cancel.clone()));
         }
@@ -75,6 +73,11 @@ impl Node {
                 clients: self.registry.clients() as u64,
                 dispatched: self.streams.tail.dispatched(),
                 seen_at: UnixMillis::now(),
+                events_published: self.metrics.events_published_all.get(),
+                frames_delivered: self.metrics.frames_delivered.get(),
+                streams_opened: self.metrics.connections_total.get(),
+                ready: self.readiness().is_ok(),
+                store_available: self.health.failing().is_none(),
             };
             if let Err(error) = self.coordination.report_node(report).await {
                 tracing::debug!(%error, "node report failed");
@@ -86,16 +89,26 @@ impl Node {
         }
     }
 
+    /// While writes fail and nobody writes (no publishes, no acks), a small write now and then
+    /// finds out when the store takes writes again (and, on the embedded store, reopens it),
+    /// so readiness comes back by itself.
+    async fn probe_while_failing(self: Arc<Node>, cancel: tokio_util::sync::CancellationToken) {
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(PROBE_EVERY) => {}
+            }
+            if self.health.writes_failing() {
+                if let Err(error) = self.log.probe().await {
+                    tracing::debug!(%error, "store probe failed");
+                }
+            }
+        }
+    }
+
     async fn retain(self: Arc<Node>, cancel: tokio_util::sync::CancellationToken) {
         loop {
-            let started = Instant::now();
-            let trimmed = self.log.trim(self.settings.retention).await;
-            self.metrics.store_op(
-                StoreOp::Trim,
-                started.elapsed().as_secs_f64(),
-                trimmed.is_ok(),
-            );
-            match trimmed {
+            match self.log.trim(self.settings.retention).await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(trimmed = n, "retention trimmed the outbox"),
                 Err(error) => tracing::warn!(%error, "retention failed"),

@@ -13,6 +13,7 @@ use crate::auth::KeyRing;
 use crate::config::Config;
 use crate::event::ClientId;
 use crate::outbox::memory::MemoryStore;
+use crate::outbox::Retention;
 use crate::sse::body::SseBody;
 use crate::sse::resume::Requested;
 
@@ -93,17 +94,7 @@ async fn a_published_event_reaches_an_open_stream() {
 #[tokio::test]
 async fn a_trimmed_position_starts_with_reset() {
     let (node, _tasks) = node(|c| c.retention_max_events = Some(2)).await;
-    for n in 0..5 {
-        let data = serde_json::json!({"data": n});
-        node.publish(
-            &open_key(),
-            PublishKind::Broadcast,
-            None,
-            data.as_object().unwrap(),
-        )
-        .await
-        .unwrap();
-    }
+    publish_n(&node, 5).await;
     node.log.trim(node.settings.retention).await.unwrap();
     let request = OpenRequest {
         positions: Requested {
@@ -166,4 +157,102 @@ async fn identity_rules_bind_tokens_and_refuse_mismatches() {
         .client_for(&caller, Some(ClientId::new("mallory").unwrap()))
         .unwrap_err();
     assert_eq!(mismatch.code(), ErrorCode::TokenClientMismatch);
+}
+
+/// Publishes `n` broadcasts of type `message`.
+async fn publish_n(node: &Node, n: usize) {
+    for i in 0..n {
+        let data = serde_json::json!({"data": i});
+        node.publish(
+            &open_key(),
+            PublishKind::Broadcast,
+            None,
+            data.as_object().unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+/// The `id:` of an event frame, `None` for anything else.
+fn id_of(frame: &Bytes) -> Option<u64> {
+    let text = std::str::from_utf8(frame).ok()?;
+    text.strip_prefix("id: ")?.split('\n').next()?.parse().ok()
+}
+
+/// Reads frames until `want` events arrived; returns every frame's text.
+async fn read_events(body: &mut SseBody, want: usize) -> Vec<String> {
+    let mut frames = Vec::new();
+    let mut events = 0;
+    while events < want {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), next_frame(body))
+            .await
+            .expect("a frame in time");
+        events += usize::from(id_of(&frame).is_some());
+        frames.push(String::from_utf8(frame.to_vec()).unwrap());
+    }
+    frames
+}
+
+#[tokio::test]
+async fn a_reader_that_falls_behind_a_trimmed_store_gets_reset_not_a_silent_skip() {
+    let (node, _tasks) = node(|c| c.tail_capacity = 16).await;
+    let mut body = node
+        .open_stream(&open_key(), OpenRequest::default())
+        .await
+        .unwrap();
+    next_frame(&mut body).await;
+    publish_n(&node, 5).await;
+    let seen = read_events(&mut body, 5).await;
+    assert!(seen.last().unwrap().starts_with("id: 5\n"), "{seen:?}");
+    // The reader stops reading; the ring moves far past it and retention trims the store.
+    publish_n(&node, 100).await;
+    assert!(node.tail_floor().0 > 6);
+    node.log
+        .trim(Retention {
+            max_events: Some(10),
+            max_age: None,
+        })
+        .await
+        .unwrap();
+    let frames = read_events(&mut body, 10).await;
+    assert!(
+        frames[0].starts_with("event: reset\ndata: {\"requested\":5,\"oldestAvailable\":96}"),
+        "{frames:?}"
+    );
+    assert!(frames[1].starts_with("id: 96\n"), "{frames:?}");
+}
+
+#[tokio::test]
+async fn a_stream_trimmed_before_its_first_catch_up_gets_reset() {
+    let (node, _tasks) = node(|c| c.tail_capacity = 16).await;
+    publish_n(&node, 5).await;
+    let request = OpenRequest {
+        positions: Requested {
+            checkpoint_param: Some(Sequence(0)),
+            ..Requested::default()
+        },
+        ..OpenRequest::default()
+    };
+    let mut body = node.open_stream(&open_key(), request).await.unwrap();
+    // Connected at 0 with everything retained; trimmed before the body ever read.
+    publish_n(&node, 50).await;
+    node.log
+        .trim(Retention {
+            max_events: Some(10),
+            max_age: None,
+        })
+        .await
+        .unwrap();
+    let prelude = next_frame(&mut body).await;
+    assert!(
+        !prelude.ends_with(b"reset"),
+        "no reset at connect: nothing was trimmed then"
+    );
+    let frames = read_events(&mut body, 10).await;
+    assert!(
+        frames[0].starts_with("event: reset\ndata: {\"requested\":0,\"oldestAvailable\":46}"),
+        "{frames:?}"
+    );
+    assert!(frames[1].starts_with("id: 46\n"), "{frames:?}");
 }

@@ -215,6 +215,11 @@ pub async fn node_reports_are_upserted(store: impl Store) {
         clients: 1,
         dispatched: Sequence(4),
         seen_at: UnixMillis::now(),
+        events_published: 7,
+        frames_delivered: 70,
+        streams_opened: 3,
+        ready: true,
+        store_available: true,
     };
     store.report_node(report(3)).await.unwrap();
     store.report_node(report(5)).await.unwrap();
@@ -222,6 +227,8 @@ pub async fn node_reports_are_upserted(store: impl Store) {
     assert_eq!(nodes.len(), 1);
     assert_eq!(nodes[0].connections, 5);
     assert_eq!(nodes[0].dispatched, Sequence(4));
+    assert_eq!(nodes[0].frames_delivered, 70);
+    assert!(nodes[0].ready && nodes[0].store_available);
 }
 
 /// Calls `callback!(prefix… <every contract check's name>,)`: the one list of checks, for

@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod embedded;
 pub mod memory;
 pub mod mongo;
+pub mod monitored;
 pub mod publisher;
 
 #[doc(hidden)]
@@ -44,8 +45,10 @@ pub struct Retention {
 }
 
 /// How much one read may return: at most `events` events, and no further event once the
-/// ones taken hold `bytes` bytes of payload (a read that finds an event returns at least it,
-/// however large). Bounds the memory a reader holds by bytes, not only by count.
+/// ones taken hold `bytes` bytes of payload (the sum of their `fields` lengths); a read that
+/// finds an event returns at least it, however large. Bounds the memory a reader holds by
+/// bytes, not only by count. Every backend stops exactly where [`Page::has_room`] says, so a
+/// reader can tell "the page was full" from "the log has nothing more" ([`Page::filled_by`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub events: usize,
@@ -65,6 +68,13 @@ impl Page {
     pub fn has_room(self, taken: usize, bytes: usize) -> bool {
         taken < self.events && (taken == 0 || bytes < self.bytes)
     }
+
+    /// Whether a read that returned `events` stopped because the page was full (so the log
+    /// may hold more after them), rather than because the log had nothing more.
+    pub fn filled_by(self, events: &[Event]) -> bool {
+        let bytes = events.iter().map(|e| e.fields.len()).sum();
+        !self.has_room(events.len(), bytes)
+    }
 }
 
 /// The demo generator's cluster-wide switch, kept in the store so every node answers alike.
@@ -82,6 +92,13 @@ pub struct NodeReport {
     pub clients: u64,
     pub dispatched: Sequence,
     pub seen_at: UnixMillis,
+    /// Counters since the node started, for rates: events it appended, frames it delivered,
+    /// streams it opened.
+    pub events_published: u64,
+    pub frames_delivered: u64,
+    pub streams_opened: u64,
+    pub ready: bool,
+    pub store_available: bool,
 }
 
 /// The outbox proper. Implementations must be safe to call concurrently, but the hub sends
@@ -106,6 +123,13 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// Deletes what `retention` no longer keeps; returns how many events went.
     fn trim(&self, retention: Retention) -> StoreFuture<'_, u64>;
+
+    /// A small durable write that proves the store takes writes again (after a full disk,
+    /// say); the node calls it while writes fail. Backends without such a failure mode keep
+    /// the default.
+    fn probe(&self) -> StoreFuture<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 /// The positions clients acknowledged.

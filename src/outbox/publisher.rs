@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{EventLog, StoreError};
 use crate::event::{NewEvent, Sequence};
-use crate::metrics::{Metrics, StoreOp};
+use crate::metrics::Metrics;
 
 /// Why a publish was not accepted. Either way nothing was stored.
 #[derive(Debug, thiserror::Error)]
@@ -116,13 +116,7 @@ impl<H: Fn(Sequence)> AppendTask<H> {
                 (r.event, (r.reply, r.queued, event_type))
             })
             .unzip();
-        let started = Instant::now();
         let result = self.log.append(events).await;
-        self.metrics.store_op(
-            StoreOp::Append,
-            started.elapsed().as_secs_f64(),
-            result.is_ok(),
-        );
         self.metrics
             .publish_batch_size
             .observe(waiting.len() as f64);

@@ -19,11 +19,58 @@ use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
 
 use self::shard::Shard;
-use crate::event::{ClientId, Filter};
+use crate::event::{ClientId, Filter, Sequence, UnixMillis};
 
-/// A connection's id, unique within the process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A connection's id, unique within the process, increasing in connect order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub u64);
+
+/// How a stream reached the node (for operators: `/api/sse/connections`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// `http/1.1` or `h2`.
+    pub protocol: &'static str,
+    pub tls: bool,
+}
+
+impl Default for ConnInfo {
+    fn default() -> Self {
+        ConnInfo {
+            protocol: "http/1.1",
+            tls: false,
+        }
+    }
+}
+
+/// What a new stream is.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub client: ClientId,
+    pub filter: Filter,
+    pub info: ConnInfo,
+}
+
+/// The most streams a join may make: on the node, and of its client id (`None` for ids the
+/// hub generated, which are unique anyway).
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub node: usize,
+    pub per_client: Option<usize>,
+}
+
+impl Caps {
+    pub const UNLIMITED: Caps = Caps {
+        node: usize::MAX,
+        per_client: None,
+    };
+}
+
+/// Why a join was refused: the limit that was full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    Node { limit: usize },
+    Client { limit: usize },
+}
 
 /// What the registry and the connection's body share.
 #[derive(Debug)]
@@ -31,11 +78,25 @@ pub struct Subscriber {
     pub id: ConnId,
     pub client: ClientId,
     pub filter: Filter,
+    pub info: ConnInfo,
+    pub connected_at: UnixMillis,
+    /// Everything through this sequence was delivered or skipped (the body keeps it current).
+    position: AtomicU64,
     waker: AtomicWaker,
     closing: AtomicBool,
 }
 
 impl Subscriber {
+    /// The stream's position, as its body last moved it.
+    pub fn position(&self) -> Sequence {
+        Sequence(self.position.load(Ordering::Relaxed))
+    }
+
+    /// Called by the body whenever its cursor moves.
+    pub fn set_position(&self, position: Sequence) {
+        self.position.store(position.0, Ordering::Relaxed);
+    }
+
     /// Parks the body's waker; call before checking for work, so no wake is lost.
     pub fn register(&self, waker: &Waker) {
         self.waker.register(waker);
@@ -98,21 +159,75 @@ impl Registry {
         &self.shards[hash as usize & (self.shards.len() - 1)]
     }
 
-    /// Registers a subscriber; it stays until the returned subscription is dropped.
+    /// Registers a subscriber with no limits; it stays until the subscription is dropped.
     pub fn subscribe(self: &Arc<Registry>, client: ClientId, filter: Filter) -> Subscription {
-        let subscriber = Arc::new(Subscriber {
-            id: ConnId(self.next_id.fetch_add(1, Ordering::Relaxed)),
+        let member = Member {
             client,
             filter,
+            info: ConnInfo::default(),
+        };
+        match self.join(member, Caps::UNLIMITED) {
+            Ok(subscription) => subscription,
+            Err(full) => unreachable!("unlimited caps are never full: {full:?}"),
+        }
+    }
+
+    /// Registers a subscriber if the caps allow, taking its slot atomically: of simultaneous
+    /// joins, exactly as many pass as there are slots. It stays until the subscription is
+    /// dropped.
+    ///
+    /// # Errors
+    /// The cap that was full; nothing was registered.
+    pub fn join(self: &Arc<Registry>, member: Member, caps: Caps) -> Result<Subscription, Full> {
+        // The node's slot first: an increment undone when it passed the limit, so concurrent
+        // joins cannot all see room that only one of them has.
+        if self.connections.fetch_add(1, Ordering::AcqRel) >= caps.node {
+            self.connections.fetch_sub(1, Ordering::AcqRel);
+            return Err(Full::Node { limit: caps.node });
+        }
+        let subscriber = Arc::new(Subscriber {
+            id: ConnId(self.next_id.fetch_add(1, Ordering::Relaxed)),
+            client: member.client,
+            filter: member.filter,
+            info: member.info,
+            connected_at: UnixMillis::now(),
+            position: AtomicU64::new(0),
             waker: AtomicWaker::new(),
             closing: AtomicBool::new(false),
         });
-        self.shard_of(&subscriber.client).lock().insert(&subscriber);
-        self.connections.fetch_add(1, Ordering::Relaxed);
-        Subscription {
+        {
+            // The client's count and its insert under one shard lock.
+            let mut shard = self.shard_of(&subscriber.client).lock();
+            if let Some(limit) = caps.per_client {
+                if shard.connections_of(&subscriber.client) >= limit {
+                    drop(shard);
+                    self.connections.fetch_sub(1, Ordering::AcqRel);
+                    return Err(Full::Client { limit });
+                }
+            }
+            shard.insert(&subscriber);
+        }
+        Ok(Subscription {
             registry: self.clone(),
             subscriber,
+        })
+    }
+
+    /// The streams with an id after `after`, oldest first, at most `limit`; and how many
+    /// streams there are in all.
+    pub fn list(&self, after: ConnId, limit: usize) -> (Vec<Arc<Subscriber>>, usize) {
+        let mut page: Vec<Arc<Subscriber>> = Vec::new();
+        for shard in self.shards.iter() {
+            shard.lock().collect_after(after, &mut page);
+            // Keep the working set at `limit` so a big node costs memory once, not per shard.
+            if page.len() > limit {
+                page.sort_unstable_by_key(|s| s.id);
+                page.truncate(limit);
+            }
         }
+        page.sort_unstable_by_key(|s| s.id);
+        page.truncate(limit);
+        (page, self.connections())
     }
 
     /// Wakes the subscribers a batch concerns.
@@ -156,7 +271,7 @@ impl Registry {
 
     /// Open SSE connections.
     pub fn connections(&self) -> usize {
-        self.connections.load(Ordering::Relaxed)
+        self.connections.load(Ordering::Acquire)
     }
 
     /// Connections of one client id.
@@ -199,6 +314,6 @@ impl Drop for Subscription {
             .shard_of(&subscriber.client)
             .lock()
             .remove(subscriber);
-        self.registry.connections.fetch_sub(1, Ordering::Relaxed);
+        self.registry.connections.fetch_sub(1, Ordering::AcqRel);
     }
 }

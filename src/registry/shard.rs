@@ -74,6 +74,10 @@ impl Shard {
         }
     }
 
+    pub(super) fn collect_after(&self, after: ConnId, out: &mut Vec<Arc<Subscriber>>) {
+        out.extend(self.all.values().filter(|s| s.id > after).cloned());
+    }
+
     pub(super) fn collect_all(&self, wakers: &mut Vec<Waker>) {
         wakers.extend(self.all.values().filter_map(|s| s.waker.take()));
     }

@@ -4,8 +4,13 @@
 //!
 //! A cursor that has fallen behind the tail ring reads from the store (bounded by the
 //! dispatched position, so it never runs ahead of the gap-aware dispatcher) until the ring
-//! covers it again. The body ends itself when the hub closes streams (shutdown) or its
-//! deadline passes; hyper's graceful shutdown would otherwise wait on it forever.
+//! covers it again. If retention trimmed the next event the stream needs, the stream says so
+//! with a `reset` frame (the oldest available sequence) before anything newer, mid-stream
+//! exactly as on connect: never a silent skip. What a stream holds queued is bounded by one
+//! ring read (shared `Bytes`) or one catch-up page (`CATCH_UP_PAGE`, by count and bytes).
+//!
+//! The body ends itself when the hub closes streams (shutdown) or its deadline passes;
+//! hyper's graceful shutdown would otherwise wait on it forever.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -31,8 +36,11 @@ const MAX_FRAMES_PER_READ: usize = 64;
 const MAX_SCAN_PER_READ: usize = 4096;
 /// Queue slots an idle stream may keep after a burst.
 const IDLE_QUEUE_CAPACITY: usize = 4;
-/// Events per store read while catching up.
-const CATCH_UP_BATCH: usize = 512;
+/// One store read while catching up: what a stream may hold encoded at once.
+const CATCH_UP_PAGE: Page = Page {
+    events: 512,
+    bytes: 1 << 20,
+};
 
 /// What every stream of the node shares; one `Arc` per connection.
 pub struct StreamContext {
@@ -41,14 +49,45 @@ pub struct StreamContext {
     pub metrics: Arc<Metrics>,
 }
 
-/// What the connection under a stream tells it: set by the HTTP layer's socket wrapper.
+/// What the connection under a stream tells it: why the transport ended it, when it did (a
+/// stalled socket, a client that wrote into its stream). The first cause wins.
 #[derive(Debug, Default)]
 pub struct Transport {
-    /// The socket accepted no bytes for the write-stall limit and was closed.
-    pub write_stalled: std::sync::atomic::AtomicBool,
+    /// 0: none; else 1 + the index of the cause in `CloseReason::ALL`.
+    cause: std::sync::atomic::AtomicUsize,
 }
 
-type CatchUp = Pin<Box<dyn Future<Output = Result<(Vec<Event>, Sequence), StoreError>> + Send>>;
+impl Transport {
+    /// Records why the transport is closing the stream.
+    pub fn close_because(&self, reason: CloseReason) {
+        let index = CloseReason::ALL.iter().position(|r| *r == reason);
+        let code = index.map_or(0, |i| i + 1);
+        let _ = self.cause.compare_exchange(
+            0,
+            code,
+            std::sync::atomic::Ordering::AcqRel,
+            std::sync::atomic::Ordering::Acquire,
+        );
+    }
+
+    /// Why the transport closed the stream, if it did.
+    pub fn cause(&self) -> Option<CloseReason> {
+        let code = self.cause.load(std::sync::atomic::Ordering::Acquire);
+        code.checked_sub(1)
+            .and_then(|i| CloseReason::ALL.get(i).copied())
+    }
+}
+
+/// One catch-up read: the events, the dispatched mark it was bounded by, whether the page was
+/// full, and — when the first event is not the next one — where retained history starts now.
+struct History {
+    events: Vec<Event>,
+    bound: Sequence,
+    full: bool,
+    oldest: Option<Option<Sequence>>,
+}
+
+type CatchUp = Pin<Box<dyn Future<Output = Result<History, StoreError>> + Send>>;
 
 pub struct SseBody {
     subscription: Subscription,
@@ -64,6 +103,8 @@ pub struct SseBody {
     deadline: Option<(tokio::time::Instant, CloseReason)>,
     deadline_timer: Option<Pin<Box<tokio::time::Sleep>>>,
     transport: Option<Arc<Transport>>,
+    /// `named=false`: event frames go out without their `event:` line.
+    unnamed: bool,
     finished: bool,
     close_reason: CloseReason,
     opened: Instant,
@@ -81,6 +122,7 @@ impl SseBody {
         context.metrics.connections_open.inc();
         context.metrics.connections_total.inc();
         let beat_seen = subscription.registry().heartbeat_epoch();
+        subscription.subscriber().set_position(cursor);
         SseBody {
             subscription,
             context,
@@ -92,6 +134,7 @@ impl SseBody {
             deadline: None,
             deadline_timer: None,
             transport: None,
+            unnamed: false,
             finished: false,
             close_reason: CloseReason::Client,
             opened: Instant::now(),
@@ -101,6 +144,12 @@ impl SseBody {
     /// Ends the stream at `at`, counting it under `reason`.
     pub fn with_deadline(mut self, at: tokio::time::Instant, reason: CloseReason) -> SseBody {
         self.deadline = Some((at, reason));
+        self
+    }
+
+    /// Sends event frames without their `event:` line (`named=false`).
+    pub fn unnamed(mut self) -> SseBody {
+        self.unnamed = true;
         self
     }
 
@@ -124,26 +173,61 @@ impl SseBody {
         // Never read past what the dispatcher has released: a missing number may still appear.
         let bound = self.context.tail.dispatched();
         self.catch_up = Some(Box::pin(async move {
-            let events = log.read_after(after, Page::events(CATCH_UP_BATCH)).await?;
-            Ok((events, bound))
+            let events = log.read_after(after, CATCH_UP_PAGE).await?;
+            let next_missing = match events.first() {
+                Some(first) => first.sequence > after.next(),
+                None => bound > after,
+            };
+            // Asked after the read: trims only move the oldest forward, so an oldest at or
+            // before the next sequence means nothing this stream needs was trimmed (the
+            // missing numbers were gaps the dispatcher skipped).
+            let oldest = match next_missing {
+                true => Some(log.oldest().await?),
+                false => None,
+            };
+            Ok(History {
+                full: CATCH_UP_PAGE.filled_by(&events),
+                events,
+                bound,
+                oldest,
+            })
         }));
     }
 
-    fn accept_history(&mut self, events: Vec<Event>, bound: Sequence) {
+    fn accept_history(&mut self, history: History) {
+        if let Some(oldest) = history.oldest {
+            // An empty log keeps nothing up to the bound.
+            let oldest_available = oldest.unwrap_or(history.bound.next());
+            if oldest_available > self.cursor.next() {
+                self.queue
+                    .push_back(frame::reset(self.cursor, oldest_available));
+                self.context.metrics.catch_up_resets.inc();
+                self.advance(Sequence(oldest_available.0 - 1));
+            }
+        }
         let subscriber = self.subscription.subscriber();
         let mut through = self.cursor;
-        for event in events.iter().take_while(|e| e.sequence <= bound) {
+        let fresh = history.events.iter().filter(|e| e.sequence > self.cursor);
+        for event in fresh.take_while(|e| e.sequence <= history.bound) {
             let frame = Frame::new(event, frame::encode_event(event));
             if frame.is_for(&subscriber.client, &subscriber.filter) {
-                self.queue.push_back(frame.bytes);
+                enqueue(&mut self.queue, &frame, self.unnamed);
             }
             through = event.sequence;
         }
-        if events.len() < CATCH_UP_BATCH {
-            // The store has nothing more below the bound (or it was trimmed meanwhile).
-            through = through.max(bound);
+        if !history.full {
+            // The log has nothing more up to the bound.
+            through = through.max(history.bound);
         }
-        self.cursor = self.cursor.max(through);
+        self.advance(through);
+    }
+
+    /// Moves the cursor forward (never back) and tells the registry, for operators.
+    fn advance(&mut self, through: Sequence) {
+        if through > self.cursor {
+            self.cursor = through;
+            self.subscription.subscriber().set_position(through);
+        }
     }
 
     fn deadline_passed(&mut self, cx: &mut Context<'_>) -> Option<CloseReason> {
@@ -195,9 +279,9 @@ impl Body for SseBody {
             if let Some(catch_up) = this.catch_up.as_mut() {
                 match catch_up.as_mut().poll(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok((events, bound))) => {
+                    Poll::Ready(Ok(history)) => {
                         this.catch_up = None;
-                        this.accept_history(events, bound);
+                        this.accept_history(history);
                     }
                     Poll::Ready(Err(error)) => {
                         tracing::warn!(%error, "catch-up read failed; closing the stream so the client resumes");
@@ -212,15 +296,16 @@ impl Body for SseBody {
             }
             let subscriber = this.subscription.subscriber();
             subscriber.register(cx.waker());
+            let (queue, unnamed) = (&mut this.queue, this.unnamed);
             let read = this.context.tail.read(
                 this.cursor,
                 |f| f.is_for(&subscriber.client, &subscriber.filter),
-                &mut this.queue,
+                |f| enqueue(queue, f, unnamed),
                 MAX_FRAMES_PER_READ,
                 MAX_SCAN_PER_READ,
             );
             match read {
-                Read::Advanced { through } => this.cursor = through,
+                Read::Advanced { through } => this.advance(through),
                 Read::Evicted => this.start_catch_up(),
                 Read::Idle => {
                     let epoch = this.subscription.registry().heartbeat_epoch();
@@ -239,16 +324,24 @@ impl Body for SseBody {
     }
 }
 
+/// Queues a frame's bytes: whole, or without its `event:` line as two shared slices.
+fn enqueue(queue: &mut VecDeque<Bytes>, frame: &Frame, unnamed: bool) {
+    if unnamed {
+        let (id, data) = frame.unnamed();
+        queue.push_back(id);
+        queue.push_back(data);
+    } else {
+        queue.push_back(frame.bytes.clone());
+    }
+}
+
 impl Drop for SseBody {
     fn drop(&mut self) {
         let metrics = &self.context.metrics;
         metrics.connections_open.dec();
-        let stalled = self
-            .transport
-            .as_ref()
-            .is_some_and(|t| t.write_stalled.load(std::sync::atomic::Ordering::Relaxed));
-        if stalled && self.close_reason == CloseReason::Client {
-            self.close_reason = CloseReason::WriteStall;
+        let cause = self.transport.as_ref().and_then(|t| t.cause());
+        if let (Some(cause), CloseReason::Client) = (cause, self.close_reason) {
+            self.close_reason = cause;
         }
         metrics.disconnect(self.close_reason);
         tracing::info!(

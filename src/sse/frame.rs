@@ -113,6 +113,26 @@ mod tests {
     }
 
     #[test]
+    fn an_unnamed_frame_is_the_frame_without_its_event_line() {
+        for sequence in [1, 9, 10, 42, 999_999] {
+            let mut event = event(r#"{"message":"hi"}"#);
+            event.sequence = Sequence(sequence);
+            event.event_type = crate::event::EventType::known("Order.Created");
+            let named = encode_event(&event);
+            let frame = crate::tail::Frame::new(&event, named.clone());
+            let (id, data) = frame.unnamed();
+            let expected = String::from_utf8(named.to_vec())
+                .unwrap()
+                .replace("event: Order.Created\n", "");
+            assert_eq!(format!("{}{}", utf8(&id), utf8(&data)), expected);
+        }
+    }
+
+    fn utf8(bytes: &Bytes) -> &str {
+        std::str::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
     fn line_breaks_never_split_the_data_line() {
         let data = event_data(&event("{\"a\":\n1}"));
         assert!(!data.contains('\n'));

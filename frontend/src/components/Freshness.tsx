@@ -21,8 +21,8 @@ export function Freshness({ polled, testId = 'freshness' }: { polled: Facts; tes
   if (failingSince !== null) {
     return (
       <p className="freshness stale" data-testid={testId} data-state="stale">
-        <strong>Stale</strong>
-        {updatedAt !== null ? ` — showing data from ${clock(updatedAt)} (${duration(now - updatedAt)} ago).` : ' — no data yet.'} Failing since{' '}
+        <strong>{updatedAt !== null ? 'Stale' : 'No data'}</strong>
+        {updatedAt !== null ? ` — showing data from ${clock(updatedAt)} (${duration(now - updatedAt)} ago).` : '.'} Failing since{' '}
         {clock(failingSince)}: {typeof error === 'string' ? error : errorText(error)}
         {nextAt !== null && `; next try in ${duration(Math.max(0, nextAt - now))}`}.
       </p>

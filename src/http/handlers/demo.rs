@@ -16,7 +16,7 @@ pub(crate) async fn start(
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Publish)?;
     let (parts, body) = req.into_parts();
-    let body = request::json_object(&parts.headers, body, shared.settings.max_body_bytes).await?;
+    let body = request::json_object(&parts.headers, body, &shared.settings).await?;
     let interval = request::whole_field::<u32>(
         body.as_ref(),
         "intervalSeconds",

@@ -32,8 +32,7 @@ pub(crate) async fn publish(
     let caller = identify(&req, shared, Access::Publish)?;
     let target = target.map(request::client_id_segment).transpose()?;
     let (parts, body) = req.into_parts();
-    let body =
-        request::required_object(&parts.headers, body, shared.settings.max_body_bytes).await?;
+    let body = request::required_object(&parts.headers, body, &shared.settings).await?;
     let published = shared.node.publish(&caller, kind, target, &body).await?;
     Ok(json_response(
         StatusCode::OK,

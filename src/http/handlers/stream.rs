@@ -14,7 +14,7 @@ use crate::event::Sequence;
 use crate::http::error::{json_response, ApiError};
 use crate::http::request::{self, Query};
 use crate::http::{HubBody, Shared};
-use crate::node::ErrorCode;
+use crate::node::{ErrorCode, MAX_CONNECTIONS_PAGE};
 use crate::sse::body::Transport;
 
 /// The stream's response headers, the same on every transport.
@@ -50,8 +50,7 @@ pub(crate) async fn ack(
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Client)?;
     let (parts, body) = req.into_parts();
-    let body =
-        request::required_object(&parts.headers, body, shared.settings.max_body_bytes).await?;
+    let body = request::required_object(&parts.headers, body, &shared.settings).await?;
     let client = request::client_id_field(&body)?;
     let sequence = match body.get("sequence") {
         Some(Value::Number(n)) => request::whole_number(n).map(Sequence).ok_or_else(|| {
@@ -77,6 +76,32 @@ pub(crate) async fn ack(
     let mut response = Response::new(HubBody::empty());
     *response.status_mut() = StatusCode::NO_CONTENT;
     Ok(response)
+}
+
+pub(crate) async fn connections(
+    req: Request<RequestBody>,
+    shared: &Shared,
+) -> Result<Response<HubBody>, ApiError> {
+    let caller = identify(&req, shared, Access::Subscribe)?;
+    let query = Query::parse(req.uri().query());
+    let number = |name: &str, min: u64, max: u64, default: u64| match query.get(name) {
+        None => Ok(default),
+        Some(text) => Sequence::parse(text)
+            .map(|n| n.0)
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    ErrorCode::InvalidField,
+                    format!("`{name}` must be a whole number from {min} to {max}"),
+                )
+            }),
+    };
+    let limit = number("limit", 1, MAX_CONNECTIONS_PAGE as u64, 100)?;
+    let after = number("after", 0, u64::MAX, 0)?;
+    let page = shared
+        .node
+        .list_connections(&caller, after, limit as usize)?;
+    Ok(json_response(StatusCode::OK, &page))
 }
 
 pub(crate) async fn stats(

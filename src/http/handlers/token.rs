@@ -18,8 +18,7 @@ pub(crate) async fn issue(
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Publish)?;
     let (parts, body) = req.into_parts();
-    let body =
-        request::required_object(&parts.headers, body, shared.settings.max_body_bytes).await?;
+    let body = request::required_object(&parts.headers, body, &shared.settings).await?;
     let client = request::client_id_field(&body)?;
     let ttl = request::whole_field::<u64>(
         Some(&body),

@@ -110,6 +110,7 @@ where
                         respond,
                         context.shared.clone(),
                         connection_transport.clone(),
+                        context.tls.is_some(),
                     ));
                 }
                 Some(Err(error)) => {

@@ -14,6 +14,7 @@ use http::{header, HeaderMap, HeaderValue, Method, Request, Response};
 
 use super::sse;
 use crate::http::body::RequestBody;
+use crate::http::tls::OverTls;
 use crate::http::{router, HubBody, Shared};
 use crate::sse::body::Transport;
 
@@ -22,11 +23,15 @@ pub(super) async fn serve(
     mut respond: SendResponse<Bytes>,
     shared: Arc<Shared>,
     connection: Arc<Transport>,
+    over_tls: bool,
 ) {
     let head_only = req.method() == Method::HEAD;
     let transport = Arc::new(Transport::default());
     let mut req = req.map(RequestBody::H2);
     req.extensions_mut().insert(transport.clone());
+    if over_tls {
+        req.extensions_mut().insert(OverTls);
+    }
     // Boxed: the router's future is sized for its largest handler and is done once the answer
     // is known; a stream's task then keeps only the pump.
     let response = Box::pin(router::route(req, &shared)).await;

@@ -9,7 +9,6 @@
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -18,6 +17,7 @@ use h2::{Reason, SendStream};
 use http_body::Body;
 use tokio::time::Sleep;
 
+use crate::metrics::CloseReason;
 use crate::sse::body::{SseBody, Transport};
 
 /// How a pump ended.
@@ -56,13 +56,14 @@ pub(super) async fn pump(
         stalled_since: None,
         stall,
     };
-    let stalled = match poll_fn(|cx| pump.poll(cx)).await {
-        End::Stalled => true,
-        End::Gone => connection.write_stalled.load(Ordering::Relaxed),
-        End::Finished => false,
+    let cause = match poll_fn(|cx| pump.poll(cx)).await {
+        End::Stalled => Some(CloseReason::WriteStall),
+        // The connection's own stall (its socket took no bytes) ended every stream on it.
+        End::Gone => connection.cause(),
+        End::Finished => None,
     };
-    if stalled {
-        transport.write_stalled.store(true, Ordering::Relaxed);
+    if let Some(cause) = cause {
+        transport.close_because(cause);
     }
 }
 

@@ -26,6 +26,10 @@ use crate::metrics::{Limit, Metrics};
 pub(crate) const ALPN_H2: &[u8] = b"h2";
 const ALPN_HTTP11: &[u8] = b"http/1.1";
 
+/// A request extension: the request arrived over TLS (the connections endpoint reports it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OverTls;
+
 /// `--tls-cert`, `--tls-key`, `--tls-handshake-timeout-secs`.
 #[derive(Debug, Clone)]
 pub struct TlsSettings {

@@ -3,7 +3,7 @@
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use super::record::{decode, encode};
-use super::{EmbeddedStore, OpError, EVENTS, HEAD, META};
+use super::{EmbeddedStore, OpError, EVENTS, HEAD, META, PROBE};
 use crate::event::{Event, NewEvent, Sequence, UnixMillis};
 use crate::outbox::{EventLog, Page, Retention, StoreFuture};
 
@@ -47,9 +47,9 @@ impl EventLog for EmbeddedStore {
                     break;
                 }
                 let (key, value) = entry?;
-                let record = value.value();
-                bytes += record.len();
-                out.push(decode(key.value(), record)?);
+                let event = decode(key.value(), value.value())?;
+                bytes += event.fields.len();
+                out.push(event);
             }
             Ok(out)
         })
@@ -69,6 +69,16 @@ impl EventLog for EmbeddedStore {
             let events = txn.open_table(EVENTS)?;
             let first = events.first()?;
             Ok(first.map(|(key, _)| Sequence(key.value())))
+        })
+    }
+
+    fn probe(&self) -> StoreFuture<'_, ()> {
+        self.blocking(|db| {
+            let txn = db.begin_write()?;
+            txn.open_table(META)?
+                .insert(PROBE, UnixMillis::now().0.max(0) as u64)?;
+            txn.commit()?;
+            Ok(())
         })
     }
 

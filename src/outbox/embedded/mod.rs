@@ -35,6 +35,8 @@ const LEASES: TableDefinition<&str, (&str, i64)> = TableDefinition::new("leases"
 const HEAD: &str = "head";
 const DEMO_RUNNING: &str = "demo.running";
 const DEMO_INTERVAL: &str = "demo.interval_secs";
+/// When the last health probe wrote (see `EventLog::probe`).
+const PROBE: &str = "probe";
 /// The layout of the tables above; a file with another layout is refused, never misread.
 const SCHEMA: &str = "schema";
 const SCHEMA_VERSION: u64 = 1;

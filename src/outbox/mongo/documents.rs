@@ -71,6 +71,12 @@ pub(super) fn node_from_document(document: &Document) -> Result<NodeReport, Stor
         connections: count("connections")?,
         clients: count("clients")?,
         dispatched: Sequence(count("dispatched")?),
+        // Absent in reports of nodes older than these fields: zero and unknown.
+        events_published: count("eventsPublished").unwrap_or(0),
+        frames_delivered: count("framesDelivered").unwrap_or(0),
+        streams_opened: count("streamsOpened").unwrap_or(0),
+        ready: document.get_bool("ready").unwrap_or(false),
+        store_available: document.get_bool("storeAvailable").unwrap_or(false),
         seen_at: UnixMillis(
             document
                 .get_datetime("seenAt")

@@ -39,6 +39,20 @@ impl EventLog for MongoStore {
     fn trim(&self, retention: Retention) -> StoreFuture<'_, u64> {
         Box::pin(self.trim_prefix(retention))
     }
+
+    fn probe(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async {
+            let stamp = doc! { "$set": { "at": DateTime::now() } };
+            self.run(
+                "probe the store with a write",
+                self.counters
+                    .update_one(doc! { "_id": "probe" }, stamp)
+                    .upsert(true),
+            )
+            .await?;
+            Ok(())
+        })
+    }
 }
 
 impl MongoStore {
@@ -98,6 +112,7 @@ impl MongoStore {
                 let mut bytes = 0;
                 while page.has_room(documents.len(), bytes) && cursor.advance().await? {
                     let document: Document = cursor.deserialize_current()?;
+                    // The measure `Page` defines: the length of the event's fields.
                     bytes += document.get_str("fields").map_or(0, str::len);
                     documents.push(document);
                 }

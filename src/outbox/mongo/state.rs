@@ -103,6 +103,11 @@ impl MongoStore {
             "connections": saturating_i64(report.connections),
             "clients": saturating_i64(report.clients),
             "dispatched": saturating_i64(report.dispatched.0),
+            "eventsPublished": saturating_i64(report.events_published),
+            "framesDelivered": saturating_i64(report.frames_delivered),
+            "streamsOpened": saturating_i64(report.streams_opened),
+            "ready": report.ready,
+            "storeAvailable": report.store_available,
             "seenAt": DateTime::from_millis(report.seen_at.0),
         };
         self.run(

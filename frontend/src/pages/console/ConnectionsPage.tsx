@@ -1,6 +1,7 @@
 import { useCallback, useState } from 'react';
 import { Freshness } from '../../components/Freshness';
 import { PageHeader } from '../../components/PageHeader';
+import { KeyGate } from '../../components/console/KeyGate';
 import { NotAvailable } from '../../components/console/NotAvailable';
 import { num } from '../../components/console/format';
 import { useHubApi } from '../../hooks/useHubApi';
@@ -28,6 +29,7 @@ export function ConnectionsPage() {
       <PageHeader title="Connections">
         The streams open on the node that answers, oldest first: client, filter, topics, since when, position. Refreshed every 5 s.
       </PageHeader>
+      <KeyGate />
       <section className={polled.stale ? 'panel console stale' : 'panel console'} aria-label="Connections" data-testid="connections-panel" data-stale={polled.stale}>
         {missing ? (
           <NotAvailable feature="The connections list">

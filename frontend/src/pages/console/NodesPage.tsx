@@ -1,5 +1,6 @@
 import { Freshness } from '../../components/Freshness';
 import { PageHeader } from '../../components/PageHeader';
+import { KeyGate } from '../../components/console/KeyGate';
 import { flag, num, rate } from '../../components/console/format';
 import { Tile } from '../../components/console/Tile';
 import { useNow } from '../../hooks/useNow';
@@ -62,6 +63,7 @@ export function NodesPage() {
         Every node that reported to the store in the last 15 s, from <code>GET /api/sse/stats</code> every 2 s (backing off while the hub does
         not answer). Rates are differences of the nodes' counters over time.
       </PageHeader>
+      <KeyGate />
       <section className={stale ? 'panel console stale' : 'panel console'} aria-label="Nodes" data-testid="nodes-panel" data-stale={stale}>
         <Freshness polled={poll} testId="nodes-freshness" />
         {stats === null ? null : (

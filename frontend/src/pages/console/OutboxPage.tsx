@@ -1,5 +1,6 @@
 import { Freshness } from '../../components/Freshness';
 import { PageHeader } from '../../components/PageHeader';
+import { KeyGate } from '../../components/console/KeyGate';
 import { HistoryBrowser } from '../../components/console/HistoryBrowser';
 import { NotAvailable } from '../../components/console/NotAvailable';
 import { num } from '../../components/console/format';
@@ -31,6 +32,7 @@ export function OutboxPage() {
         The durable, ordered log every stream replays from: its newest and oldest retained sequence and what retention keeps. Streams that resume
         from before the oldest get a reset notice.
       </PageHeader>
+      <KeyGate />
       <section className={stale ? 'panel console stale' : 'panel console'} aria-label="Outbox" data-testid="outbox-panel" data-stale={stale}>
         <Freshness polled={poll} testId="outbox-freshness" />
         {stats !== null && (

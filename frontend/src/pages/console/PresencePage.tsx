@@ -1,6 +1,7 @@
 import { useCallback, useId, useState, type FormEvent } from 'react';
 import { Freshness } from '../../components/Freshness';
 import { PageHeader } from '../../components/PageHeader';
+import { KeyGate } from '../../components/console/KeyGate';
 import { NotAvailable } from '../../components/console/NotAvailable';
 import { num } from '../../components/console/format';
 import { useHubApi } from '../../hooks/useHubApi';
@@ -37,6 +38,7 @@ export function PresencePage() {
       <PageHeader title="Presence">
         Which clients hold streams on a topic, on every node: their client id, node, topics, number of streams and since when.
       </PageHeader>
+      <KeyGate />
       <section className={polled.stale ? 'panel console stale' : 'panel console'} aria-label="Presence" data-testid="presence-panel" data-stale={polled.stale}>
         {missing ? (
           <NotAvailable feature="Presence">

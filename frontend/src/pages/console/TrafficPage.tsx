@@ -1,5 +1,6 @@
 import { Freshness } from '../../components/Freshness';
 import { PageHeader } from '../../components/PageHeader';
+import { KeyGate } from '../../components/console/KeyGate';
 import { RateChart } from '../../components/console/RateChart';
 import { num, rate } from '../../components/console/format';
 import { Tile } from '../../components/console/Tile';
@@ -29,6 +30,7 @@ export function TrafficPage() {
         Events published per second, frames delivered per second and open connections over the last {WINDOW_MS / 60_000} minutes, sampled every 2
         s while a console page is open.
       </PageHeader>
+      <KeyGate />
       <section className={stale ? 'panel console stale' : 'panel console'} aria-label="Traffic" data-testid="traffic-panel" data-stale={stale}>
         <Freshness polled={poll} testId="traffic-freshness" />
         <div className="tiles">
