@@ -106,7 +106,7 @@ where
             accepted = connection.accept() => match accepted {
                 Some(Ok((req, respond))) => {
                     context.tasks.spawn(request::serve(
-                        req,
+                        Box::new(req),
                         respond,
                         context.shared.clone(),
                         connection_transport.clone(),

@@ -18,8 +18,12 @@ use crate::http::tls::OverTls;
 use crate::http::{router, HubBody, Shared};
 use crate::sse::body::Transport;
 
+/// Answers one request. The request comes boxed and the routing runs in a boxed future: an
+/// async fn keeps its arguments and the locals it holds across an await for its whole life, so
+/// a stream's task would otherwise carry the request, the router's state and the response head
+/// (1.2 KiB measured) while it only pumps (about 0.3 KiB).
 pub(super) async fn serve(
-    req: Request<RecvStream>,
+    req: Box<Request<RecvStream>>,
     mut respond: SendResponse<Bytes>,
     shared: Arc<Shared>,
     connection: Arc<Transport>,
@@ -27,16 +31,7 @@ pub(super) async fn serve(
 ) {
     let head_only = req.method() == Method::HEAD;
     let transport = Arc::new(Transport::default());
-    let mut req = req.map(RequestBody::H2);
-    req.extensions_mut().insert(transport.clone());
-    if over_tls {
-        req.extensions_mut().insert(OverTls);
-    }
-    // Boxed: the router's future is sized for its largest handler and is done once the answer
-    // is known; a stream's task then keeps only the pump.
-    let response = Box::pin(router::route(req, &shared)).await;
-    let (mut parts, body) = response.into_parts();
-    remove_connection_headers(&mut parts.headers);
+    let (parts, body) = Box::pin(answer(*req, &shared, &transport, over_tls)).await;
     let stall = shared.settings.write_stall;
     match body {
         HubBody::Sse(body) if !head_only => {
@@ -50,9 +45,27 @@ pub(super) async fn serve(
             let _ = respond.send_response(Response::from_parts(parts, ()), true);
         }
         HubBody::Full(bytes) => {
-            send_whole(respond, parts, bytes.unwrap_or_default(), head_only, stall).await
+            let data = bytes.unwrap_or_default();
+            Box::pin(send_whole(respond, parts, data, head_only, stall)).await;
         }
     }
+}
+
+/// The router's answer, its head made fit for HTTP/2.
+async fn answer(
+    req: Request<RecvStream>,
+    shared: &Shared,
+    transport: &Arc<Transport>,
+    over_tls: bool,
+) -> (Parts, HubBody) {
+    let mut req = req.map(RequestBody::H2);
+    req.extensions_mut().insert(transport.clone());
+    if over_tls {
+        req.extensions_mut().insert(OverTls);
+    }
+    let (mut parts, body) = router::route(req, shared).await.into_parts();
+    remove_connection_headers(&mut parts.headers);
+    (parts, body)
 }
 
 /// Sends a complete answer, never more than the peer's window at a time; a peer that grants no
