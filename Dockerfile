@@ -16,7 +16,7 @@ RUN mkdir -p src benches loadtest/src \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \
     && echo 'fn main() {}' > loadtest/src/main.rs \
-    && for bench in frame fanout registry tail store; do echo 'fn main() {}' > "benches/$bench.rs"; done \
+    && for bench in frame fanout registry tail store topics; do echo 'fn main() {}' > "benches/$bench.rs"; done \
     && cargo build --release --locked --package ssehub --bin ssehub \
     && rm -rf src benches loadtest/src \
               target/release/ssehub target/release/deps/ssehub-* target/release/deps/libssehub-* \

@@ -20,7 +20,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ssehub::config::DEFAULT_TAIL_CAPACITY;
-use ssehub::event::{ClientId, Event, EventType, Filter, Sequence};
+use ssehub::event::{ClientId, Event, EventType, Filter, Recipient, Sequence};
 use ssehub::outbox::contract::sample;
 use ssehub::registry::{Interest, Registry, Subscription};
 use ssehub::sse::frame::encode_event;
@@ -91,7 +91,7 @@ impl Hub {
         let registry = Registry::new(SHARDS);
         let bodies: Vec<Body> = (0..subscribers)
             .map(|i| {
-                let subscription = registry.subscribe(client_of(i), filter_of(i));
+                let subscription = registry.subscribe(Recipient::new(client_of(i), filter_of(i)));
                 let flag = Arc::new(Flag::default());
                 let waker = Waker::from(flag.clone());
                 subscription.subscriber().register(&waker);
@@ -106,7 +106,13 @@ impl Hub {
             .collect();
         let receivers = bodies
             .iter()
-            .filter(|b| b.subscription.subscriber().filter.accepts("message"))
+            .filter(|b| {
+                b.subscription
+                    .subscriber()
+                    .recipient
+                    .filter
+                    .accepts("message")
+            })
             .count() as u64;
         Hub {
             registry,
@@ -123,7 +129,7 @@ impl Hub {
         self.next = self.next.next();
         let frame = Frame::new(event, encode_event(event));
         let mut interest = Interest::default();
-        interest.add(&frame.folded_type, frame.target.as_ref());
+        interest.add(&frame.folded_type, frame.target.as_ref(), &frame.topics);
         self.tail.push([frame], event.sequence);
         self.registry.wake(&interest);
 
@@ -137,7 +143,7 @@ impl Hub {
             let queue = &mut body.queue;
             let read = self.tail.read(
                 body.cursor,
-                |f| f.is_for(&subscriber.client, &subscriber.filter),
+                |f| f.is_for(&subscriber.recipient),
                 |f| queue.push_back(f.bytes.clone()),
                 MAX_FRAMES_PER_READ,
                 MAX_SCAN_PER_READ,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ssehub::event::{ClientId, Filter};
+use ssehub::event::{ClientId, Filter, Recipient};
 use ssehub::registry::{Registry, Subscription};
 
 /// Subscriptions that stay connected during the churn.
@@ -43,7 +43,8 @@ fn churn(registry: &Arc<Registry>, threads: usize, iters: u64) -> Duration {
                 start.wait();
                 for i in 0..iters as usize {
                     let index = i % clients.len();
-                    let subscription = registry.subscribe(clients[index].clone(), filter_of(index));
+                    let subscription = registry
+                        .subscribe(Recipient::new(clients[index].clone(), filter_of(index)));
                     drop(subscription);
                 }
             });
@@ -62,7 +63,7 @@ fn registry(c: &mut Criterion) {
         let _resident: Vec<Subscription> = ids("resident", RESIDENT)
             .into_iter()
             .enumerate()
-            .map(|(i, client)| registry.subscribe(client, filter_of(i)))
+            .map(|(i, client)| registry.subscribe(Recipient::new(client, filter_of(i))))
             .collect();
         for threads in [1, 2] {
             group.throughput(Throughput::Elements(threads as u64));

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ssehub::event::{ClientId, EventType, Filter, Sequence};
+use ssehub::event::{ClientId, EventType, Filter, Recipient, Sequence};
 use ssehub::outbox::contract::sample;
 use ssehub::sse::frame::encode_event;
 use ssehub::tail::{Frame, Read, Tail};
@@ -35,13 +35,13 @@ fn ring(keep_every: u64) -> Tail {
 }
 
 /// Reads from the floor to the head; returns the frames delivered.
-fn catch_up(tail: &Tail, client: &ClientId, filter: &Filter, out: &mut VecDeque<Bytes>) -> u64 {
+fn catch_up(tail: &Tail, reader: &Recipient, out: &mut VecDeque<Bytes>) -> u64 {
     let mut cursor = Sequence::ZERO;
     let mut delivered = 0;
     loop {
         let read = tail.read(
             cursor,
-            |f| f.is_for(client, filter),
+            |f| f.is_for(reader),
             |f| out.push_back(f.bytes.clone()),
             MAX_FRAMES_PER_READ,
             MAX_SCAN_PER_READ,
@@ -61,17 +61,16 @@ fn catch_up(tail: &Tail, client: &ClientId, filter: &Filter, out: &mut VecDeque<
 fn tail(c: &mut Criterion) {
     let mut group = c.benchmark_group("tail_read");
     group.throughput(Throughput::Elements(RING));
-    let client = ClientId::new("reader").expect("valid client id");
-    let filter = Filter::Types(vec!["message".into()]);
+    let reader = Recipient::new(
+        ClientId::new("reader").expect("valid client id"),
+        Filter::Types(vec!["message".into()]),
+    );
     for (filtered_pct, keep_every) in [(0, 1), (50, 2), (95, 20)] {
         let tail = ring(keep_every);
         let mut out = VecDeque::new();
-        assert_eq!(
-            catch_up(&tail, &client, &filter, &mut out),
-            RING / keep_every
-        );
+        assert_eq!(catch_up(&tail, &reader, &mut out), RING / keep_every);
         group.bench_function(BenchmarkId::new("filtered_pct", filtered_pct), |b| {
-            b.iter(|| catch_up(&tail, &client, &filter, &mut out))
+            b.iter(|| catch_up(&tail, &reader, &mut out))
         });
     }
     group.finish();

@@ -153,6 +153,7 @@ fn demo_event(n: u64) -> NewEvent {
         event_type: EventType::known(event_type),
         target: None,
         created_at: UnixMillis::now(),
+        topics: Vec::new(),
         fields: fields.to_string(),
     }
 }

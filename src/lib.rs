@@ -7,7 +7,8 @@
 //! This map is the one list of modules (a test checks it against `src/`):
 //!
 //! ```text
-//! event        the vocabulary: Sequence, EventType, ClientId, MessageId, Event, NewEvent, Filter
+//! event/       the vocabulary: Sequence, EventType, ClientId, MessageId, Event, NewEvent, Filter;
+//!              topic (Topic, Selector); delivery (Recipient: the one rule of who receives what)
 //! auth/        who a request is: identify(credentials) -> Caller; key ring and scopes; token
 //!              (HMAC client tokens)
 //! metrics      Prometheus registry and exposition; the label vocabularies (CloseReason, Limit, ...)
@@ -16,7 +17,8 @@
 //!              memory; publisher (group commit of events); checkpoint (of acks: 204 once durable);
 //!              contract (the suite every store passes)
 //! tail         the ring of encoded frames: read(cursor) -> frames | evicted
-//! registry/    sharded subscribers, indexes by client id and type, RAII Subscription
+//! registry/    sharded subscribers, indexes by client id, type and topic selector, RAII
+//!              Subscription
 //! sse/         frame (wire format) · resume (start position rules) · body (the stream's cursor)
 //! dispatch/    the dispatcher task; gap (high-water mark held at a missing sequence)
 //! demo         the demo generator (one node in a cluster, via a store lease)

@@ -51,6 +51,7 @@ vocabulary! {
         Connections => "connections",
         ConnectionsPerClient => "connections_per_client",
         FilterTypes => "filter_types",
+        TopicSelectors => "topic_selectors",
         BodyBytes => "body_bytes",
         HeaderBytes => "header_bytes",
         HeaderReadTimeout => "header_read_timeout",

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::RwLock;
 
-use crate::event::{ClientId, Event, Filter, Sequence};
+use crate::event::{ClientId, Event, Recipient, Sequence, Topic};
 
 /// One event, encoded once, with what readers need to decide whether it is theirs.
 #[derive(Debug, Clone)]
@@ -21,6 +21,8 @@ pub struct Frame {
     /// Folded (lower-case) event type, as filters hold it.
     pub folded_type: Arc<str>,
     pub target: Option<ClientId>,
+    /// Empty for a topic-less event (no allocation).
+    pub topics: Box<[Topic]>,
     pub bytes: Bytes,
 }
 
@@ -31,14 +33,15 @@ impl Frame {
             sequence: event.sequence,
             folded_type: event.event_type.folded(),
             target: event.target.clone(),
+            topics: event.topics.clone().into_boxed_slice(),
             bytes,
         }
     }
 
-    /// Whether a subscriber with this client id and filter receives the frame: broadcasts
-    /// and its own targeted events, both subject to the filter; never another's targeted event.
-    pub fn is_for(&self, client: &ClientId, filter: &Filter) -> bool {
-        self.target.as_ref().is_none_or(|t| t == client) && filter.accepts(&self.folded_type)
+    /// Whether `recipient` receives the frame: the delivery rule
+    /// ([`Recipient::receives`]), the same for live frames, replay and history.
+    pub fn is_for(&self, recipient: &Recipient) -> bool {
+        recipient.receives(&self.folded_type, self.target.as_ref(), &self.topics)
     }
 
     /// The frame without its `event:` line, as two slices of the same bytes (no copy):
@@ -254,11 +257,11 @@ mod tests {
     fn rejected_frames_still_advance_the_cursor() {
         let tail = Tail::new(8, usize::MAX, Sequence(0));
         tail.push((1..=3).map(|n| frame(n, Some("other"))), Sequence(3));
-        let me = ClientId::new("me").unwrap();
+        let me = Recipient::new(ClientId::new("me").unwrap(), crate::event::Filter::All);
         let mut out = VecDeque::new();
         let read = tail.read(
             Sequence(0),
-            |f| f.is_for(&me, &Filter::All),
+            |f| f.is_for(&me),
             |f| out.push_back(f.bytes.clone()),
             10,
             100,

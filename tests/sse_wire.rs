@@ -5,7 +5,7 @@ mod support;
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use ssehub::event::{Event, EventType, MessageId, Sequence, UnixMillis};
+use ssehub::event::{Event, EventType, MessageId, Sequence, Topic, UnixMillis};
 use ssehub::sse::frame::encode_event;
 use support::sse::SseParser;
 
@@ -81,13 +81,19 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 proptest! {
     #[test]
-    fn any_event_data_round_trips_through_a_frame(data in json_value(), sequence in 1u64..u64::MAX, type_name in "[A-Za-z0-9._:-]{1,64}") {
+    fn any_event_data_round_trips_through_a_frame(
+        data in json_value(),
+        sequence in 1u64..u64::MAX,
+        type_name in "[A-Za-z0-9._:-]{1,64}",
+        topics in prop::collection::vec("[A-Za-z0-9._~:@!$&'()+,;=/-]{1,40}", 0..4),
+    ) {
         let event = Event {
             sequence: Sequence(sequence),
             message_id: MessageId::random(),
             event_type: EventType::new(&type_name).unwrap(),
             target: None,
             created_at: UnixMillis::now(),
+            topics: topics.iter().map(|t| Topic::new(t).unwrap()).collect(),
             fields: json!({ "data": data }).to_string(),
         };
         let frame = encode_event(&event);
@@ -104,6 +110,11 @@ proptest! {
         prop_assert_eq!(body["_sequence"].as_u64(), Some(sequence));
         prop_assert_eq!(&body["type"], &json!(type_name));
         prop_assert_eq!(&body["data"], &data);
+        if topics.is_empty() {
+            prop_assert!(body.get("topics").is_none());
+        } else {
+            prop_assert_eq!(&body["topics"], &json!(topics));
+        }
         let prefix = "{\"_sequence\":";
         prop_assert!(parsed.data.starts_with(prefix), "data starts with _sequence");
     }

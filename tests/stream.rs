@@ -26,7 +26,7 @@ async fn the_stream_starts_with_headers_retry_and_connected() {
     assert_eq!(stream.retry(), Some(1500));
     assert_eq!(
         connected,
-        json!({"clientId": "alpha", "node": "test-node", "resumeFrom": 1, "headSequence": 1})
+        json!({"clientId": "alpha", "node": "test-node", "resumeFrom": 1, "headSequence": 1, "topics": []})
     );
     let (_, anonymous) = hub.subscribe("/api/sse/connect", &[]).await;
     assert!(

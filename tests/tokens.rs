@@ -71,7 +71,7 @@ async fn expired_tampered_and_mismatched_tokens_are_refused() {
     let hub = hub(false).await;
     let signer = TokenSigner::new(SECRET.as_bytes());
     let alice = ClientId::new("alice").unwrap();
-    let expired = signer.issue(&alice, UnixMillis::now().0 / 1000 - 1);
+    let expired = signer.issue(&alice, UnixMillis::now().0 / 1000 - 1, &[]);
     let reply = get(hub.addr, &format!("/api/sse/connect?token={expired}"), None).await;
     assert_eq!(
         (reply.status.as_u16(), reply.error_code()),
@@ -94,8 +94,11 @@ async fn expired_tampered_and_mismatched_tokens_are_refused() {
         (reply.status.as_u16(), reply.error_code()),
         (401, "invalid_token".to_owned())
     );
-    let foreign = TokenSigner::new(b"another-secret-entirely")
-        .issue(&alice, UnixMillis::now().0 / 1000 + 600);
+    let foreign = TokenSigner::new(b"another-secret-entirely").issue(
+        &alice,
+        UnixMillis::now().0 / 1000 + 600,
+        &[],
+    );
     let reply = get(hub.addr, &format!("/api/sse/connect?token={foreign}"), None).await;
     assert_eq!(reply.status, 401);
     let reply = get(
@@ -162,6 +165,7 @@ async fn the_stream_closes_when_its_token_expires() {
     let soon = signer.issue(
         &ClientId::new("brief").unwrap(),
         UnixMillis::now().0 / 1000 + 2,
+        &[],
     );
     let (mut stream, _) = hub
         .subscribe(&format!("/api/sse/connect?token={soon}"), &[])

@@ -32,7 +32,7 @@ async fn the_prelude_and_headers_are_the_same_on_every_transport() {
         assert_eq!(stream.retry(), Some(1500), "{via:?}");
         assert_eq!(
             connected,
-            json!({"clientId": "alpha", "node": "test-node", "resumeFrom": 1, "headSequence": 1}),
+            json!({"clientId": "alpha", "node": "test-node", "resumeFrom": 1, "headSequence": 1, "topics": []}),
             "{via:?}"
         );
         hub.stop().await;
@@ -225,6 +225,56 @@ async fn the_connections_endpoint_names_each_stream_s_protocol_and_tls() {
         assert_eq!(stream["clientId"], "probe", "{via:?}");
         assert_eq!(stream["protocol"], protocol, "{via:?}");
         assert_eq!(stream["tls"], via.is_tls(), "{via:?}");
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn topic_streams_and_history_answer_alike_on_every_transport() {
+    for via in Via::ALL {
+        let hub = via.hub().start().await;
+        let (mut stream, connected) = hub
+            .subscribe_via(via, "/api/sse/connect?clientId=ann&topic=org/42/*", &[])
+            .await;
+        assert_eq!(connected["topics"], json!(["org/42/*"]), "{via:?}");
+        let json = [("content-type", "application/json")];
+        let mut sequences = Vec::new();
+        for topics in [Some("org/42/a"), Some("org/43/a"), None] {
+            let mut body = json!({"data": 1});
+            if let Some(topic) = topics {
+                body["topics"] = json!([topic]);
+            }
+            let body = body.to_string();
+            let reply = hub
+                .request_via(via, Method::POST, "/api/sse/broadcast", &json, Some(body))
+                .await;
+            assert_eq!(reply.status, 200, "{via:?}: {}", reply.body);
+            sequences.push(reply.json()["sequence"].as_u64().unwrap());
+        }
+        // org/43 is not asked for; the event without topics is for every stream.
+        let visible = vec![sequences[0], sequences[2]];
+        assert_eq!(
+            stream.sequences(2, Duration::from_secs(5)).await,
+            visible,
+            "{via:?}"
+        );
+        let page = hub
+            .request_via(
+                via,
+                Method::GET,
+                "/api/sse/events?clientId=ann&topic=org/42/*",
+                &[],
+                None,
+            )
+            .await;
+        assert_eq!(page.status, 200, "{via:?}: {}", page.body);
+        let listed: Vec<u64> = page.json()["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["_sequence"].as_u64().unwrap())
+            .collect();
+        assert_eq!(listed, visible, "{via:?}");
         hub.stop().await;
     }
 }

@@ -11,6 +11,8 @@ let hub;
 let context;
 let page;
 const connectUrls = [];
+/** Acks the hub answered: { clientId, sequence, status }. */
+const acks = [];
 
 before(async () => {
   hub = await Hub.create();
@@ -20,6 +22,12 @@ before(async () => {
   page.on('request', (r) => {
     // the page's streams (fetch probes of the same URL are not streams the page keeps)
     if (r.resourceType() === 'eventsource' && r.url().includes('/api/sse/connect')) connectUrls.push(r.url());
+  });
+  page.on('response', (r) => {
+    if (r.request().method() === 'POST' && new URL(r.url()).pathname === '/api/sse/ack') {
+      const { clientId, sequence } = r.request().postDataJSON();
+      acks.push({ clientId, sequence, status: r.status() });
+    }
   });
   page.on('pageerror', (e) => console.error('page error:', e.message));
 });
@@ -119,7 +127,7 @@ test('after SIGKILL and restart, 20 events arrive once each, in order', async ()
 
 test('a reload resumes from the stored position with no duplicates', async () => {
   const clientId = (await page.getByTestId('client-id').textContent()).trim();
-  // let the debounced ack go out, then read the stored position
+  // the position is stored as events arrive
   const stored = await page.evaluate((id) => localStorage.getItem(`ssehub.lastSequence.${id}`), clientId);
   assert.match(stored ?? '', /^\d+$/);
   const before = connectUrls.length;
@@ -139,7 +147,13 @@ test('a reload resumes from the stored position with no duplicates', async () =>
 test('acks reach the hub: without a stored position, the hub resumes from the acked checkpoint', async () => {
   const clientId = (await page.getByTestId('client-id').textContent()).trim();
   const last = (await page.getByTestId('last-sequence').textContent()).trim();
-  await page.waitForTimeout(1500); // the ack is debounced by one second
+  // the ack is debounced by a second: wait until the hub has answered one of this position
+  // (204: durable, docs/API.md), so the checkpoint is there before the reload asks for it
+  const deadline = Date.now() + T;
+  while (!acks.some((a) => a.clientId === clientId && a.sequence === Number(last) && a.status === 204)) {
+    assert.ok(Date.now() < deadline, `no ack of ${last} answered 204: ${JSON.stringify(acks)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await page.evaluate((id) => localStorage.removeItem(`ssehub.lastSequence.${id}`), clientId);
   const before = connectUrls.length;
   await page.reload();

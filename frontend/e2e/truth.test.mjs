@@ -150,6 +150,8 @@ test('a full-page navigation opens no throw-away stream', async () => {
     await page.goto(`${hub.base}/demo`);
     const now = await quiet();
     assert.equal(now.opened - start.opened, now.asked - start.asked, `round ${round}: the hub saw ${now.opened - start.opened} streams, the pages opened ${now.asked - start.asked}`);
+    // and the leaving page opened none either (a reconnect of its own would count on both sides)
+    assert.equal(now.asked - start.asked, round, `round ${round}: ${round} dashboard visits opened ${now.asked - start.asked} streams`);
   }
 });
 

@@ -1,15 +1,18 @@
 //! Who a request is: [`Authenticator::identify`] turns the credentials a request presented
 //! (an API key, a client token) into a [`Caller`], for every verb of the node. API keys have
 //! scopes and are compared as SHA-256 digests in constant time, so neither a key's bytes nor
-//! its length leak through timing; client tokens ([`token`]) bind one client id.
+//! its length leak through timing; client tokens ([`token`]) bind one client id and the topic
+//! selectors it may use ([`grant`]).
 
+pub mod grant;
 pub mod token;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+pub use self::grant::TopicGrant;
 use self::token::{Claims, TokenError, TokenSigner};
-use crate::event::UnixMillis;
+use crate::event::{ClientId, UnixMillis};
 
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -58,10 +61,46 @@ pub struct Credentials<'a> {
 /// Who a request acts as, once its credentials were checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
-    /// A key with this scope (open mode has every scope).
+    /// A key with this scope (open mode has every scope). Keys are trusted backends: every
+    /// topic.
     Key(Scope),
-    /// A client token: acts as its one client id, on subscribe-scope verbs only.
+    /// A client token: acts as its one client id, on the client verbs only, with the topic
+    /// selectors it carries.
     Client(Claims),
+}
+
+impl Caller {
+    /// The selectors the caller may subscribe with (streams, history, presence).
+    pub fn subscribe_grant(&self) -> TopicGrant {
+        match self {
+            Caller::Key(_) => TopicGrant::All,
+            Caller::Client(claims) => claims.topics.clone(),
+        }
+    }
+
+    /// The topics the caller may publish to; `None` when it may not publish at all.
+    pub fn publish_grant(&self) -> Option<TopicGrant> {
+        match self {
+            Caller::Key(Scope::Publish) => Some(TopicGrant::All),
+            Caller::Key(Scope::Subscribe) | Caller::Client(_) => None,
+        }
+    }
+
+    /// The client id a token binds the caller to (`None` for a key).
+    pub fn bound_client(&self) -> Option<&ClientId> {
+        match self {
+            Caller::Client(claims) => Some(&claims.client),
+            Caller::Key(_) => None,
+        }
+    }
+
+    /// When the caller's credential expires, in unix seconds (`None` for a key).
+    pub fn expires_at(&self) -> Option<i64> {
+        match self {
+            Caller::Client(claims) => Some(claims.expires_at),
+            Caller::Key(_) => None,
+        }
+    }
 }
 
 /// What a verb accepts as a caller.
@@ -71,8 +110,11 @@ pub enum Access {
     Publish,
     /// A key with subscribe (or publish) scope.
     Subscribe,
-    /// As `Subscribe`, or a client token: the verbs that act as one client (stream, ack).
+    /// As `Subscribe`, or a client token: the verbs that act as one client (stream, ack,
+    /// history, presence).
     Client,
+    /// The publish endpoints: a key with publish scope.
+    Event,
 }
 
 /// The node's credentials: API keys and the client token signer.
@@ -98,7 +140,7 @@ impl Authenticator {
             (Access::Client, Some(token)) => {
                 return Ok(Caller::Client(self.tokens.verify(token, now)?))
             }
-            (Access::Publish, _) => Scope::Publish,
+            (Access::Publish | Access::Event, _) => Scope::Publish,
             (Access::Subscribe | Access::Client, _) => Scope::Subscribe,
         };
         Ok(Caller::Key(

@@ -33,6 +33,9 @@ pub const DEFAULT_TAIL_CAPACITY: usize = 65_536;
 pub const DEFAULT_TAIL_MAX_BYTES: usize = 256 << 20;
 /// `--max-filter-types`: bounds the registry's per-connection index entries.
 pub const DEFAULT_MAX_FILTER_TYPES: usize = 32;
+/// `--max-topic-selectors`: bounds the registry's topic index entries per stream and the work
+/// of each delivery decision.
+pub const DEFAULT_MAX_TOPIC_SELECTORS: usize = 32;
 /// `--max-connections`: SSE streams per node; past it clients are told to retry elsewhere.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 250_000;
 /// `--max-connections-per-client`: tabs of one client id; more is a loop or an abuse.
@@ -159,6 +162,9 @@ pub struct Config {
     /// Most event types one `filter=` may name [1–1024].
     #[arg(value_name = "N", long, env = "SSEHUB_MAX_FILTER_TYPES", default_value_t = DEFAULT_MAX_FILTER_TYPES, value_parser = parse::usize_in(1..=1024))]
     pub max_filter_types: usize,
+    /// Most `topic=` selectors one stream or history read may ask for [1–1024].
+    #[arg(value_name = "N", long, env = "SSEHUB_MAX_TOPIC_SELECTORS", default_value_t = DEFAULT_MAX_TOPIC_SELECTORS, value_parser = parse::usize_in(1..=1024))]
+    pub max_topic_selectors: usize,
     // How soon a node sees events published on other nodes.
     /// Milliseconds between outbox polls for other nodes' events [1–60000].
     #[arg(value_name = "MS", long = "poll-interval-ms", env = "SSEHUB_POLL_INTERVAL_MS", default_value = "20", value_parser = parse::millis(1..=60_000))]
@@ -307,6 +313,7 @@ impl Config {
             tail_capacity: self.tail_capacity,
             tail_max_bytes: self.tail_max_bytes,
             max_filter_types: self.max_filter_types,
+            max_topic_selectors: self.max_topic_selectors,
             max_connections: self.max_connections,
             max_connections_per_client: self.max_connections_per_client,
             max_stream_lifetime: (!self.max_stream_lifetime.is_zero())

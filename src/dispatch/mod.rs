@@ -137,7 +137,7 @@ impl Dispatcher {
                 .iter()
                 .map(|event| {
                     let frame = Frame::new(event, frame::encode_event(event));
-                    interest.add(&frame.folded_type, frame.target.as_ref());
+                    interest.add(&frame.folded_type, frame.target.as_ref(), &frame.topics);
                     frame
                 })
                 .collect();

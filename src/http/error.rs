@@ -35,14 +35,14 @@ pub(crate) enum ApiError {
 pub(crate) fn status(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
-        InvalidClientId | InvalidFilter | InvalidPosition | InvalidEventType | MissingClientId
-        | MissingBody | InvalidBody | InvalidJson | BodyUnreadable | MissingField
-        | InvalidField | SequenceAhead | TokenClientMismatch | BodyNotAllowed => {
+        InvalidClientId | InvalidFilter | InvalidPosition | InvalidEventType | InvalidTopic
+        | MissingClientId | MissingBody | InvalidBody | InvalidJson | BodyUnreadable
+        | MissingField | InvalidField | SequenceAhead | TokenClientMismatch | BodyNotAllowed => {
             StatusCode::BAD_REQUEST
         }
         MissingApiKey | InvalidApiKey | InvalidToken | TokenExpired => StatusCode::UNAUTHORIZED,
         RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-        InsufficientScope | ClientTokenRequired => StatusCode::FORBIDDEN,
+        InsufficientScope | ClientTokenRequired | TopicNotGranted => StatusCode::FORBIDDEN,
         NotFound => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         DemoRunning | DemoNotRunning => StatusCode::CONFLICT,

@@ -12,9 +12,8 @@ use super::error::ApiError;
 use super::tls::OverTls;
 use super::HttpSettings;
 use crate::auth::Credentials;
-use crate::event::{ClientId, Filter, Sequence};
+use crate::event::{ClientId, Filter, Selector, Sequence};
 use crate::node::{ConnInfo, ErrorCode, OpenRequest};
-
 use crate::sse::resume::Requested;
 
 /// Decoded query parameters, first occurrence wins.
@@ -35,6 +34,31 @@ impl Query {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+
+    /// Every value of a repeatable parameter, in order.
+    pub(crate) fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The repeatable `topic=` selectors, deduplicated in order. The node checks the count against
+/// its limit and each against the caller's grant; parsing is bounded by the header size.
+///
+/// # Errors
+/// 400 `invalid_topic` for a malformed selector.
+pub(crate) fn selectors(query: &Query) -> Result<Vec<Selector>, ApiError> {
+    let mut selectors: Vec<Selector> = Vec::new();
+    for text in query.all("topic") {
+        let selector = Selector::new(text)
+            .map_err(|e| ApiError::invalid(ErrorCode::InvalidTopic, format!("`topic`: {e}")))?;
+        if !selectors.contains(&selector) {
+            selectors.push(selector);
+        }
+    }
+    Ok(selectors)
 }
 
 /// What a request presented: the API key (`X-API-Key`, else `Authorization: Bearer`, else
@@ -270,6 +294,7 @@ pub(crate) fn open_request(parts: &Parts, query: &Query) -> Result<OpenRequest, 
     Ok(OpenRequest {
         client_id,
         filter,
+        selectors: selectors(query)?,
         unnamed,
         connection: ConnInfo {
             protocol: match parts.version {

@@ -4,7 +4,7 @@ use crate::http::body::RequestBody;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 
 use super::error::ApiError;
-use super::handlers::{demo, ops, publish, stream, token};
+use super::handlers::{demo, history, ops, publish, stream, token};
 use super::{static_files, HubBody, Shared};
 use crate::metrics::Limit;
 use crate::node::{ErrorCode, PublishKind};
@@ -16,6 +16,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/sse/ack"),
     ("GET", "/api/sse/stats"),
     ("GET", "/api/sse/connections"),
+    ("GET", "/api/sse/events"),
     ("POST", "/api/sse/token"),
     ("POST", "/api/sse/broadcast"),
     ("POST", "/api/sse/send/{clientId}"),
@@ -99,6 +100,7 @@ async fn dispatch(
         ["api", "sse", "ack"] if is_post => stream::ack(req, shared).await,
         ["api", "sse", "stats"] if is_get => stream::stats(req, shared).await,
         ["api", "sse", "connections"] if is_get => stream::connections(req, shared).await,
+        ["api", "sse", "events"] if is_get => history::events(req, shared).await,
         ["api", "sse", "token"] if is_post => token::issue(req, shared).await,
         ["api", "openapi.json"] if is_get => Ok(ops::openapi()),
         ["api", "sse", "send", client] if is_post => {
@@ -125,7 +127,7 @@ async fn dispatch(
         ["health", "ready"] if is_get => ops::ready(shared),
         ["metrics"] if is_get => Ok(ops::metrics(shared)),
         // Known paths, wrong method.
-        ["api", "sse", "connect" | "stats" | "connections"]
+        ["api", "sse", "connect" | "stats" | "connections" | "events"]
         | ["api", "openapi.json"]
         | ["api", "demo", "status"]
         | ["health", "live" | "ready"]

@@ -1,9 +1,10 @@
 //! A client's own verbs: acknowledging a position, and the token a backend issues for it.
 
+use super::grants::selectors_field;
 use super::open::token_client_mismatch;
 use super::{require, ErrorCode, Node, NodeError};
 use crate::auth::{Access, AuthError, Caller, Scope};
-use crate::event::{ClientId, Sequence, UnixMillis};
+use crate::event::{ClientId, Selector, Sequence, UnixMillis};
 use crate::outbox::checkpoint::AckError;
 
 /// Without `ttlSeconds`: an hour, long enough for a session, short enough to limit a leak.
@@ -17,6 +18,8 @@ pub struct IssuedToken {
     pub token: String,
     pub client: ClientId,
     pub expires_at: UnixMillis,
+    /// The selectors the token grants (empty: none).
+    pub topics: Vec<Selector>,
 }
 
 impl Node {
@@ -34,7 +37,7 @@ impl Node {
     ) -> Result<(), NodeError> {
         require(caller, Access::Client)?;
         match caller {
-            Caller::Client(claims) if claims.client != client => {
+            Caller::Client(_) if caller.bound_client() != Some(&client) => {
                 return Err(token_client_mismatch())
             }
             Caller::Key(Scope::Subscribe) if self.settings.require_client_tokens => {
@@ -60,15 +63,17 @@ impl Node {
             })
     }
 
-    /// Issues a token binding `client` for `ttl_secs` (default an hour, at most a week).
+    /// Issues a token binding `client` for `ttl_secs` (default an hour, at most a week) that
+    /// may subscribe with the selectors of `topics` (a body's `topics`, checked here).
     ///
     /// # Errors
-    /// Auth, or a ttl out of range.
+    /// Auth, a ttl out of range, bad selectors.
     pub fn issue_token(
         &self,
         caller: &Caller,
         client: ClientId,
         ttl_secs: Option<u64>,
+        topics: Option<&serde_json::Value>,
     ) -> Result<IssuedToken, NodeError> {
         require(caller, Access::Publish)?;
         let ttl = ttl_secs.unwrap_or(DEFAULT_TOKEN_TTL_SECS);
@@ -78,11 +83,13 @@ impl Node {
                 format!("`ttlSeconds` must be a whole number from 1 to {MAX_TOKEN_TTL_SECS}"),
             ));
         }
+        let topics = selectors_field(topics)?;
         let expires_at = UnixMillis::now().0 / 1000 + ttl as i64;
         Ok(IssuedToken {
-            token: self.auth.tokens.issue(&client, expires_at),
+            token: self.auth.tokens.issue(&client, expires_at, &topics),
             client,
             expires_at: UnixMillis(expires_at * 1000),
+            topics,
         })
     }
 }

@@ -13,6 +13,7 @@ vocabulary! {
         InvalidFilter => "invalid_filter",
         InvalidPosition => "invalid_position",
         InvalidEventType => "invalid_event_type",
+        InvalidTopic => "invalid_topic",
         MissingClientId => "missing_client_id",
         MissingBody => "missing_body",
         InvalidBody => "invalid_body",
@@ -29,6 +30,7 @@ vocabulary! {
         TokenExpired => "token_expired",
         InsufficientScope => "insufficient_scope",
         ClientTokenRequired => "client_token_required",
+        TopicNotGranted => "topic_not_granted",
         NotFound => "not_found",
         MethodNotAllowed => "method_not_allowed",
         DemoRunning => "demo_running",
@@ -56,6 +58,9 @@ pub enum NodeError {
     /// The request contradicts the current state (the demo is already on, ...).
     #[error("{message}")]
     Conflict { code: ErrorCode, message: String },
+    /// A topic or selector outside the caller's grant (the message names it).
+    #[error("{message}")]
+    NotGranted { message: String },
     #[error("the event store is unavailable; nothing was stored, try again")]
     StoreUnavailable(#[source] StoreError),
     #[error("the hub is shutting down; reconnect to another node")]
@@ -79,6 +84,7 @@ impl NodeError {
         match self {
             NodeError::Invalid { code, .. } | NodeError::Conflict { code, .. } => *code,
             NodeError::Auth(error) => auth_code(error),
+            NodeError::NotGranted { .. } => ErrorCode::TopicNotGranted,
             NodeError::StoreUnavailable(_) => ErrorCode::StoreUnavailable,
             NodeError::ShuttingDown => ErrorCode::ShuttingDown,
             NodeError::Overloaded { .. } => ErrorCode::Overloaded,

@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | [`Node::open_stream`] | subscribe or a client token | `open.rs`: identity, limits, resume precedence, prelude, deadline |
 //! | [`Node::publish`] | publish | `publish.rs`: the event types' fields, group commit |
+//! | [`Node::history`] | subscribe or a client token | `history.rs`: stored events with a stream's visibility |
 //! | [`Node::ack`] | subscribe or a client token | `clients.rs`: forward-only checkpoints |
 //! | [`Node::issue_token`] | publish | `clients.rs` |
 //! | [`Node::stats`], [`Node::list_connections`] | subscribe | `stats.rs` |
@@ -19,6 +20,8 @@
 mod clients;
 mod demo;
 mod error;
+mod grants;
+mod history;
 mod open;
 mod publish;
 mod stats;
@@ -35,6 +38,8 @@ use tokio_util::task::TaskTracker;
 
 pub use self::clients::{IssuedToken, MAX_TOKEN_TTL_SECS};
 pub use self::error::{ErrorCode, NodeError};
+pub use self::grants::MAX_TOKEN_TOPICS;
+pub use self::history::{HistoryPage, HistoryRequest, MAX_HISTORY_PAGE};
 pub use self::open::OpenRequest;
 pub use self::publish::{PublishKind, Published};
 pub use self::stats::{
@@ -71,6 +76,8 @@ pub struct NodeSettings {
     pub tail_capacity: usize,
     pub tail_max_bytes: usize,
     pub max_filter_types: usize,
+    /// Most `topic=` selectors one stream (or history read) may ask for.
+    pub max_topic_selectors: usize,
     pub max_connections: usize,
     pub max_connections_per_client: usize,
     /// Streams end after this (minus jitter); `None` keeps them open.

@@ -5,15 +5,17 @@
 //!    a client token binds its client id (a different `clientId` is refused); a key
 //!    with subscribe scope may name any client id, unless `--require-client-tokens`, where
 //!    only a publish key may (a subscribe key alone gets a fresh id).
-//! 3. The filter names at most `--max-filter-types` types.
+//! 3. The filter names at most `--max-filter-types` types; the `topic=` selectors are at most
+//!    `--max-topic-selectors`, each within the caller's subscribe grant (`grants.rs`).
 //! 4. Limits: `--max-connections` streams on the node (503 `overloaded`), and
 //!    `--max-connections-per-client` streams of one client id (429). The slot is taken
 //!    atomically here, before anything is awaited, so a burst of connects never overshoots.
 //! 5. The start position: `checkpoint`, else `lastEventId`, else `Last-Event-ID`, else the
 //!    client's stored checkpoint, else live; a position older than the retained history
 //!    starts with a `reset` frame at the oldest event ([`resume::plan`]).
-//! 6. The prelude: `retry:`, `connected` and maybe `reset`, written before any event.
-//! 7. The stream ends at its client token's expiry or at `--max-stream-lifetime-secs`
+//! 6. The prelude: `retry:`, `connected` (echoing the granted selectors as `topics`) and maybe
+//!    `reset`, written before any event.
+//! 7. The stream ends at its client token's (or JWT's) expiry or at `--max-stream-lifetime-secs`
 //!    (minus up to 20 % jitter), whichever comes first.
 
 use std::time::Duration;
@@ -23,7 +25,7 @@ use serde_json::json;
 
 use super::{require, ErrorCode, Node, NodeError};
 use crate::auth::{Access, Caller, Scope};
-use crate::event::{ClientId, Filter, FilterError, Sequence, UnixMillis};
+use crate::event::{ClientId, Filter, FilterError, Recipient, Selector, Sequence, UnixMillis};
 use crate::metrics::{CloseReason, Limit, Replay};
 use crate::registry::{Caps, ConnInfo, Full, Member};
 use crate::sse::body::SseBody;
@@ -37,6 +39,9 @@ pub struct OpenRequest {
     pub client_id: Option<ClientId>,
     /// The type filter (`filter=`), not yet checked against the node's limit.
     pub filter: Filter,
+    /// The topic selectors (`topic=`, repeatable), deduplicated, not yet checked against the
+    /// limit or the caller's grant.
+    pub selectors: Vec<Selector>,
     /// The explicit positions the request carried.
     pub positions: Requested,
     /// `named=false`: event frames without their `event:` line, so `EventSource.onmessage`
@@ -63,6 +68,7 @@ impl Node {
         require(caller, Access::Client)?;
         let named = self.client_for(caller, request.client_id)?;
         self.check_filter(&request.filter)?;
+        self.check_selectors(caller, &request.selectors)?;
         let caps = Caps {
             node: self.settings.max_connections,
             // Only ids a client named can collide; generated ones are unique.
@@ -70,9 +76,13 @@ impl Node {
                 .as_ref()
                 .map(|_| self.settings.max_connections_per_client),
         };
+        let recipient = Recipient::new(
+            named.clone().unwrap_or_else(ClientId::random),
+            request.filter,
+        )
+        .with_selectors(request.selectors);
         let member = Member {
-            client: named.clone().unwrap_or_else(ClientId::random),
-            filter: request.filter,
+            recipient,
             info: request.connection,
         };
         let subscription = self
@@ -109,9 +119,17 @@ impl Node {
             _ => Replay::Replayed,
         });
 
-        let prelude = self.prelude(&subscription.subscriber().client, cursor, dispatched, start);
+        let subscriber = subscription.subscriber();
+        let recipient = &subscriber.recipient;
+        let prelude = self.prelude(
+            &recipient.client,
+            &recipient.selectors,
+            cursor,
+            dispatched,
+            start,
+        );
         tracing::info!(
-            client_id = %subscription.subscriber().client,
+            client_id = %subscription.subscriber().recipient.client,
             conn = subscription.subscriber().id.0,
             from = cursor.0,
             source = source.as_str(),
@@ -134,21 +152,18 @@ impl Node {
         caller: &Caller,
         named: Option<ClientId>,
     ) -> Result<Option<ClientId>, NodeError> {
-        match caller {
-            Caller::Client(claims) => {
-                if named.as_ref().is_some_and(|n| *n != claims.client) {
-                    return Err(token_client_mismatch());
-                }
-                Ok(Some(claims.client.clone()))
+        if let Some(bound) = caller.bound_client() {
+            if named.as_ref().is_some_and(|n| n != bound) {
+                return Err(token_client_mismatch());
             }
-            Caller::Key(scope) => {
-                let trusted = !self.settings.require_client_tokens || *scope == Scope::Publish;
-                Ok(named.filter(|_| trusted))
-            }
+            return Ok(Some(bound.clone()));
         }
+        let trusted =
+            !self.settings.require_client_tokens || *caller == Caller::Key(Scope::Publish);
+        Ok(named.filter(|_| trusted))
     }
 
-    fn check_filter(&self, filter: &Filter) -> Result<(), NodeError> {
+    pub(super) fn check_filter(&self, filter: &Filter) -> Result<(), NodeError> {
         let max = self.settings.max_filter_types;
         match filter {
             Filter::Types(types) if types.len() > max => {
@@ -186,6 +201,7 @@ impl Node {
     fn prelude(
         &self,
         client: &ClientId,
+        selectors: &[Selector],
         cursor: Sequence,
         dispatched: Sequence,
         start: Start,
@@ -197,6 +213,7 @@ impl Node {
             "node": self.settings.node_id,
             "resumeFrom": cursor.0,
             "headSequence": dispatched.0,
+            "topics": selectors.iter().map(Selector::as_str).collect::<Vec<_>>(),
         });
         out.put(frame::control("connected", &connected));
         if let Start::Reset {
@@ -212,16 +229,13 @@ impl Node {
     /// When the stream must end, and why: the token's expiry or the maximum lifetime.
     fn deadline(&self, caller: &Caller) -> Option<(tokio::time::Instant, CloseReason)> {
         let now = tokio::time::Instant::now();
-        let by_token = match caller {
-            Caller::Client(claims) => {
-                let left = (claims.expires_at.saturating_mul(1000) - UnixMillis::now().0).max(0);
-                Some((
-                    now + Duration::from_millis(left as u64),
-                    CloseReason::TokenExpired,
-                ))
-            }
-            Caller::Key(_) => None,
-        };
+        let by_token = caller.expires_at().map(|expires_at| {
+            let left = (expires_at.saturating_mul(1000) - UnixMillis::now().0).max(0);
+            (
+                now + Duration::from_millis(left as u64),
+                CloseReason::TokenExpired,
+            )
+        });
         let by_lifetime = self.settings.max_stream_lifetime.map(|lifetime| {
             (
                 now + lifetime.mul_f64(1.0 - 0.2 * jitter()),

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::grants::topics_field;
 use super::{require, ErrorCode, Node, NodeError};
 use crate::auth::{Access, Caller};
 use crate::event::{ClientId, EventType, MessageId, NewEvent, Sequence, UnixMillis};
@@ -37,10 +38,12 @@ const MAX_LABEL: usize = 64;
 const RESERVED_TYPES: [&str; 2] = ["connected", "reset"];
 
 impl Node {
-    /// Publishes one event built from `body`; resolves once it is durable.
+    /// Publishes one event built from `body`; resolves once it is durable. `topics` (optional)
+    /// must be within the caller's publish grant.
     ///
     /// # Errors
-    /// Auth, an invalid body (`code` names the field's rule), or the store (503).
+    /// Auth, an invalid body (`code` names the field's rule), a topic outside the grant (403),
+    /// or the store (503).
     pub async fn publish(
         &self,
         caller: &Caller,
@@ -48,13 +51,16 @@ impl Node {
         target: Option<ClientId>,
         body: &Map<String, Value>,
     ) -> Result<Published, NodeError> {
-        require(caller, Access::Publish)?;
+        require(caller, Access::Event)?;
         let (event_type, fields) = build(kind, body)?;
+        let topics = topics_field(body.get("topics"))?;
+        self.check_publish_topics(caller, &topics)?;
         let event = NewEvent {
             message_id: MessageId::random(),
             event_type,
             target,
             created_at: UnixMillis::now(),
+            topics,
             fields: Value::Object(fields).to_string(),
         };
         let message_id = event.message_id;

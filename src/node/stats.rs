@@ -155,12 +155,17 @@ impl Node {
             .iter()
             .map(|s| Connection {
                 conn_id: s.id.0,
-                client_id: s.client.to_string(),
-                filter: match &s.filter {
+                client_id: s.recipient.client.to_string(),
+                filter: match &s.recipient.filter {
                     Filter::All => None,
                     Filter::Types(types) => Some(types.iter().map(|t| t.to_string()).collect()),
                 },
-                topics: Vec::new(),
+                topics: s
+                    .recipient
+                    .selectors
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect(),
                 connected_at: s.connected_at.to_rfc3339(),
                 position: s.position().0,
                 protocol: s.info.protocol,

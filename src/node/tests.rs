@@ -60,7 +60,7 @@ async fn a_stream_opens_with_its_prelude_without_a_socket() {
     let text = std::str::from_utf8(&prelude).unwrap();
     assert!(text.starts_with("retry: 3000\n\n"), "{text}");
     assert!(
-        text.contains("event: connected\ndata: {\"clientId\":\"alice\",\"node\":\"unit\",\"resumeFrom\":0,\"headSequence\":0}\n\n"),
+        text.contains("event: connected\ndata: {\"clientId\":\"alice\",\"node\":\"unit\",\"resumeFrom\":0,\"headSequence\":0,\"topics\":[]}\n\n"),
         "{text}"
     );
     assert_eq!(node.connections(), 1);
@@ -141,7 +141,7 @@ async fn identity_rules_bind_tokens_and_refuse_mismatches() {
         .unwrap_err();
     assert_eq!(refused.code(), ErrorCode::InsufficientScope);
     let token = node
-        .issue_token(&Caller::Key(Scope::Publish), alice.clone(), Some(60))
+        .issue_token(&Caller::Key(Scope::Publish), alice.clone(), Some(60), None)
         .unwrap();
     let caller = node
         .identify(
@@ -157,6 +157,75 @@ async fn identity_rules_bind_tokens_and_refuse_mismatches() {
         .client_for(&caller, Some(ClientId::new("mallory").unwrap()))
         .unwrap_err();
     assert_eq!(mismatch.code(), ErrorCode::TokenClientMismatch);
+}
+
+fn token_caller(topics: &[&str]) -> Caller {
+    Caller::Client(crate::auth::token::Claims {
+        client: ClientId::new("alice").unwrap(),
+        expires_at: i64::MAX / 1000,
+        topics: crate::auth::TopicGrant::Only(
+            topics
+                .iter()
+                .map(|s| crate::event::Selector::new(s).unwrap())
+                .collect(),
+        ),
+    })
+}
+
+fn asking(selectors: &[&str]) -> OpenRequest {
+    OpenRequest {
+        selectors: selectors
+            .iter()
+            .map(|s| crate::event::Selector::new(s).unwrap())
+            .collect(),
+        ..OpenRequest::default()
+    }
+}
+
+#[tokio::test]
+async fn selectors_must_be_within_the_grant_and_the_limit() {
+    let (node, _tasks) = node(|c| c.max_topic_selectors = 2).await;
+    let caller = token_caller(&["org/42/*"]);
+    for ok in [&["org/42/room1"][..], &["org/42/*", "org/42/a"]] {
+        let mut body = node.open_stream(&caller, asking(ok)).await.unwrap();
+        let prelude = next_frame(&mut body).await;
+        let text = std::str::from_utf8(&prelude).unwrap();
+        let topics = serde_json::to_string(ok).unwrap();
+        assert!(text.contains(&format!("\"topics\":{topics}")), "{text}");
+    }
+    let refused = node
+        .open_stream(&caller, asking(&["org/42/a", "org/*"]))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(refused.code(), ErrorCode::TopicNotGranted);
+    assert!(refused.to_string().contains("`org/*`"), "{refused}");
+    let too_many = node
+        .open_stream(&open_key(), asking(&["a", "b", "c"]))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(too_many.code(), ErrorCode::InvalidTopic);
+    // Keys are trusted backends: every selector.
+    assert!(node.open_stream(&open_key(), asking(&["*"])).await.is_ok());
+}
+
+#[tokio::test]
+async fn publishing_needs_publish_scope_and_names_refused_topics() {
+    let (node, _tasks) = node(|_| {}).await;
+    let body = serde_json::json!({"data": 1, "topics": ["org/42/a"]});
+    let body = body.as_object().unwrap();
+    let published = node
+        .publish(&open_key(), PublishKind::Broadcast, None, body)
+        .await
+        .unwrap();
+    assert!(published.sequence.0 >= 1);
+    let token = node
+        .publish(&token_caller(&["*"]), PublishKind::Broadcast, None, body)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(token.code(), ErrorCode::MissingApiKey);
 }
 
 /// Publishes `n` broadcasts of type `message`.

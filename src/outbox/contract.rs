@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
-use super::{DemoState, NodeReport, Page, Retention, Store};
-use crate::event::{ClientId, EventType, MessageId, NewEvent, Sequence, UnixMillis};
+use super::{DemoState, NodeReport, Page, Retention, Store, Visibility};
+use crate::event::{
+    ClientId, EventType, MessageId, NewEvent, Selector, Sequence, Topic, UnixMillis,
+};
 
 /// A broadcast (or, with `target`, a targeted send) whose fields carry `n`.
 pub fn sample(n: u64, target: Option<&str>) -> NewEvent {
@@ -14,7 +16,16 @@ pub fn sample(n: u64, target: Option<&str>) -> NewEvent {
         event_type: EventType::known("message"),
         target: target.map(|t| ClientId::new(t).unwrap()),
         created_at: UnixMillis::now(),
+        topics: Vec::new(),
         fields: format!(r#"{{"data":{{"n":{n}}}}}"#),
+    }
+}
+
+/// As [`sample`], for the given topics.
+pub fn sample_in(n: u64, target: Option<&str>, topics: &[&str]) -> NewEvent {
+    NewEvent {
+        topics: topics.iter().map(|t| Topic::new(t).unwrap()).collect(),
+        ..sample(n, target)
     }
 }
 
@@ -88,6 +99,93 @@ pub async fn targeted_events_keep_their_target(store: impl Store) {
         .map(|e| e.target.as_ref().map(|c| c.as_str()))
         .collect();
     assert_eq!(targets, vec![None, Some("alice"), None]);
+}
+
+pub async fn topics_round_trip(store: impl Store) {
+    let longest = "t".repeat(Topic::MAX_LEN);
+    let many: Vec<String> = (0..Topic::MAX_PER_EVENT)
+        .map(|i| format!("org/{i}"))
+        .collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let batch = vec![
+        sample(1, None),
+        sample_in(2, None, &["org/42/room1"]),
+        sample_in(
+            3,
+            Some("alice"),
+            &["org/42/room1", "a.b_c~d:e@f!g$h&i'j(k)l+m,n;o=p-q"],
+        ),
+        sample_in(4, None, &[&longest]),
+        sample_in(5, None, &many),
+    ];
+    store.append(batch.clone()).await.unwrap();
+    let events = store
+        .read_after(Sequence::ZERO, Page::events(10))
+        .await
+        .unwrap();
+    assert_eq!(events.len(), batch.len());
+    for ((stored, sent), sequence) in events.into_iter().zip(batch).zip(1..) {
+        assert_eq!(stored, sent.with_sequence(Sequence(sequence)));
+    }
+}
+
+pub async fn visible_reads_apply_topics_and_targets(store: impl Store) {
+    store
+        .append(vec![
+            sample(1, None),
+            sample_in(2, None, &["org/42/room1"]),
+            sample_in(3, None, &["org/420/x"]),
+            sample(4, Some("alice")),
+            sample_in(5, Some("alice"), &["org/42/room2", "other"]),
+            sample_in(6, Some("bob"), &["org/42/room1"]),
+            sample_in(7, None, &["org/43"]),
+            sample(8, None),
+        ])
+        .await
+        .unwrap();
+    let alice = ClientId::new("alice").unwrap();
+    let read = |selectors: Vec<&'static str>, client: Option<ClientId>, after, until, limit| {
+        let store = &store;
+        async move {
+            let selectors: Vec<Selector> = selectors
+                .iter()
+                .map(|s| Selector::new(s).unwrap())
+                .collect();
+            let visibility = Visibility {
+                selectors: &selectors,
+                client: client.as_ref(),
+            };
+            let page = store
+                .read_visible(Sequence(after), Sequence(until), visibility, limit)
+                .await
+                .unwrap();
+            let seqs: Vec<u64> = page.events.iter().map(|e| e.sequence.0).collect();
+            (seqs, page.through.0)
+        }
+    };
+    // Without selectors: topic-less broadcasts only (no client: no targeted events).
+    assert_eq!(read(vec![], None, 0, 8, 100).await, (vec![1, 8], 8));
+    assert_eq!(
+        read(vec![], Some(alice.clone()), 0, 8, 100).await,
+        (vec![1, 4, 8], 8)
+    );
+    assert_eq!(
+        read(vec!["org/42/*"], Some(alice.clone()), 0, 8, 100).await,
+        (vec![1, 2, 4, 5, 8], 8)
+    );
+    assert_eq!(
+        read(vec!["org/42/room1", "org/43"], None, 0, 8, 100).await,
+        (vec![1, 2, 7, 8], 8)
+    );
+    assert_eq!(
+        read(vec!["*"], None, 0, 8, 100).await,
+        (vec![1, 2, 3, 7, 8], 8)
+    );
+    // Bounds and paging: `through` is the last event taken when the page filled up.
+    assert_eq!(read(vec!["*"], None, 1, 7, 100).await, (vec![2, 3, 7], 7));
+    assert_eq!(read(vec!["*"], None, 0, 8, 2).await, (vec![1, 2], 2));
+    assert_eq!(read(vec!["*"], None, 2, 8, 2).await, (vec![3, 7], 7));
+    assert_eq!(read(vec!["*"], None, 8, 8, 2).await, (vec![], 8));
 }
 
 pub async fn trimming_by_count_moves_the_oldest(store: impl Store) {
@@ -242,6 +340,8 @@ macro_rules! for_each_contract_check {
             append_assigns_consecutive_sequences,
             read_after_pages_in_order,
             targeted_events_keep_their_target,
+            topics_round_trip,
+            visible_reads_apply_topics_and_targets,
             trimming_by_count_moves_the_oldest,
             trimming_by_age_keeps_recent_events,
             trimming_everything_keeps_the_head,

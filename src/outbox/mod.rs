@@ -20,7 +20,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::event::{ClientId, Event, NewEvent, Sequence, UnixMillis};
+use crate::event::{topic, ClientId, Event, NewEvent, Selector, Sequence, UnixMillis};
 
 /// What a store operation returns: boxed so backends can be chosen at run time
 /// (`Arc<dyn Store>`); every call moves a batch, so the allocation is noise.
@@ -77,6 +77,40 @@ impl Page {
     }
 }
 
+/// The part of the delivery rule a store can apply while it reads (the type filter is the
+/// reader's): which topic-scoped events and which targeted events a reader may see.
+#[derive(Debug, Clone, Copy)]
+pub struct Visibility<'a> {
+    /// Topic-less events, and topic-scoped ones some selector matches (none: topic-less only).
+    pub selectors: &'a [Selector],
+    /// Broadcasts and events targeted at this client (`None`: broadcasts only).
+    pub client: Option<&'a ClientId>,
+}
+
+impl Visibility<'_> {
+    /// Whether `event` passes (what a backend's own query must agree with).
+    pub fn admits(&self, event: &Event) -> bool {
+        (event.topics.is_empty() || topic::any_match(self.selectors, &event.topics))
+            && event
+                .target
+                .as_ref()
+                .is_none_or(|t| self.client.is_some_and(|c| c == t))
+    }
+}
+
+/// What [`EventLog::read_visible`] found: the visible events, and how far it looked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisiblePage {
+    pub events: Vec<Event>,
+    /// Every event after the read's `after` and through this was looked at; the next read
+    /// starts after it.
+    pub through: Sequence,
+}
+
+/// Events a backend without an index looks at per [`EventLog::read_visible`] call at most,
+/// so one history request costs a bounded read however rare its events are.
+pub const VISIBLE_SCAN_BUDGET: usize = 8192;
+
 /// The demo generator's cluster-wide switch, kept in the store so every node answers alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DemoState {
@@ -114,6 +148,46 @@ pub trait EventLog: Send + Sync + 'static {
     /// Events with a sequence greater than `after`, in increasing order, as many as `page`
     /// allows. Targeted events are included; readers filter.
     fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>>;
+
+    /// The events after `after` and through `until` that `visibility` admits, in increasing
+    /// order, at most `limit` of them. A backend may stop early (see
+    /// [`VisiblePage::through`]). The default scans [`EventLog::read_after`] pages and looks
+    /// at [`VISIBLE_SCAN_BUDGET`] events at most; MongoDB answers from an index.
+    fn read_visible<'a>(
+        &'a self,
+        after: Sequence,
+        until: Sequence,
+        visibility: Visibility<'a>,
+        limit: usize,
+    ) -> StoreFuture<'a, VisiblePage> {
+        Box::pin(async move {
+            let mut events = Vec::new();
+            let mut through = after;
+            let mut scanned = 0;
+            while through < until && events.len() < limit && scanned < VISIBLE_SCAN_BUDGET {
+                let page = self.read_after(through, Page::events(1024)).await?;
+                let Some(last) = page.last().map(|e| e.sequence) else {
+                    break;
+                };
+                for event in page {
+                    if event.sequence > until || events.len() == limit {
+                        return Ok(VisiblePage { events, through });
+                    }
+                    scanned += 1;
+                    through = event.sequence;
+                    if visibility.admits(&event) {
+                        events.push(event);
+                    }
+                }
+                through = through.max(last.min(until));
+            }
+            if events.len() < limit && scanned < VISIBLE_SCAN_BUDGET {
+                // Nothing more is stored through `until`.
+                through = through.max(until);
+            }
+            Ok(VisiblePage { events, through })
+        })
+    }
 
     /// The highest sequence ever assigned (`Sequence::ZERO` when none), even if trimmed.
     fn head(&self) -> StoreFuture<'_, Sequence>;

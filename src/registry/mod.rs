@@ -1,6 +1,7 @@
 //! Who is connected: subscribers in a power-of-two number of lock shards, keyed by client id
-//! (so a client's connections share one shard and a targeted send locks one shard), with an
-//! index by event type so a batch wakes only the subscribers it concerns.
+//! (so a client's connections share one shard and a targeted send locks one shard), with
+//! indexes by event type and by topic selector (`topics`) so a batch wakes only the
+//! subscribers it concerns.
 //!
 //! A [`Subscription`] is the RAII membership: dropping it (client hang-up, body dropped,
 //! shutdown) unregisters. Wakers are collected under a shard lock and woken after it is
@@ -9,7 +10,9 @@
 mod shard;
 #[cfg(test)]
 mod tests;
+mod topics;
 
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,11 +22,14 @@ use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
 
 use self::shard::Shard;
-use crate::event::{ClientId, Filter, Sequence, UnixMillis};
+use crate::event::{ClientId, Recipient, Sequence, Topic, UnixMillis};
 
 /// A connection's id, unique within the process, increasing in connect order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub u64);
+
+/// A group of subscribers in one index entry.
+type Members = HashMap<ConnId, Arc<Subscriber>>;
 
 /// How a stream reached the node (for operators: `/api/sse/connections`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +51,8 @@ impl Default for ConnInfo {
 /// What a new stream is.
 #[derive(Debug, Clone)]
 pub struct Member {
-    pub client: ClientId,
-    pub filter: Filter,
+    /// Its client id, type filter and topic selectors.
+    pub recipient: Recipient,
     pub info: ConnInfo,
 }
 
@@ -76,8 +82,8 @@ pub enum Full {
 #[derive(Debug)]
 pub struct Subscriber {
     pub id: ConnId,
-    pub client: ClientId,
-    pub filter: Filter,
+    /// Its client id, type filter and topic selectors: what the delivery rule needs.
+    pub recipient: Recipient,
     pub info: ConnInfo,
     pub connected_at: UnixMillis,
     /// Everything through this sequence was delivered or skipped (the body keeps it current).
@@ -108,27 +114,40 @@ impl Subscriber {
     }
 }
 
-/// What a dispatched batch concerns: which subscribers to wake.
+/// What a dispatched batch concerns: which subscribers to wake. A superset is harmless (a
+/// woken stream that finds nothing for it sleeps again); missing one would stall a stream.
 #[derive(Debug, Default)]
 pub struct Interest {
-    /// Folded types of the batch's broadcasts and targeted events.
+    /// Folded types of the batch's topic-less broadcasts.
     pub types: Vec<Arc<str>>,
-    /// Clients that targeted events in the batch are for.
+    /// Clients that targeted events in the batch are for (with or without topics).
     pub targets: Vec<ClientId>,
+    /// Topics of the batch's topic-scoped broadcasts.
+    pub topics: Vec<Topic>,
 }
 
 impl Interest {
-    pub fn add(&mut self, folded_type: &Arc<str>, target: Option<&ClientId>) {
+    pub fn add(&mut self, folded_type: &Arc<str>, target: Option<&ClientId>, topics: &[Topic]) {
         match target {
             Some(client) if !self.targets.contains(client) => self.targets.push(client.clone()),
             Some(_) => {}
-            None if !self.types.contains(folded_type) => self.types.push(folded_type.clone()),
-            None => {}
+            None if topics.is_empty() => {
+                if !self.types.contains(folded_type) {
+                    self.types.push(folded_type.clone())
+                }
+            }
+            None => {
+                for topic in topics {
+                    if !self.topics.contains(topic) {
+                        self.topics.push(topic.clone());
+                    }
+                }
+            }
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.types.is_empty() && self.targets.is_empty()
+        self.types.is_empty() && self.targets.is_empty() && self.topics.is_empty()
     }
 }
 
@@ -160,10 +179,9 @@ impl Registry {
     }
 
     /// Registers a subscriber with no limits; it stays until the subscription is dropped.
-    pub fn subscribe(self: &Arc<Registry>, client: ClientId, filter: Filter) -> Subscription {
+    pub fn subscribe(self: &Arc<Registry>, recipient: Recipient) -> Subscription {
         let member = Member {
-            client,
-            filter,
+            recipient,
             info: ConnInfo::default(),
         };
         match self.join(member, Caps::UNLIMITED) {
@@ -187,8 +205,7 @@ impl Registry {
         }
         let subscriber = Arc::new(Subscriber {
             id: ConnId(self.next_id.fetch_add(1, Ordering::Relaxed)),
-            client: member.client,
-            filter: member.filter,
+            recipient: member.recipient,
             info: member.info,
             connected_at: UnixMillis::now(),
             position: AtomicU64::new(0),
@@ -197,9 +214,9 @@ impl Registry {
         });
         {
             // The client's count and its insert under one shard lock.
-            let mut shard = self.shard_of(&subscriber.client).lock();
+            let mut shard = self.shard_of(&subscriber.recipient.client).lock();
             if let Some(limit) = caps.per_client {
-                if shard.connections_of(&subscriber.client) >= limit {
+                if shard.connections_of(&subscriber.recipient.client) >= limit {
                     drop(shard);
                     self.connections.fetch_sub(1, Ordering::AcqRel);
                     return Err(Full::Client { limit });
@@ -311,7 +328,7 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         let subscriber = &self.subscriber;
         self.registry
-            .shard_of(&subscriber.client)
+            .shard_of(&subscriber.recipient.client)
             .lock()
             .remove(subscriber);
         self.registry.connections.fetch_sub(1, Ordering::AcqRel);

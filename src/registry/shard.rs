@@ -5,10 +5,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Waker;
 
-use super::{ConnId, Interest, Subscriber};
+use super::topics::TopicIndex;
+use super::{ConnId, Interest, Members, Subscriber};
 use crate::event::{ClientId, Filter};
-
-type Members = HashMap<ConnId, Arc<Subscriber>>;
 
 #[derive(Default)]
 pub(super) struct Shard {
@@ -20,12 +19,15 @@ pub(super) struct Shard {
     by_type: HashMap<Arc<str>, Members>,
     /// Subscribers by client id, for targeted events.
     by_client: HashMap<ClientId, Members>,
+    /// Subscribers with topic selectors, by selector, for topic-scoped broadcasts. (They are
+    /// in the indexes above too: topic-less events concern them as well.)
+    by_topic: TopicIndex,
 }
 
 impl Shard {
     pub(super) fn insert(&mut self, sub: &Arc<Subscriber>) {
         self.all.insert(sub.id, sub.clone());
-        match &sub.filter {
+        match &sub.recipient.filter {
             Filter::All => {
                 self.unfiltered.insert(sub.id, sub.clone());
             }
@@ -39,20 +41,22 @@ impl Shard {
             }
         }
         self.by_client
-            .entry(sub.client.clone())
+            .entry(sub.recipient.client.clone())
             .or_default()
             .insert(sub.id, sub.clone());
+        self.by_topic.insert(sub);
     }
 
     pub(super) fn remove(&mut self, sub: &Subscriber) {
         self.all.remove(&sub.id);
         self.unfiltered.remove(&sub.id);
-        if let Filter::Types(types) = &sub.filter {
+        if let Filter::Types(types) = &sub.recipient.filter {
             for folded in types {
                 remove_member(&mut self.by_type, folded, sub.id);
             }
         }
-        remove_member(&mut self.by_client, &sub.client, sub.id);
+        remove_member(&mut self.by_client, &sub.recipient.client, sub.id);
+        self.by_topic.remove(sub);
     }
 
     pub(super) fn collect_interested(&self, interest: &Interest, wakers: &mut Vec<Waker>) {
@@ -71,6 +75,9 @@ impl Shard {
             if let Some(members) = self.by_client.get(client) {
                 take(members);
             }
+        }
+        for topic in &interest.topics {
+            self.by_topic.matching(topic, &mut take);
         }
     }
 

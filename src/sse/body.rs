@@ -210,7 +210,7 @@ impl SseBody {
         let fresh = history.events.iter().filter(|e| e.sequence > self.cursor);
         for event in fresh.take_while(|e| e.sequence <= history.bound) {
             let frame = Frame::new(event, frame::encode_event(event));
-            if frame.is_for(&subscriber.client, &subscriber.filter) {
+            if frame.is_for(&subscriber.recipient) {
                 enqueue(&mut self.queue, &frame, self.unnamed);
             }
             through = event.sequence;
@@ -299,7 +299,7 @@ impl Body for SseBody {
             let (queue, unnamed) = (&mut this.queue, this.unnamed);
             let read = this.context.tail.read(
                 this.cursor,
-                |f| f.is_for(&subscriber.client, &subscriber.filter),
+                |f| f.is_for(&subscriber.recipient),
                 |f| enqueue(queue, f, unnamed),
                 MAX_FRAMES_PER_READ,
                 MAX_SCAN_PER_READ,
@@ -345,7 +345,7 @@ impl Drop for SseBody {
         }
         metrics.disconnect(self.close_reason);
         tracing::info!(
-            client_id = %self.subscription.subscriber().client,
+            client_id = %self.subscription.subscriber().recipient.client,
             conn = self.subscription.subscriber().id.0,
             duration_ms = self.opened.elapsed().as_millis() as u64,
             position = self.cursor.0,

@@ -29,6 +29,17 @@ pub fn event_data(event: &Event) -> String {
         event.created_at.to_rfc3339(),
         event.event_type,
     );
+    if !event.topics.is_empty() {
+        // Topic characters need no JSON escaping (no `"`, no `\`, no control characters).
+        data.push_str(r#","topics":["#);
+        for (i, topic) in event.topics.iter().enumerate() {
+            if i > 0 {
+                data.push(',');
+            }
+            let _ = write!(data, r#""{topic}""#);
+        }
+        data.push(']');
+    }
     let fields = event.fields.trim();
     // `fields` is a JSON object; splice its members after ours.
     let members = fields
@@ -82,7 +93,7 @@ pub fn reset(requested: Sequence, oldest_available: Sequence) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{ClientId, EventType, MessageId, Sequence, UnixMillis};
+    use crate::event::{ClientId, EventType, MessageId, Sequence, Topic, UnixMillis};
 
     fn event(fields: &str) -> Event {
         Event {
@@ -91,8 +102,24 @@ mod tests {
             event_type: EventType::known("notification"),
             target: Some(ClientId::new("c1").unwrap()),
             created_at: UnixMillis(1_767_954_600_123),
+            topics: Vec::new(),
             fields: fields.to_owned(),
         }
+    }
+
+    #[test]
+    fn topics_follow_the_type_in_exact_bytes() {
+        let mut scoped = event(r#"{"data":1}"#);
+        scoped.topics = vec![
+            Topic::new("org/42/room1").unwrap(),
+            Topic::new("a'b(c)").unwrap(),
+        ];
+        assert_eq!(
+            &encode_event(&scoped)[..],
+            b"id: 42\nevent: notification\ndata: {\"_sequence\":42,\"messageId\":\"00000000-0000-0000-0000-000000000000\",\"timestamp\":\"2026-01-09T10:30:00.123Z\",\"version\":\"1.0\",\"type\":\"notification\",\"topics\":[\"org/42/room1\",\"a'b(c)\"],\"data\":1}\n\n"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&event_data(&scoped)).unwrap();
+        assert_eq!(parsed["topics"][1], "a'b(c)");
     }
 
     #[test]

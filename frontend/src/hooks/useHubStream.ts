@@ -2,9 +2,6 @@
 //
 // - A stream the key may not open (401) is not retried: it waits, closed, until the key
 //   changes, and `blocked` says why (the page points at the key field).
-// - A full-page navigation closes the stream first (beforeunload), so the leaving page
-//   never reacts to the browser tearing its EventSource down (which used to open one more,
-//   throw-away stream from the old position).
 import { useSse, type UseSseOptions, type UseSseResult } from '@ssehub/client/react';
 import { useEffect } from 'react';
 import { KNOWN_TYPES } from '@ssehub/client';
@@ -13,9 +10,6 @@ import { hubFeatures } from '../lib/hubFeatures';
 import { useHubAccess } from './useHubAccess';
 
 export type HubStreamOptions = UseSseOptions;
-
-/** After beforeunload, a page still alive this much later did not leave: reconnect. */
-const STILL_HERE_MS = 3000;
 
 export interface HubStream extends UseSseResult {
   /** Set while the key may not open streams: the stream waits for another key. */
@@ -34,26 +28,6 @@ export function useHubStream(options: HubStreamOptions = {}): HubStream {
   useEffect(() => {
     if (refused) void probeAccess();
   }, [refused]);
-
-  // Chrome aborts a page's EventSource when a navigation away starts, before pagehide, and
-  // the client answers that error with a probe fetch of the stream URL: a throw-away stream
-  // from the old position. beforeunload comes first, so the stream closes there. If the page
-  // is still here a while later (a cancelled navigation, a download), it connects again.
-  const { disconnect, connect } = stream;
-  const active = (enabled ?? true) && allowed;
-  useEffect(() => {
-    if (!active) return undefined;
-    let again: ReturnType<typeof setTimeout> | null = null;
-    const onLeave = () => {
-      disconnect();
-      again = setTimeout(connect, STILL_HERE_MS);
-    };
-    window.addEventListener('beforeunload', onLeave);
-    return () => {
-      window.removeEventListener('beforeunload', onLeave);
-      if (again !== null) clearTimeout(again);
-    };
-  }, [active, disconnect, connect]);
 
   // What this stream shows about the hub: a `connected` frame with granted topics means
   // topics; an event of a type nobody listened for can only have come unnamed.

@@ -3,6 +3,7 @@
 //! rest into the verb's input, call the verb, write its answer.
 
 pub(crate) mod demo;
+pub(crate) mod history;
 pub(crate) mod ops;
 pub(crate) mod publish;
 pub(crate) mod stream;

@@ -29,7 +29,7 @@ pub(crate) async fn publish(
     kind: PublishKind,
     target: Option<&str>,
 ) -> Result<Response<HubBody>, ApiError> {
-    let caller = identify(&req, shared, Access::Publish)?;
+    let caller = identify(&req, shared, Access::Event)?;
     let target = target.map(request::client_id_segment).transpose()?;
     let (parts, body) = req.into_parts();
     let body = request::required_object(&parts.headers, body, &shared.settings).await?;

@@ -25,13 +25,16 @@ pub(crate) async fn issue(
         "ttlSeconds",
         &format!("`ttlSeconds` must be a whole number from 1 to {MAX_TOKEN_TTL_SECS}"),
     )?;
-    let issued = shared.node.issue_token(&caller, client, ttl)?;
+    let issued = shared
+        .node
+        .issue_token(&caller, client, ttl, body.get("topics"))?;
     Ok(json_response(
         StatusCode::OK,
         &json!({
             "token": issued.token,
             "clientId": issued.client.as_str(),
             "expiresAt": issued.expires_at.to_rfc3339(),
+            "topics": issued.topics.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         }),
     ))
 }

@@ -1,7 +1,7 @@
 //! TLS in the hub: rustls on the ring provider, ALPN `h2` and `http/1.1` on the `--listen`
-//! port, a handshake deadline, and a certificate that is re-read without a restart
-//! ([`reload`]). After the handshake the connection is served like a plain one: `h2` by the
-//! HTTP/2 transport, anything else as HTTP/1.1 (the lean stream path or hyper).
+//! port, a handshake deadline, and a certificate that is re-read without a restart (the
+//! `reload` module). After the handshake the connection is served like a plain one: `h2` by
+//! the HTTP/2 transport, anything else as HTTP/1.1 (the lean stream path or hyper).
 
 pub mod keys;
 pub mod probe;

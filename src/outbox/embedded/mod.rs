@@ -39,7 +39,9 @@ const DEMO_INTERVAL: &str = "demo.interval_secs";
 const PROBE: &str = "probe";
 /// The layout of the tables above; a file with another layout is refused, never misread.
 const SCHEMA: &str = "schema";
-const SCHEMA_VERSION: u64 = 1;
+const SCHEMA_VERSION: u64 = 2;
+/// Older layouts, named in the refusal so an operator knows what wrote the file.
+const OLDER_SCHEMAS: [(u64, &str); 1] = [(1, "ssehub before event topics")];
 
 /// The file name inside `--data-dir`.
 pub const FILE_NAME: &str = "ssehub.redb";
@@ -123,10 +125,16 @@ fn open_database(path: &Path) -> Result<Database, StoreError> {
         match stored {
             Some(SCHEMA_VERSION) => {}
             Some(other) => {
+                let writer = OLDER_SCHEMAS
+                    .iter()
+                    .find(|(version, _)| *version == other)
+                    .map_or(String::new(), |(_, name)| format!(" (written by {name})"));
                 return Err(StoreError::Rejected(format!(
-                    "{} holds ssehub schema {other}; this ssehub reads schema {SCHEMA_VERSION}",
+                    "{} holds ssehub schema {other}{writer}; this ssehub reads schema \
+                     {SCHEMA_VERSION} only. Move the data directory away (or delete it) to \
+                     start with an empty outbox",
                     path.display()
-                )))
+                )));
             }
             None => {
                 let empty = meta.get(HEAD).map_err(|e| fail(e.into()))?.is_none();

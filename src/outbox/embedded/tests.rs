@@ -91,6 +91,43 @@ fn a_file_of_another_schema_is_refused() {
     assert!(error.to_string().contains("schema 99"), "{error}");
 }
 
+#[test]
+fn a_file_from_before_topics_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = redb::Database::create(dir.path().join(FILE_NAME)).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut meta = txn.open_table(META).unwrap();
+            meta.insert(SCHEMA, 1).unwrap();
+            meta.insert(super::HEAD, 3).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let error = EmbeddedStore::open(dir.path()).err().expect("refused");
+    let message = error.to_string();
+    assert!(matches!(error, StoreError::Rejected(_)), "{message}");
+    assert!(
+        message.contains("schema 1 (written by ssehub before event topics)"),
+        "{message}"
+    );
+    assert!(message.contains("reads schema 2 only"), "{message}");
+}
+
+#[test]
+fn records_round_trip_their_topics() {
+    let mut event = sample(7, Some("alice"));
+    event.topics = vec![
+        crate::event::Topic::new("org/42/room1").unwrap(),
+        crate::event::Topic::new(&"t".repeat(256)).unwrap(),
+    ];
+    let record = super::record::encode(&event);
+    let decoded = super::record::decode(9, &record).map_err(|_| ()).unwrap();
+    assert_eq!(decoded, event.with_sequence(Sequence(9)));
+    // A record cut inside its topics is corrupt, never misread.
+    assert!(super::record::decode(9, &record[..40]).is_err());
+}
+
 #[tokio::test]
 async fn reads_stop_at_the_byte_budget_but_return_at_least_one() {
     let dir = tempfile::tempdir().unwrap();

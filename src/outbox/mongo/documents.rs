@@ -16,6 +16,12 @@ pub(super) fn event_document(sequence: i64, event: &NewEvent) -> Document {
     if let Some(target) = &event.target {
         document.insert("target", target.as_str());
     }
+    // Absent, not `[]`, on topic-less events: the `{topics: 1, _id: 1}` index keys a missing
+    // field as null, so `topics: null` finds them with an index scan too.
+    if !event.topics.is_empty() {
+        let topics: Vec<&str> = event.topics.iter().map(Topic::as_str).collect();
+        document.insert("topics", topics);
+    }
     document
 }
 
@@ -31,6 +37,15 @@ pub(super) fn event_from_document(document: &Document) -> Result<Event, StoreErr
         None | Some(Bson::Null) => None,
         Some(Bson::String(client)) => Some(ClientId::new(client).map_err(|_| corrupt("target"))?),
         Some(_) => return Err(corrupt("target")),
+    };
+    let topics = match document.get("topics") {
+        None | Some(Bson::Null) => Vec::new(),
+        Some(Bson::Array(topics)) => topics
+            .iter()
+            .map(|t| t.as_str().and_then(|t| Topic::new(t).ok()))
+            .collect::<Option<Vec<Topic>>>()
+            .ok_or_else(|| corrupt("topics"))?,
+        Some(_) => return Err(corrupt("topics")),
     };
     let message_id = match document.get("messageId") {
         Some(Bson::Binary(binary)) if binary.subtype == BinarySubtype::Uuid => {
@@ -49,6 +64,7 @@ pub(super) fn event_from_document(document: &Document) -> Result<Event, StoreErr
                 .map_err(|_| corrupt("createdAt"))?
                 .timestamp_millis(),
         ),
+        topics,
         fields: document
             .get_str("fields")
             .map_err(|_| corrupt("fields"))?

@@ -1,6 +1,7 @@
 //! The outbox itself: appending a batch under its reserved numbers, reading, trimming.
 
 use super::*;
+use crate::outbox::{Visibility, VisiblePage};
 
 impl EventLog for MongoStore {
     fn kind(&self) -> &'static str {
@@ -13,6 +14,16 @@ impl EventLog for MongoStore {
 
     fn read_after(&self, after: Sequence, page: Page) -> StoreFuture<'_, Vec<Event>> {
         Box::pin(self.read_page(after, page))
+    }
+
+    fn read_visible<'a>(
+        &'a self,
+        after: Sequence,
+        until: Sequence,
+        visibility: Visibility<'a>,
+        limit: usize,
+    ) -> StoreFuture<'a, VisiblePage> {
+        Box::pin(self.read_visible_page(after, until, visibility, limit))
     }
 
     fn head(&self) -> StoreFuture<'_, Sequence> {

@@ -1,15 +1,17 @@
 //! The MongoDB store: the outbox every node of a cluster shares. The order of the sequence
 //! numbers it reserves is the cluster's order.
 //!
-//! Collections (all keyed by `_id`, so no secondary index is needed):
+//! Collections (keyed by `_id`; one secondary index, `outbox {topics: 1, _id: 1}`, keeps
+//! history reads by topic an index scan: see `visible.rs`):
 //!
 //! | collection | documents |
 //! |---|---|
-//! | `outbox` | `{_id: <sequence i64>, type, target?, messageId: UUID, createdAt: Date, fields: <JSON text>}` |
+//! | `outbox` | `{_id: <sequence i64>, type, target?, topics?: [string], messageId: UUID, createdAt: Date, fields: <JSON text>}` |
 //! | `counters` | `{_id: "outbox", seq: <highest sequence assigned>}` (counter numbering) |
 //! | `sequence_blocks` | `{_id: <first sequence>, last, reservedAt: Date}` (block numbering) |
 //! | `checkpoints` | `{_id: <client id>, seq}`, raised with `$max` so it never goes back |
 //! | `nodes` | `{_id: <node id>, connections, clients, dispatched, seenAt}` |
+//! | `presence` | `{_id: "<node id>/<client id>", node, client, topics, streams, connectedAt, seenAt}` (index `{topics: 1}`) |
 //! | `demo` | `{_id: "demo", running, intervalSecs}` |
 //! | `leases` | `{_id: <name>, holder, expiresAt}` |
 //!
@@ -32,7 +34,7 @@
 //!
 //! Only commands MongoDB and FerretDB 1.x both serve are used: `buildInfo`, `find` with
 //! filter, sort, projection and limit, `insert`, `findAndModify` (`$inc`, counter numbering),
-//! `update` (upserts with `$max`/`$set`, `replace`) and `delete`. No transactions, no change streams, no TTL index (`trim` does age retention, and
+//! `update` (upserts with `$max`/`$set`, `replace`), `delete` and `createIndexes`. No transactions, no change streams, no TTL index (`trim` does age retention, and
 //! FerretDB 1.24 refuses one: `Index option "expireAfterSeconds" is not implemented yet`).
 //! On FerretDB (tests only) racing checkpoint, lease and demo-switch updates can therefore
 //! lose one; on MongoDB each is atomic on its one document.
@@ -51,13 +53,14 @@ use super::{
     CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, Retention, StoreError,
     StoreFuture,
 };
-use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, UnixMillis};
+use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, Topic, UnixMillis};
 
 mod documents;
 mod errors;
 mod events;
 mod numbering;
 mod state;
+mod visible;
 
 use self::documents::*;
 use self::errors::*;
@@ -283,6 +286,7 @@ impl MongoStore {
         if store.numbering == Numbering::Counter {
             store.raise_counter_to_stored_head().await?;
         }
+        store.create_indexes().await?;
         Ok(store)
     }
 

@@ -12,7 +12,9 @@
 //   after events arrived on a checkpoint URL the browser's retry would be stale).
 // - Otherwise, and whenever a retry fails (hub down) or the browser gives up
 //   (HTTP error), we close the EventSource and reconnect ourselves after an
-//   exponential, jittered backoff with `checkpoint=<position>`.
+//   exponential, jittered backoff with `checkpoint=<position>`. After a refusal the
+//   retry first asks the hub why (a probe fetch), and opens the stream only if the
+//   hub would take it now.
 // - The hub's `resumeFrom` (in `connected`) is the position from then on: nothing
 //   at or below it will come (a live start, a reset), and when it is *below* what
 //   we asked for the hub has fewer events than we saw (new store), so it must be.
@@ -151,9 +153,10 @@ export class Connection {
     this.sink.state(this.link);
   }
 
-  private open(status: SseStatus): void {
+  /** The URL a connection opened now asks for, and its checkpoint (null before start). */
+  private next(): { url: string; checkpoint: number | null } | null {
     const shape = this.wanted;
-    if (shape === null) return;
+    if (shape === null) return null;
     const checkpoint = shape.resume ? this.position : null;
     const url = buildStreamUrl(this.target.url, {
       clientId: this.target.clientId,
@@ -164,6 +167,14 @@ export class Connection {
       token: this.target.token,
       checkpoint,
     });
+    return { url, checkpoint };
+  }
+
+  private open(status: SseStatus): void {
+    const shape = this.wanted;
+    const next = this.next();
+    if (shape === null || next === null) return;
+    const { url, checkpoint } = next;
     let es: EventSourceLike;
     try {
       es = this.deps.eventSource(url);
@@ -252,40 +263,57 @@ export class Connection {
       this.setState({ status: 'reconnecting', error: 'connection lost; resuming with Last-Event-ID' });
       return;
     }
-    const gaveUp = es.readyState === CLOSED;
+    // The browser gave up (readyState CLOSED): an HTTP error, or a page being left. The
+    // hub's reason is asked for only when the retry is due, never here: Chrome closes a
+    // page's EventSource this way when a navigation away commits, just before pagehide,
+    // and a probe sent now would reach the hub as one more stream, replaying from the old
+    // position into a page that is gone. A timer never fires in a page that has unloaded.
+    const refused = es.readyState === CLOSED;
     this.closeSource();
     this.scheduleRetry(
-      gaveUp ? 'error' : 'reconnecting',
-      gaveUp ? 'the hub refused the stream (HTTP error or not an event stream)' : 'hub unreachable',
+      refused ? 'error' : 'reconnecting',
+      refused ? 'the hub refused the stream (HTTP error or not an event stream)' : 'hub unreachable',
+      refused,
     );
-    if (gaveUp) this.explainRefusal();
   }
 
-  /** Replaces the generic refusal message with the hub's own (e.g. 401 missing key). */
-  private explainRefusal(): void {
-    const ticket = ++this.probeTicket;
-    const url = this.link.streamUrl;
-    if (url === null) return;
-    void this.deps.probe(url).then((reason) => {
-      if (reason === null || ticket !== this.probeTicket || this.link.status !== 'error') return;
-      const retry = this.link.error?.match(/; retry .*$/)?.[0] ?? '';
-      this.setState({ error: `the hub refused the stream: ${reason}${retry}` });
-    });
+  /**
+   * The retry after a refusal: ask the hub why first (a fetch of the stream URL reads the
+   * status and error body, which EventSource cannot). Still refused: show the hub's reason
+   * and wait for the next retry, which asks again; accepted (or no answer): open the stream.
+   */
+  private probeThenOpen(): void {
+    const url = this.next()?.url;
+    if (url === undefined) return;
+    const ticket = this.probeTicket;
+    this.setState({ status: 'reconnecting', streamUrl: url, nextRetryAt: null });
+    void this.deps
+      .probe(url)
+      .catch(() => null)
+      .then((reason) => {
+        if (ticket !== this.probeTicket || !this.running) return;
+        if (reason === null) this.open('reconnecting');
+        else this.scheduleRetry('error', `the hub refused the stream: ${reason}`, true);
+      });
   }
 
-  private scheduleRetry(status: SseStatus, reason: string): void {
+  private scheduleRetry(status: SseStatus, reason: string, probeFirst = false): void {
     this.clearRetry();
     const delay = backoffDelay(this.attempt, this.deps.backoff, this.deps.random);
     this.attempt += 1;
     const at = this.deps.now() + delay;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      if (this.running) this.open('reconnecting');
+      if (!this.running) return;
+      if (probeFirst) this.probeThenOpen();
+      else this.open('reconnecting');
     }, delay);
     this.setState({ status, nextRetryAt: at, error: `${reason}; retry ${this.attempt} in ${(delay / 1000).toFixed(1)} s` });
   }
 
+  /** Cancels a pending retry, and the answer of a probe in flight. */
   private clearRetry(): void {
+    this.probeTicket += 1;
     if (this.retryTimer !== null) {
       clearTimeout(this.retryTimer);
       this.retryTimer = null;

@@ -55,9 +55,9 @@ export interface SseClientOptions {
   /** Resume from the stored position, ack, and persist it. Default true. */
   resume?: boolean;
   /**
-   * Event names to listen for, besides the filter's or the five known ones, on hubs that
-   * still name every frame (they ignore `named=false`); a browser delivers a named frame
-   * only to listeners of that exact name.
+   * Event names to listen for besides the five known ones when there is no `filter` (with
+   * one, its types are listened for), on hubs that still name every frame (they ignore
+   * `named=false`); a browser delivers a named frame only to listeners of that exact name.
    */
   extraTypes?: readonly string[];
   /**
@@ -78,7 +78,11 @@ export interface SseClientDeps {
   eventSource?: EventSourceFactory;
   storage?: KeyValueStore;
   ack?: AckFn;
-  /** Diagnoses a refused stream; default: a fetch of the URL that reads the status and error body. */
+  /**
+   * Diagnoses a refused stream when its retry is due; default: a fetch of the URL that reads
+   * the status and error body. A reason keeps the stream refused until the next retry; null
+   * (accepted, or no answer) opens it.
+   */
   probe?: ProbeFn;
   ackDebounceMs?: number;
   backoff?: BackoffPolicy;

@@ -9,6 +9,9 @@ const BACKOFF = { initialMs: 100, maxMs: 1600, factor: 2 };
 function setup(options: Partial<SseClientOptions> = {}, stored: Record<string, string> = {}) {
   const storage = memoryStore(stored);
   const acks: [string, number][] = [];
+  /** The URLs the refusal probe fetched. */
+  const probes: string[] = [];
+  const registry = new StreamRegistry(null); // this page only: no other tabs
   const client = new SseClient(
     { url: '/api/sse/connect', clientId: 'c1', ...options },
     {
@@ -18,14 +21,17 @@ function setup(options: Partial<SseClientOptions> = {}, stored: Record<string, s
         acks.push([clientId, sequence]);
         return Promise.resolve();
       },
-      probe: (url) => Promise.resolve(url.includes('apikey=') ? null : 'HTTP 401 unauthorized: an API key is required'),
+      probe: (url) => {
+        probes.push(url);
+        return Promise.resolve(url.includes('apikey=') ? null : 'HTTP 401 unauthorized: an API key is required');
+      },
       ackDebounceMs: 200,
       backoff: BACKOFF,
       random: () => 1, // upper end of the jitter: delays are exactly the exponential step
-      registry: new StreamRegistry(null), // this page only: no other tabs
+      registry,
     },
   );
-  return { client, storage, acks, snap: () => client.getSnapshot() };
+  return { client, storage, acks, probes, registry, snap: () => client.getSnapshot() };
 }
 
 /** Lets the shared stream act on what was just asked (it decides once per microtask turn). */
@@ -248,17 +254,96 @@ describe('reconnect', () => {
     expect(snap().nextRetryAt).toBe(Date.now() + 100);
   });
 
-  it('shows error, explains it, and retries when the browser gives up (HTTP error)', async () => {
-    const { client, snap } = setup();
+  it('shows error when the browser gives up (HTTP error), and asks the hub why when the retry is due', async () => {
+    const { client, snap, probes } = setup();
+    client.start();
+    await flush();
+    const refusedUrl = FakeEventSource.latest().url;
+    FakeEventSource.latest().fail(false);
+    expect(snap().status).toBe('error');
+    expect(snap().error).toBe('the hub refused the stream (HTTP error or not an event stream); retry 1 in 0.1 s');
+    await vi.advanceTimersByTimeAsync(99);
+    expect(probes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(probes).toEqual([refusedUrl]);
+    // still refused: the hub's reason, and the next retry asks again; no EventSource meanwhile
+    expect(snap().status).toBe('error');
+    expect(snap().error).toBe('the hub refused the stream: HTTP 401 unauthorized: an API key is required; retry 2 in 0.2 s');
+    expect(FakeEventSource.instances).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(probes).toHaveLength(2);
+    expect(snap().error).toMatch(/HTTP 401 .*; retry 3 in 0.4 s$/);
+    expect(FakeEventSource.instances).toHaveLength(1);
+  });
+
+  it('opens the stream once the probe finds the hub takes it, from the position', async () => {
+    const { client, snap, probes } = setup({ apiKey: 'k' }); // the fake probe accepts URLs with a key
+    client.start();
+    await flush();
+    let es = FakeEventSource.latest();
+    es.open({ headSequence: 0 });
+    es.event(1);
+    es.fail(false); // e.g. a 503 while the hub restarts
+    await vi.advanceTimersByTimeAsync(100);
+    expect(probes).toHaveLength(1);
+    expect(new URL(probes[0] ?? '', 'http://h').searchParams.get('checkpoint')).toBe('1');
+    expect(FakeEventSource.instances).toHaveLength(2);
+    es = FakeEventSource.latest();
+    expect(es.url).toBe(probes[0]);
+    expect(snap().status).toBe('reconnecting');
+    es.open({ resumeFrom: 1, headSequence: 2 });
+    es.event(2);
+    expect(seqs(client)).toEqual([1, 2]);
+    expect(snap().status).toBe('open');
+  });
+
+  it('a page being left sends no probe and opens no stream (Chrome closes the EventSource just before pagehide)', async () => {
+    const { client, probes, registry } = setup({}, { [positionKey('c1')]: '5' });
+    client.start();
+    await flush();
+    const es = FakeEventSource.latest();
+    es.open({ headSequence: 7 });
+    es.event(6);
+    es.event(7);
+    // the navigation commits: the browser fails the EventSource (CLOSED), then pagehide
+    es.fail(false);
+    await Promise.resolve();
+    registry.suspend();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(probes).toEqual([]);
+    expect(FakeEventSource.instances).toHaveLength(1);
+  });
+
+  it('ignores a probe answered after stop or a manual reconnect', async () => {
+    let answer: (reason: string | null) => void = () => undefined;
+    const client = new SseClient(
+      { url: '/api/sse/connect', clientId: 'c1' },
+      {
+        eventSource: (url) => new FakeEventSource(url),
+        storage: memoryStore(),
+        ack: () => Promise.resolve(),
+        probe: () => new Promise((resolve) => (answer = resolve)),
+        backoff: BACKOFF,
+        random: () => 1,
+        registry: new StreamRegistry(null),
+      },
+    );
     client.start();
     await flush();
     FakeEventSource.latest().fail(false);
-    expect(snap().status).toBe('error');
-    expect(snap().error).toMatch(/refused/);
-    await vi.advanceTimersByTimeAsync(0);
-    expect(snap().error).toBe('the hub refused the stream: HTTP 401 unauthorized: an API key is required; retry 1 in 0.1 s');
-    await vi.advanceTimersByTimeAsync(100);
+    await vi.advanceTimersByTimeAsync(100); // the probe is in flight
+    client.reconnectNow();
     expect(FakeEventSource.instances).toHaveLength(2);
+    answer(null);
+    await flush();
+    expect(FakeEventSource.instances).toHaveLength(2);
+    FakeEventSource.latest().fail(false);
+    await vi.advanceTimersByTimeAsync(100);
+    client.stop();
+    answer(null);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(FakeEventSource.instances).toHaveLength(2);
+    expect(client.getSnapshot().status).toBe('closed');
   });
 
   it('jitters delays between half and the full step', async () => {

@@ -1,12 +1,20 @@
 //! The vocabulary every other module speaks: sequences, event types, client ids, message ids,
-//! events as stored, events about to be stored, and subscription filters.
+//! topics and selectors ([`topic`]), events as stored, events about to be stored, subscription
+//! filters, and the delivery rule that decides which stream receives which event
+//! ([`delivery`]).
 //!
 //! Validation lives in the constructors, so a value of one of these types is always safe to
 //! put on an SSE `id:`/`event:` line or in a store key: no CR, LF, NUL or other surprises.
 
+pub mod delivery;
+pub mod topic;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use self::delivery::Recipient;
+pub use self::topic::{Selector, Topic};
 
 /// A position in the global outbox order. `Sequence(0)` means "before the first event".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -211,6 +219,9 @@ pub struct NewEvent {
     /// `Some` for a targeted send: only connections of this client receive it.
     pub target: Option<ClientId>,
     pub created_at: UnixMillis,
+    /// The groups the event is for (at most [`Topic::MAX_PER_EVENT`], deduplicated); empty
+    /// for an event that concerns every stream.
+    pub topics: Vec<Topic>,
     /// The type-specific fields as one compact JSON object (`{"message":"hi"}`); the frame
     /// encoder splices them after the common fields.
     pub fields: String,
@@ -224,6 +235,7 @@ pub struct Event {
     pub event_type: EventType,
     pub target: Option<ClientId>,
     pub created_at: UnixMillis,
+    pub topics: Vec<Topic>,
     pub fields: String,
 }
 
@@ -235,6 +247,7 @@ impl NewEvent {
             event_type: self.event_type,
             target: self.target,
             created_at: self.created_at,
+            topics: self.topics,
             fields: self.fields,
         }
     }
