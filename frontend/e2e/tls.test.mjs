@@ -40,7 +40,13 @@ test('the dashboard loads over h2 from the TLS hub and events arrive', async () 
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ message: 'from the page' }),
     });
-    const timing = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/api/sse/notification'));
+    // The resource timing entry is recorded once the body has been read, a moment later.
+    await res.text();
+    let timing;
+    for (let i = 0; i < 50 && !timing; i++) {
+      timing = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/api/sse/notification'));
+      if (!timing) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     return { status: res.status, protocol: timing?.nextHopProtocol };
   });
   assert.deepEqual(published, { status: 200, protocol: 'h2' });
