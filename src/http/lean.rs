@@ -41,7 +41,7 @@ const INPUT_ALLOWANCE: usize = 4096;
 /// Opens the stream `parts` asks for and writes it until it ends; or writes the refusal.
 pub(crate) async fn serve_stream<S>(mut stream: S, parts: Parts, pipelined: usize, shared: &Shared)
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let origin = parts.headers.get(header::ORIGIN).cloned();
     let version = parts.version;
@@ -58,17 +58,37 @@ where
         Ok(body) => {
             let transport = Arc::new(Transport::default());
             let body = body.with_connection(transport.clone());
-            let mut headers = HeaderMap::with_capacity(8);
-            for (name, value) in STREAM_HEADERS {
-                headers.insert(name, HeaderValue::from_static(value));
-            }
-            cors(&mut headers);
-            let stall = shared.settings.write_stall;
-            let input = Input {
-                received: pipelined,
-                transport: &transport,
+            let chunked = version != Version::HTTP_10;
+            // The head is rendered here so that no `HeaderMap` (a kilobyte once allocated)
+            // lives as long as the stream.
+            let head = {
+                let mut headers = HeaderMap::with_capacity(8);
+                for (name, value) in STREAM_HEADERS {
+                    headers.insert(name, HeaderValue::from_static(value));
+                }
+                cors(&mut headers);
+                let framing = if chunked {
+                    "transfer-encoding: chunked\r\n"
+                } else {
+                    ""
+                };
+                head_bytes(StatusCode::OK, &headers, version, framing)
             };
-            stream_to(stream, &headers, body, version, stall, input).await;
+            if stream.write_all(&head).await.is_err() {
+                return;
+            }
+            drop(head);
+            let writer = Writer {
+                stream,
+                body,
+                chunked,
+                stall: shared.settings.write_stall,
+                received: pipelined,
+                transport,
+            };
+            // A task of its own: this connection's task holds the opening's state (the
+            // request, the error paths); the stream's whole life needs only the writer.
+            shared.streams.spawn(writer.run());
         }
         Err(error) => {
             let mut extra = HeaderMap::new();
@@ -129,54 +149,48 @@ pub(crate) async fn answer_error<S: AsyncWrite + Unpin>(
     }
 }
 
-/// Writes the stream's head, then its frames as they come, until the body ends, the peer
-/// goes away, or a write stalls past the limit.
-async fn stream_to<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
-    headers: &HeaderMap,
-    mut body: SseBody,
-    version: Version,
+/// A stream after its head: writes its frames as they come, until the body ends, the peer goes
+/// away, or a write stalls past the limit. The socket is plain TCP or TLS.
+struct Writer<S> {
+    stream: S,
+    body: SseBody,
+    chunked: bool,
     stall: Duration,
-    mut input: Input<'_>,
-) {
-    let chunked = version != Version::HTTP_10;
-    let framing = if chunked {
-        "transfer-encoding: chunked\r\n"
-    } else {
-        ""
-    };
-    let head = head_bytes(StatusCode::OK, headers, version, framing);
-    if stream.write_all(&head).await.is_err() {
-        return;
-    }
-    drop(head);
-    let mut frames: Vec<Bytes> = Vec::new();
-    loop {
-        let ended = tokio::select! {
-            ended = next_frames(&mut body, &mut frames) => ended,
-            closed = input.peer_closed(&mut stream) => {
-                if closed {
+    /// Bytes the client sent after its request (see [`INPUT_ALLOWANCE`]).
+    received: usize,
+    transport: Arc<Transport>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
+    async fn run(mut self) {
+        let mut frames: Vec<Bytes> = Vec::new();
+        loop {
+            let ended = tokio::select! {
+                ended = next_frames(&mut self.body, &mut frames) => ended,
+                closed = peer_closed(&mut self.stream, &mut self.received, &self.transport) => {
+                    if closed {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let write = write_frames(&mut self.stream, &frames, self.chunked, ended);
+            match tokio::time::timeout(self.stall, write).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return,
+                Err(_) => {
+                    self.transport.close_because(CloseReason::WriteStall);
                     return;
                 }
-                continue;
             }
-        };
-        let write = write_frames(&mut stream, &frames, chunked, ended);
-        match tokio::time::timeout(stall, write).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return,
-            Err(_) => {
-                input.transport.close_because(CloseReason::WriteStall);
+            frames.clear();
+            if frames.capacity() > FRAMES_PER_WRITE {
+                frames.shrink_to(FRAMES_PER_WRITE);
+            }
+            if ended {
+                let _ = self.stream.shutdown().await;
                 return;
             }
-        }
-        frames.clear();
-        if frames.capacity() > FRAMES_PER_WRITE {
-            frames.shrink_to(FRAMES_PER_WRITE);
-        }
-        if ended {
-            let _ = stream.shutdown().await;
-            return;
         }
     }
 }
@@ -202,37 +216,33 @@ async fn next_frames(body: &mut SseBody, frames: &mut Vec<Bytes>) -> bool {
     .await
 }
 
-/// What a stream's client sent after its request.
-struct Input<'a> {
-    received: usize,
-    transport: &'a Transport,
-}
-
-impl Input<'_> {
-    /// Resolves when the socket has something to say: `true` if the peer closed it (or it
-    /// failed), or sent more than the allowance (the stream ends). Bytes within the allowance
-    /// are read and discarded; the scratch buffer lives only inside one poll, so an idle
-    /// stream's task carries none.
-    async fn peer_closed<S: AsyncRead + Unpin>(&mut self, stream: &mut S) -> bool {
-        poll_fn(|cx| {
-            let mut scratch = [0u8; 512];
-            let mut buf = ReadBuf::new(&mut scratch);
-            match Pin::new(&mut *stream).poll_read(cx, &mut buf) {
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(Err(_)) => Poll::Ready(true),
-                Poll::Ready(Ok(())) if buf.filled().is_empty() => Poll::Ready(true),
-                Poll::Ready(Ok(())) => {
-                    self.received += buf.filled().len();
-                    if self.received > INPUT_ALLOWANCE {
-                        self.transport.close_because(CloseReason::ClientInput);
-                        return Poll::Ready(true);
-                    }
-                    Poll::Ready(false)
+/// Resolves when the socket has something to say: `true` if the peer closed it (or it failed),
+/// or sent more than the allowance in all (the stream ends). Bytes within the allowance are
+/// read and discarded; the scratch buffer lives only inside one poll, so an idle stream's task
+/// carries none. A poll of the stream rather than `TcpStream::readable`, so that TLS works too.
+async fn peer_closed<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    received: &mut usize,
+    transport: &Transport,
+) -> bool {
+    poll_fn(|cx| {
+        let mut scratch = [0u8; 512];
+        let mut buf = ReadBuf::new(&mut scratch);
+        match Pin::new(&mut *stream).poll_read(cx, &mut buf) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(_)) => Poll::Ready(true),
+            Poll::Ready(Ok(())) if buf.filled().is_empty() => Poll::Ready(true),
+            Poll::Ready(Ok(())) => {
+                *received += buf.filled().len();
+                if *received > INPUT_ALLOWANCE {
+                    transport.close_because(CloseReason::ClientInput);
+                    return Poll::Ready(true);
                 }
+                Poll::Ready(false)
             }
-        })
-        .await
-    }
+        }
+    })
+    .await
 }
 
 /// One chunk holding every gathered frame (`<len>\r\n<frames>\r\n`), plus the last chunk if

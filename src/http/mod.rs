@@ -88,6 +88,8 @@ pub(crate) struct Shared {
     /// A permit per `POST` being handled: bounds what half-sent bodies and slow writes can
     /// hold.
     pub(crate) inflight: Arc<tokio::sync::Semaphore>,
+    /// The connection tasks (shutdown waits for them); a lean stream's writer runs in one.
+    pub(crate) streams: tokio_util::task::TaskTracker,
 }
 
 /// Every response body the hub sends: a whole buffer, or an SSE stream.

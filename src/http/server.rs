@@ -48,6 +48,7 @@ pub(crate) async fn accept_loop(
             inflight: Arc::new(tokio::sync::Semaphore::new(settings.max_inflight_requests)),
             node,
             settings,
+            streams: connections.clone(),
         }),
         http1,
         http2,
