@@ -14,9 +14,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::jwt::{Jwks, JwtVerifier, KeySet};
 use crate::auth::token::TokenSigner;
 use crate::auth::{Authenticator, KeyRing};
-use crate::config::{Config, StoreChoice};
+use crate::config::{Config, JwtConfig, StoreChoice};
+use crate::http::jwks::{self, JwksSource};
 use crate::http::tls::{Tls, TlsError};
 use crate::http::{server, HttpSettings};
 use crate::node::{Node, Tasks};
@@ -33,6 +35,9 @@ pub enum AppError {
     Io(#[from] std::io::Error),
     #[error("cannot serve TLS: {0}")]
     Tls(#[from] TlsError),
+    /// A JWT key that cannot be loaded: a configuration error (exit 64).
+    #[error("{0}")]
+    JwtKey(String),
 }
 
 pub struct App {
@@ -62,6 +67,50 @@ pub async fn open_store(choice: StoreChoice) -> Result<Arc<dyn Store>, StoreErro
     })
 }
 
+/// The JWT verifier the configuration asks for, and the JWKS its keeper must keep fresh.
+/// A secret, a PEM key or a JWKS file that cannot be loaded is a configuration error; a JWKS
+/// URL that does not answer yet is not (the keeper retries; until then those tokens are
+/// `jwt_unknown_key`).
+async fn jwt_verifier(
+    config: &JwtConfig,
+) -> Result<(Option<JwtVerifier>, Option<(JwksSource, Arc<Jwks>)>), AppError> {
+    if !config.enabled() {
+        return Ok((None, None));
+    }
+    let mut fixed = KeySet::default();
+    if let Some(secret) = &config.secret {
+        fixed.keys.extend(KeySet::hs256(secret.as_bytes()).keys);
+    }
+    if let Some(path) = &config.public_key {
+        let pem = std::fs::read(path)
+            .map_err(|e| AppError::JwtKey(format!("--jwt-public-key {}: {e}", path.display())))?;
+        let set = KeySet::from_pem(&pem)
+            .map_err(|e| AppError::JwtKey(format!("--jwt-public-key {}: {e}", path.display())))?;
+        fixed.keys.extend(set.keys);
+    }
+    let keeper = match &config.jwks {
+        None => None,
+        Some(source) => {
+            let first = match jwks::load(source).await {
+                Ok(set) => set,
+                Err(error) if matches!(source, JwksSource::Url(_)) => {
+                    tracing::warn!(%source, %error, "JWKS not loaded yet; retrying in the background");
+                    KeySet::default()
+                }
+                Err(error) => {
+                    return Err(AppError::JwtKey(format!("--jwks-file {source}: {error}")))
+                }
+            };
+            Some((source.clone(), Arc::new(Jwks::new(first))))
+        }
+    };
+    let shared = keeper.as_ref().map(|(_, jwks)| jwks.clone());
+    Ok((
+        Some(JwtVerifier::new(fixed, shared, config.settings.clone())),
+        keeper,
+    ))
+}
+
 impl App {
     /// Assembles a node. Nothing runs but the publisher until [`App::serve`].
     ///
@@ -79,14 +128,27 @@ impl App {
     pub async fn with_store(config: Config, store: Arc<dyn Store>) -> Result<App, AppError> {
         let http = config.http();
         let tls = http.tls.clone().map(Tls::new).transpose()?;
+        let jwt = config.jwt();
+        let (verifier, keeper) = jwt_verifier(&jwt).await?;
+        let mut keys = KeyRing::new(&config.publish_keys, &config.subscribe_keys);
+        if verifier.is_some() {
+            keys = keys.closed();
+        }
         let auth = Authenticator {
-            keys: KeyRing::new(&config.publish_keys, &config.subscribe_keys),
+            keys,
             tokens: match &config.token_secret {
                 Some(secret) => TokenSigner::new(secret.as_bytes()),
                 None => TokenSigner::random(),
             },
+            jwt: verifier,
         };
         let tasks = Tasks::default();
+        if let Some((source, jwks)) = keeper {
+            let cancel = tasks.cancel.clone();
+            tasks
+                .tracker
+                .spawn(jwks::keep_fresh(source, jwks, jwt.refresh, cancel));
+        }
         let node = Node::new(config.node(), auth, store, &tasks).await?;
         Ok(App {
             node: Arc::new(node),

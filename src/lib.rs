@@ -10,7 +10,7 @@
 //! event/       the vocabulary: Sequence, EventType, ClientId, MessageId, Event, NewEvent, Filter;
 //!              topic (Topic, Selector); delivery (Recipient: the one rule of who receives what)
 //! auth/        who a request is: identify(credentials) -> Caller; key ring and scopes; token
-//!              (HMAC client tokens)
+//!              (HMAC client tokens); grant (topic grants); jwt (standard JWTs, key sets)
 //! metrics      Prometheus registry and exposition; the label vocabularies (CloseReason, Limit, ...)
 //! shutdown     signal future, readiness latch
 //! outbox/      EventLog, CheckpointStore, Coordination traits; embedded/ (redb) · mongo/ ·
@@ -23,13 +23,14 @@
 //! dispatch/    the dispatcher task; gap (high-water mark held at a missing sequence)
 //! demo         the demo generator (one node in a cluster, via a store lease)
 //! node/        the node's verbs, free of HTTP: open (a stream), publish, clients (ack,
-//!              token), stats, demo, tasks (background work), error (NodeError, ErrorCode)
+//!              token), history, presence, stats, demo, tasks (background work), error
+//!              (NodeError, ErrorCode)
 //! http/        the HTTP transports: server (accept loop) · tls/ (handshake, reloading
 //!              certificate) · conn (first head: lean, HTTP/2 or hyper) · lean (the SSE fast
 //!              path) · http2/ (h2 connections, per-stream SSE pump) · head · rewind · stall ·
 //!              router (one match) · body (request bodies of both) · handlers/ · request
 //!              (credentials, query, JSON bodies) · error (the only place that knows status
-//!              codes) · static_files · openapi.json
+//!              codes) · static_files · jwks (fetches a JWKS URL) · openapi.json
 //! config/      every setting: flag + env var + named default + range; parse (value parsers)
 //! app          App::build(Config), App::serve(listener, shutdown): wiring + shutdown order
 //! ```

@@ -66,8 +66,8 @@ async fn run(config: Config) -> ExitCode {
     };
     let app = match App::build(config).await {
         Ok(app) => app,
-        // The files changed between the check and now.
-        Err(error @ AppError::Tls(_)) => {
+        // A TLS file changed between the check and now, or a JWT key cannot be loaded.
+        Err(error @ (AppError::Tls(_) | AppError::JwtKey(_))) => {
             eprintln!("ssehub: {error}");
             return ExitCode::from(EXIT_BAD_CONFIG);
         }

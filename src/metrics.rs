@@ -84,6 +84,8 @@ vocabulary! {
         SaveCheckpoints => "save_checkpoints",
         ReportNode => "report_node",
         Nodes => "nodes",
+        ReportPresence => "report_presence",
+        Presence => "presence",
         DemoState => "demo_state",
         SwapDemoState => "swap_demo_state",
         AcquireLease => "acquire_lease",

@@ -568,3 +568,127 @@ async fn the_demo_generator_runs_on_one_node_and_moves_when_that_node_dies() {
         json!({"isRunning": false})
     );
 }
+
+/// A topic subscriber: its client id and `topic=` selectors (prefixes end in `*`).
+struct TopicReader {
+    client: &'static str,
+    selectors: &'static [&'static str],
+}
+
+impl TopicReader {
+    fn path(&self) -> String {
+        let mut path = format!("/api/sse/connect?clientId={}", self.client);
+        for selector in self.selectors {
+            path.push_str(&format!("&topic={selector}"));
+        }
+        path
+    }
+
+    /// The one delivery rule, written out independently: the target (if any) is this
+    /// client; a topic-scoped event needs a selector matching one of its topics.
+    fn sees(&self, target: Option<&str>, topics: &[&str]) -> bool {
+        let matches = |selector: &str, topic: &str| match selector.strip_suffix('*') {
+            Some(prefix) => topic.starts_with(prefix),
+            None => selector == topic,
+        };
+        target.is_none_or(|t| t == self.client)
+            && (topics.is_empty()
+                || topics
+                    .iter()
+                    .any(|topic| self.selectors.iter().any(|s| matches(s, topic))))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs FerretDB (scripts/ferretdb.sh install, which needs Go); scripts/test.sh runs it"]
+async fn topic_events_reach_matching_subscribers_on_every_node_live_and_on_replay() {
+    let ferret = Ferret::start();
+    let db = database("cluster_topics");
+    let mut nodes = Vec::new();
+    for name in ["t1", "t2", "t3"] {
+        nodes.push(Node::start(name, &ferret.uri, &db, &[]).await);
+    }
+    let readers = [
+        TopicReader {
+            client: "ann",
+            selectors: &["org/42/*"],
+        },
+        TopicReader {
+            client: "bob",
+            selectors: &["org/42/room1"],
+        },
+        TopicReader {
+            client: "cat",
+            selectors: &["org/43/*", "news"],
+        },
+        TopicReader {
+            client: "dan",
+            selectors: &[],
+        },
+    ];
+    // Everyone reads on t2 or t3; everything is published on t1 (and some on t3).
+    let mut live = Vec::new();
+    for (i, reader) in readers.iter().enumerate() {
+        let node = nodes[1 + i % 2].addr;
+        let mut stream = SseStream::open(node, &reader.path(), &[]).await;
+        assert_eq!(stream.status, 200);
+        stream.connected().await;
+        live.push(stream);
+    }
+    let plan: [(Option<&str>, &[&str]); 10] = [
+        (None, &["org/42/room1"]),
+        (None, &["org/42/room2"]),
+        (None, &["org/43/x"]),
+        (None, &[]),
+        (None, &["org/42/room1", "org/43/x"]),
+        (Some("ann"), &["org/42/room2"]),
+        (Some("bob"), &["org/43/x"]),
+        (Some("dan"), &[]),
+        (None, &["news"]),
+        (None, &["elsewhere"]),
+    ];
+    let mut published = Vec::new();
+    for (n, (target, topics)) in plan.iter().enumerate() {
+        let node = nodes[if n % 3 == 2 { 2 } else { 0 }].addr;
+        let path = match target {
+            Some(client) => format!("/api/sse/send/{client}"),
+            None => "/api/sse/broadcast".to_owned(),
+        };
+        let mut body = json!({"data": n});
+        if !topics.is_empty() {
+            body["topics"] = json!(topics);
+        }
+        let reply = post_json(node, &path, None, body).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        published.push((reply.json()["sequence"].as_u64().unwrap(), *target, *topics));
+    }
+    published.sort_by_key(|p| p.0);
+    let want = |reader: &TopicReader| -> Vec<u64> {
+        published
+            .iter()
+            .filter(|(_, target, topics)| reader.sees(*target, topics))
+            .map(|p| p.0)
+            .collect()
+    };
+    for (reader, stream) in readers.iter().zip(&mut live) {
+        let expected = want(reader);
+        // Read past the expected count: nothing else may arrive.
+        let got = stream
+            .sequences(expected.len() + 1, Duration::from_secs(3))
+            .await;
+        assert_eq!(got, expected, "{} live", reader.client);
+    }
+    // Replay from the start on another node than before gives exactly the same events.
+    for (i, reader) in readers.iter().enumerate() {
+        let node = nodes[2 - i % 2].addr;
+        let headers = [("last-event-id", "0")];
+        let mut stream = SseStream::open(node, &reader.path(), &headers).await;
+        assert_eq!(stream.status, 200);
+        stream.connected().await;
+        let expected = want(reader);
+        let got = stream
+            .sequences(expected.len() + 1, Duration::from_secs(3))
+            .await;
+        assert_eq!(got, expected, "{} replayed", reader.client);
+    }
+}

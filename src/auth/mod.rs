@@ -1,17 +1,25 @@
 //! Who a request is: [`Authenticator::identify`] turns the credentials a request presented
-//! (an API key, a client token) into a [`Caller`], for every verb of the node. API keys have
-//! scopes and are compared as SHA-256 digests in constant time, so neither a key's bytes nor
-//! its length leak through timing; client tokens ([`token`]) bind one client id and the topic
-//! selectors it may use ([`grant`]).
+//! (an API key, a client token, a JWT) into a [`Caller`], for every verb of the node. API keys
+//! have scopes and are compared as SHA-256 digests in constant time, so neither a key's bytes
+//! nor its length leak through timing; client tokens ([`token`]) bind one client id and the
+//! topic selectors it may use ([`grant`]); JWTs ([`jwt`]) bind one client id and carry
+//! subscribe and publish grants.
+//!
+//! One order decides which credential counts, for every endpoint: `token=` (a client token
+//! where a client may act, or a JWT), then a JWT in `Authorization: Bearer`, then an API key
+//! (`X-API-Key`, a Bearer value that is not JWT-shaped, `apikey=`), then the JWT cookie (last:
+//! a browser sends it whether or not the page meant to use it), then nothing (open mode).
 
 pub mod grant;
+pub mod jwt;
 pub mod token;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 pub use self::grant::TopicGrant;
-use self::token::{Claims, TokenError, TokenSigner};
+use self::jwt::{JwtClaims, JwtError, JwtVerifier};
+use self::token::{looks_like_client_token, Claims, TokenError, TokenSigner};
 use crate::event::{ClientId, UnixMillis};
 
 /// What a key may do.
@@ -32,6 +40,11 @@ pub enum AuthError {
     Invalid,
     #[error("this API key may not use this endpoint (it needs publish scope)")]
     Forbidden,
+    /// A JWT on an endpoint for keys, or a publish without `ssehub.publish`.
+    #[error("{0}")]
+    JwtForbidden(&'static str),
+    #[error(transparent)]
+    Jwt(#[from] JwtError),
     #[error("the client token is malformed or its signature does not match")]
     TokenInvalid,
     #[error("the client token has expired")]
@@ -50,12 +63,19 @@ impl From<TokenError> for AuthError {
     }
 }
 
-/// What a request presented, wherever the transport found it (header, query parameter).
+/// What a request presented, wherever the transport found it (header, query parameter,
+/// cookie). Empty values count as none.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Credentials<'a> {
+    /// `X-API-Key`, a Bearer value that is not JWT-shaped ([`jwt::looks_like_jwt`]), or
+    /// `apikey=`.
     pub api_key: Option<&'a str>,
-    /// A client token from `POST /api/sse/token`; an empty one counts as none.
+    /// `token=`: a client token from `POST /api/sse/token` (`v1.`/`v2.`), or a JWT.
     pub client_token: Option<&'a str>,
+    /// A JWT-shaped `Authorization: Bearer` value.
+    pub bearer_jwt: Option<&'a str>,
+    /// The JWT cookie's value (`--jwt-cookie`).
+    pub cookie_jwt: Option<&'a str>,
 }
 
 /// Who a request acts as, once its credentials were checked.
@@ -67,6 +87,8 @@ pub enum Caller {
     /// A client token: acts as its one client id, on the client verbs only, with the topic
     /// selectors it carries.
     Client(Claims),
+    /// A JWT: acts as its `sub`, on the client verbs, and publishes if its claims grant it.
+    Jwt(JwtClaims),
 }
 
 impl Caller {
@@ -75,6 +97,7 @@ impl Caller {
         match self {
             Caller::Key(_) => TopicGrant::All,
             Caller::Client(claims) => claims.topics.clone(),
+            Caller::Jwt(claims) => claims.subscribe.clone(),
         }
     }
 
@@ -83,6 +106,7 @@ impl Caller {
         match self {
             Caller::Key(Scope::Publish) => Some(TopicGrant::All),
             Caller::Key(Scope::Subscribe) | Caller::Client(_) => None,
+            Caller::Jwt(claims) => claims.publish.clone(),
         }
     }
 
@@ -90,6 +114,7 @@ impl Caller {
     pub fn bound_client(&self) -> Option<&ClientId> {
         match self {
             Caller::Client(claims) => Some(&claims.client),
+            Caller::Jwt(claims) => Some(&claims.client),
             Caller::Key(_) => None,
         }
     }
@@ -98,6 +123,7 @@ impl Caller {
     pub fn expires_at(&self) -> Option<i64> {
         match self {
             Caller::Client(claims) => Some(claims.expires_at),
+            Caller::Jwt(claims) => Some(claims.expires_at),
             Caller::Key(_) => None,
         }
     }
@@ -117,41 +143,78 @@ pub enum Access {
     Event,
 }
 
-/// The node's credentials: API keys and the client token signer.
+/// The node's credentials: API keys, the client token signer and, when configured, the JWT
+/// verifier.
 pub struct Authenticator {
     pub keys: KeyRing,
     pub tokens: TokenSigner,
+    pub jwt: Option<JwtVerifier>,
 }
 
 impl Authenticator {
-    /// The caller a request is, for a verb with `access`. Where a client token counts, it
-    /// wins over a key; elsewhere it is not looked at.
+    /// The caller a request is, for a verb with `access`, by the order in the module docs.
+    /// A client token counts only where a client may act; a JWT is verified wherever it is
+    /// presented, and the verb then decides whether a JWT may use it. Without a JWT verifier
+    /// a JWT-shaped Bearer value is tried as an API key and the cookie is not looked at.
     ///
     /// # Errors
-    /// A bad or expired token, a missing or unknown key, or a key whose scope is too narrow.
+    /// A bad or expired token or JWT, a missing or unknown key, or a key whose scope is too
+    /// narrow.
     pub fn identify(
         &self,
         credentials: &Credentials<'_>,
         access: Access,
         now: UnixMillis,
     ) -> Result<Caller, AuthError> {
-        let token = credentials.client_token.filter(|t| !t.is_empty());
-        let needed = match (access, token) {
-            (Access::Client, Some(token)) => {
-                return Ok(Caller::Client(self.tokens.verify(token, now)?))
+        if let Some(token) = present(credentials.client_token) {
+            if looks_like_client_token(token) || self.jwt.is_none() || !jwt::looks_like_jwt(token) {
+                if access == Access::Client {
+                    return Ok(Caller::Client(self.tokens.verify(token, now)?));
+                }
+            } else {
+                return self.jwt_caller(token, now);
             }
-            (Access::Publish | Access::Event, _) => Scope::Publish,
-            (Access::Subscribe | Access::Client, _) => Scope::Subscribe,
+        }
+        if let Some(jwt) = present(credentials.bearer_jwt) {
+            if self.jwt.is_some() {
+                return self.jwt_caller(jwt, now);
+            }
+        }
+        let key = present(credentials.api_key).or(present(credentials.bearer_jwt));
+        if key.is_none() && self.jwt.is_some() {
+            if let Some(jwt) = present(credentials.cookie_jwt) {
+                return self.jwt_caller(jwt, now);
+            }
+        }
+        let needed = match access {
+            Access::Publish | Access::Event => Scope::Publish,
+            Access::Subscribe | Access::Client => Scope::Subscribe,
         };
-        Ok(Caller::Key(
-            self.keys.authorize(credentials.api_key, needed)?,
-        ))
+        Ok(Caller::Key(self.keys.authorize(key, needed)?))
     }
+
+    fn jwt_caller(&self, token: &str, now: UnixMillis) -> Result<Caller, AuthError> {
+        let verifier = self.jwt.as_ref().ok_or(JwtError::NotConfigured)?;
+        Ok(Caller::Jwt(verifier.verify(token, now)?))
+    }
+
+    /// Whether JWTs are accepted.
+    pub fn accepts_jwt(&self) -> bool {
+        self.jwt.is_some()
+    }
+}
+
+/// A credential that was presented: empty values count as none.
+fn present(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.is_empty())
 }
 
 pub struct KeyRing {
     publish: Vec<[u8; 32]>,
     subscribe: Vec<[u8; 32]>,
+    /// No keys but other credentials (JWTs) configured: a request without one is refused
+    /// instead of running in open mode.
+    closed: bool,
 }
 
 fn digest(key: &str) -> [u8; 32] {
@@ -163,12 +226,20 @@ impl KeyRing {
         KeyRing {
             publish: publish.iter().map(|k| digest(k)).collect(),
             subscribe: subscribe.iter().map(|k| digest(k)).collect(),
+            closed: false,
         }
+    }
+
+    /// The same ring, never open: JWTs are configured, so a request without any credential
+    /// is 401 even without keys.
+    pub fn closed(mut self) -> KeyRing {
+        self.closed = true;
+        self
     }
 
     /// No keys configured: every request has every scope.
     pub fn is_open(&self) -> bool {
-        self.publish.is_empty() && self.subscribe.is_empty()
+        !self.closed && self.publish.is_empty() && self.subscribe.is_empty()
     }
 
     /// The scope of a presented key, comparing against every configured key.

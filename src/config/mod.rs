@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::auth::jwt::JwtSettings;
 use crate::dispatch::DispatchConfig;
+use crate::http::jwks::JwksSource;
 use crate::http::tls::TlsSettings;
 use crate::http::HttpSettings;
 use crate::node::NodeSettings;
@@ -221,6 +223,34 @@ pub struct Config {
     /// per process].
     #[arg(value_name = "SECRET", long, env = "SSEHUB_TOKEN_SECRET", hide_env_values = true, value_parser = parse::token_secret)]
     pub token_secret: Option<String>,
+    /// Secret that verifies HS256 JWTs [≥ 32 bytes].
+    #[arg(value_name = "SECRET", long, env = "SSEHUB_JWT_SECRET", hide_env_values = true, value_parser = parse::jwt_secret)]
+    pub jwt_secret: Option<String>,
+    /// PEM public key that verifies JWTs: RSA (RS256), EC P-256 (ES256) or Ed25519 (EdDSA).
+    #[arg(value_name = "FILE", long, env = "SSEHUB_JWT_PUBLIC_KEY", value_parser = parse::file)]
+    pub jwt_public_key: Option<PathBuf>,
+    /// JWKS file whose keys verify JWTs (re-read every --jwks-refresh-secs and on an unknown kid).
+    #[arg(value_name = "FILE", long, env = "SSEHUB_JWKS_FILE", value_parser = parse::file)]
+    pub jwks_file: Option<PathBuf>,
+    /// JWKS URL (http://) whose keys verify JWTs, fetched every --jwks-refresh-secs and on an
+    /// unknown kid.
+    #[arg(value_name = "URL", long, env = "SSEHUB_JWKS_URL", value_parser = parse::jwks_url)]
+    pub jwks_url: Option<http::Uri>,
+    /// Seconds between JWKS refreshes [1–86400].
+    #[arg(value_name = "SECS", long = "jwks-refresh-secs", env = "SSEHUB_JWKS_REFRESH_SECS", default_value = "300", value_parser = parse::seconds(1..=86_400))]
+    pub jwks_refresh: Duration,
+    /// Required `iss` of JWTs [unset: not checked].
+    #[arg(value_name = "ISSUER", long, env = "SSEHUB_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` of JWTs [unset: not checked].
+    #[arg(value_name = "AUDIENCE", long, env = "SSEHUB_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Clock skew allowed on a JWT's `exp` and `nbf`, in seconds [0–300].
+    #[arg(value_name = "SECS", long = "jwt-leeway-secs", env = "SSEHUB_JWT_LEEWAY_SECS", default_value = "30", value_parser = parse::seconds(0..=300))]
+    pub jwt_leeway: Duration,
+    /// Cookie a JWT may arrive in (EventSource sends cookies, not headers).
+    #[arg(value_name = "NAME", long, env = "SSEHUB_JWT_COOKIE", default_value = "ssehub_jwt", value_parser = parse::cookie_name)]
+    pub jwt_cookie: String,
     /// A subscribe key alone may not name a clientId: only a client token binds one.
     #[arg(long, env = "SSEHUB_REQUIRE_CLIENT_TOKENS")]
     pub require_client_tokens: bool,
@@ -232,7 +262,7 @@ pub struct Config {
 /// Why the configuration was refused; printed before exit code 64.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("no --publish-keys or --subscribe-keys are set, so the hub would be open to anyone; it only runs open on a loopback address, not on {0}. Set keys, or listen on 127.0.0.1")]
+    #[error("no --publish-keys, --subscribe-keys or JWT keys are set, so the hub would be open to anyone; it only runs open on a loopback address, not on {0}. Set keys, or listen on 127.0.0.1")]
     OpenOnNetwork(SocketAddr),
     #[error("--store mongodb needs --mongodb-uri (or MONGODB_URI)")]
     MongoWithoutUri,
@@ -240,6 +270,26 @@ pub enum ConfigError {
     StoreConflict(&'static str),
     #[error("{0} is set without {1}: TLS needs both a certificate and its key")]
     TlsHalfConfigured(&'static str, &'static str),
+    #[error("--jwks-file and --jwks-url are both set: choose one key set to keep fresh")]
+    TwoJwks,
+}
+
+/// Where JWT verification keys come from (any combination of a secret, a PEM key and one
+/// JWKS).
+#[derive(Debug, Clone, Default)]
+pub struct JwtConfig {
+    pub secret: Option<String>,
+    pub public_key: Option<PathBuf>,
+    pub jwks: Option<JwksSource>,
+    pub refresh: Duration,
+    pub settings: JwtSettings,
+}
+
+impl JwtConfig {
+    /// Whether any JWT key is configured.
+    pub fn enabled(&self) -> bool {
+        self.secret.is_some() || self.public_key.is_some() || self.jwks.is_some()
+    }
 }
 
 /// Which backend to open, with what it needs.
@@ -284,8 +334,9 @@ impl Config {
         }
     }
 
+    /// No keys and no JWT keys: every request has every scope.
     pub fn is_open(&self) -> bool {
-        self.publish_keys.is_empty() && self.subscribe_keys.is_empty()
+        self.publish_keys.is_empty() && self.subscribe_keys.is_empty() && !self.jwt().enabled()
     }
 
     /// `--node-id`, else the host name (`$HOSTNAME`, else `/etc/hostname`), else `ssehub`.
@@ -336,6 +387,7 @@ impl Config {
         HttpSettings {
             max_body_bytes: self.max_body_bytes,
             cors_origins: self.cors_origins.clone(),
+            jwt_cookie: self.jwt_cookie.clone(),
             static_dir: self.static_dir.clone(),
             header_read_timeout: self.header_read_timeout,
             max_header_bytes: self.max_header_bytes,
@@ -360,6 +412,25 @@ impl Config {
         }
     }
 
+    /// Where JWT keys come from, and the claim checks.
+    pub fn jwt(&self) -> JwtConfig {
+        JwtConfig {
+            secret: self.jwt_secret.clone(),
+            public_key: self.jwt_public_key.clone(),
+            jwks: match (&self.jwks_file, &self.jwks_url) {
+                (Some(file), _) => Some(JwksSource::File(file.clone())),
+                (None, Some(url)) => Some(JwksSource::Url(url.clone())),
+                (None, None) => None,
+            },
+            refresh: self.jwks_refresh,
+            settings: JwtSettings {
+                issuer: self.jwt_issuer.clone(),
+                audience: self.jwt_audience.clone(),
+                leeway: self.jwt_leeway,
+            },
+        }
+    }
+
     /// The rules across settings (each value was checked when it was parsed).
     ///
     /// # Errors
@@ -376,6 +447,9 @@ impl Config {
                 return Err(ConfigError::TlsHalfConfigured("--tls-key", "--tls-cert"))
             }
             _ => {}
+        }
+        if self.jwks_file.is_some() && self.jwks_url.is_some() {
+            return Err(ConfigError::TwoJwks);
         }
         match (self.store, &self.mongodb_uri) {
             (Some(StoreKind::Mongodb), None) => Err(ConfigError::MongoWithoutUri),

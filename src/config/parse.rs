@@ -90,6 +90,59 @@ pub fn token_secret(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
+/// An HS256 secret: RFC 7518 wants at least as many bytes as the hash (32).
+///
+/// # Errors
+/// When shorter.
+pub fn jwt_secret(text: &str) -> Result<String, String> {
+    if text.len() < 32 {
+        return Err("must be at least 32 bytes long (RFC 7518, HS256)".into());
+    }
+    Ok(text.to_owned())
+}
+
+/// A readable file.
+///
+/// # Errors
+/// When the path is not a file.
+pub fn file(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if !path.is_file() {
+        return Err(format!("{text} is not a readable file"));
+    }
+    Ok(path)
+}
+
+/// A JWKS URL: `http://host[:port]/path`. (An `https` URL needs a TLS client the hub does not
+/// have yet.)
+///
+/// # Errors
+/// When not an absolute `http` URL.
+pub fn jwks_url(text: &str) -> Result<http::Uri, String> {
+    let uri: http::Uri = text.parse().map_err(|e| format!("not a URL: {e}"))?;
+    match uri.scheme_str() {
+        Some("http") if uri.host().is_some() => Ok(uri),
+        Some("https") => Err("https JWKS URLs are not supported yet: serve the JWKS over http on a trusted network (a sidecar), or use --jwks-file".into()),
+        _ => Err("must be an absolute http:// URL".into()),
+    }
+}
+
+/// A cookie name: an RFC 6265 token.
+///
+/// # Errors
+/// When empty or holding a separator.
+pub fn cookie_name(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !ok {
+        return Err("must be 1-64 characters of letters, digits and !#$%&'*+-.^_`|~".into());
+    }
+    Ok(text.to_owned())
+}
+
 /// An existing directory.
 ///
 /// # Errors

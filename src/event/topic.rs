@@ -120,6 +120,17 @@ impl Selector {
         }
     }
 
+    /// Whether some topic matches both selectors: `org/*` and `org/42/*` meet, as do
+    /// `org/42/a` and `org/*`; two exact selectors meet only when equal.
+    pub fn overlaps(&self, other: &Selector) -> bool {
+        match (self.prefix(), other.prefix()) {
+            (None, None) => self == other,
+            (Some(prefix), None) => other.as_str().starts_with(prefix),
+            (None, Some(prefix)) => self.as_str().starts_with(prefix),
+            (Some(a), Some(b)) => a.starts_with(b) || b.starts_with(a),
+        }
+    }
+
     /// Whether every topic `asked` matches is one this selector matches: a grant of
     /// `org/42/*` covers `org/42/room1` and `org/42/*` (and `org/42/a*`) but not `org/*`; an
     /// exact grant covers only itself.
@@ -205,5 +216,22 @@ mod tests {
         assert!(exact.covers(&selector("org/42")));
         assert!(!exact.covers(&selector("org/42*")));
         assert!(selector("*").covers(&selector("*")));
+    }
+
+    #[test]
+    fn selectors_overlap_when_some_topic_matches_both() {
+        let meet = |a: &str, b: &str| {
+            let (a, b) = (selector(a), selector(b));
+            assert_eq!(a.overlaps(&b), b.overlaps(&a), "symmetric");
+            a.overlaps(&b)
+        };
+        assert!(meet("org/42/*", "org/42/room1"));
+        assert!(meet("org/42/*", "org/*"));
+        assert!(meet("org/42/*", "org/42/a*"));
+        assert!(meet("*", "anything"));
+        assert!(meet("a", "a"));
+        assert!(!meet("a", "b"));
+        assert!(!meet("org/42/*", "org/43/*"));
+        assert!(!meet("org/42/*", "org/4"));
     }
 }

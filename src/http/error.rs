@@ -40,7 +40,9 @@ pub(crate) fn status(code: ErrorCode) -> StatusCode {
         | MissingField | InvalidField | SequenceAhead | TokenClientMismatch | BodyNotAllowed => {
             StatusCode::BAD_REQUEST
         }
-        MissingApiKey | InvalidApiKey | InvalidToken | TokenExpired => StatusCode::UNAUTHORIZED,
+        MissingApiKey | InvalidApiKey | InvalidToken | TokenExpired | JwtInvalid
+        | JwtBadSignature | JwtWrongAlgorithm | JwtExpired | JwtNotYetValid | JwtWrongAudience
+        | JwtWrongIssuer | JwtUnknownKey => StatusCode::UNAUTHORIZED,
         RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         InsufficientScope | ClientTokenRequired | TopicNotGranted => StatusCode::FORBIDDEN,
         NotFound => StatusCode::NOT_FOUND,

@@ -100,7 +100,7 @@ where
 
 async fn open(parts: &Parts, shared: &Shared) -> Result<SseBody, ApiError> {
     let query = Query::parse(parts.uri.query());
-    let credentials = request::credentials(&parts.headers, &query);
+    let credentials = request::credentials(&parts.headers, &query, &shared.settings.jwt_cookie);
     let caller = shared.node.identify(&credentials, Access::Client)?;
     let open = request::open_request(parts, &query)?;
     Ok(shared.node.open_stream(&caller, open).await?)

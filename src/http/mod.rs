@@ -35,6 +35,7 @@ pub(crate) mod error;
 pub(crate) mod handlers;
 pub(crate) mod head;
 pub(crate) mod http2;
+pub mod jwks;
 pub(crate) mod lean;
 pub(crate) mod request;
 pub(crate) mod rewind;
@@ -61,8 +62,10 @@ use crate::sse::body::SseBody;
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub max_body_bytes: usize,
-    /// Allowed CORS origins; `*` allows any.
+    /// Allowed CORS origins; `*` allows any (but never with credentials).
     pub cors_origins: Vec<String>,
+    /// The cookie a JWT may arrive in (`--jwt-cookie`).
+    pub jwt_cookie: String,
     pub static_dir: Option<PathBuf>,
     /// A request head must arrive within this (slowloris).
     pub header_read_timeout: Duration,

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::error::ApiError;
 use super::tls::OverTls;
 use super::HttpSettings;
+use crate::auth::jwt::looks_like_jwt;
 use crate::auth::Credentials;
 use crate::event::{ClientId, Filter, Selector, Sequence};
 use crate::node::{ConnInfo, ErrorCode, OpenRequest};
@@ -61,34 +62,54 @@ pub(crate) fn selectors(query: &Query) -> Result<Vec<Selector>, ApiError> {
     Ok(selectors)
 }
 
-/// What a request presented: the API key (`X-API-Key`, else `Authorization: Bearer`, else
-/// `apikey=`) and a client token (`token=`).
-pub(crate) fn credentials<'a>(headers: &'a HeaderMap, query: &'a Query) -> Credentials<'a> {
-    Credentials {
-        api_key: api_key(headers, query),
-        client_token: query.get("token"),
-    }
-}
-
-fn api_key<'a>(headers: &'a HeaderMap, query: &'a Query) -> Option<&'a str> {
-    if let Some(key) = headers
+/// What a request presented: an API key (`X-API-Key`, else a Bearer value that is not
+/// JWT-shaped, else `apikey=`), a JWT-shaped Bearer value, `token=` (a client token or a JWT)
+/// and the JWT cookie named `cookie`. The authenticator decides which counts.
+pub(crate) fn credentials<'a>(
+    headers: &'a HeaderMap,
+    query: &'a Query,
+    cookie: &str,
+) -> Credentials<'a> {
+    let bearer = bearer(headers);
+    let (bearer_jwt, bearer_key) = match bearer {
+        Some(value) if looks_like_jwt(value) => (Some(value), None),
+        other => (None, other),
+    };
+    let header_key = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
-        .filter(|k| !k.is_empty())
-    {
-        return Some(key);
+        .filter(|k| !k.is_empty());
+    Credentials {
+        api_key: header_key.or(bearer_key).or_else(|| query.get("apikey")),
+        client_token: query.get("token"),
+        bearer_jwt,
+        cookie_jwt: cookie_value(headers, cookie),
     }
-    if let Some(auth) = headers
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let auth = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        let (scheme, token) = auth.trim().split_once(' ').unwrap_or((auth, ""));
-        if scheme.eq_ignore_ascii_case("bearer") {
-            return Some(token.trim());
-        }
-    }
-    query.get("apikey")
+        .and_then(|v| v.to_str().ok())?;
+    let (scheme, token) = auth.trim().split_once(' ').unwrap_or((auth, ""));
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// The value of the cookie `name` (the first one, across every `Cookie` header).
+pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim().trim_matches('"'))
+        .filter(|v| !v.is_empty())
 }
 
 /// Reads a JSON object body of at most `--max-body-bytes`, which must arrive within
@@ -338,6 +359,16 @@ mod tests {
         assert_eq!(percent_decode("%zz"), None);
         assert_eq!(percent_decode("%4"), None);
         assert_eq!(percent_decode("a%00"), None);
+    }
+
+    #[test]
+    fn cookies_are_found_by_name() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::COOKIE, "a=1; ssehub_jwt=x.y.z".parse().unwrap());
+        headers.append(header::COOKIE, "ssehub_jwt=later".parse().unwrap());
+        assert_eq!(cookie_value(&headers, "ssehub_jwt"), Some("x.y.z"));
+        assert_eq!(cookie_value(&headers, "a"), Some("1"));
+        assert_eq!(cookie_value(&headers, "b"), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/sse/stats"),
     ("GET", "/api/sse/connections"),
     ("GET", "/api/sse/events"),
+    ("GET", "/api/sse/presence"),
     ("POST", "/api/sse/token"),
     ("POST", "/api/sse/broadcast"),
     ("POST", "/api/sse/send/{clientId}"),
@@ -101,6 +102,7 @@ async fn dispatch(
         ["api", "sse", "stats"] if is_get => stream::stats(req, shared).await,
         ["api", "sse", "connections"] if is_get => stream::connections(req, shared).await,
         ["api", "sse", "events"] if is_get => history::events(req, shared).await,
+        ["api", "sse", "presence"] if is_get => history::presence(req, shared).await,
         ["api", "sse", "token"] if is_post => token::issue(req, shared).await,
         ["api", "openapi.json"] if is_get => Ok(ops::openapi()),
         ["api", "sse", "send", client] if is_post => {
@@ -127,7 +129,7 @@ async fn dispatch(
         ["health", "ready"] if is_get => ops::ready(shared),
         ["metrics"] if is_get => Ok(ops::metrics(shared)),
         // Known paths, wrong method.
-        ["api", "sse", "connect" | "stats" | "connections" | "events"]
+        ["api", "sse", "connect" | "stats" | "connections" | "events" | "presence"]
         | ["api", "openapi.json"]
         | ["api", "demo", "status"]
         | ["health", "live" | "ready"]
@@ -184,6 +186,14 @@ pub(crate) fn allow_origin(headers: &mut HeaderMap, origin: &HeaderValue, allowe
     }
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
     headers.insert(header::VARY, HeaderValue::from_static("origin"));
+    // Cookies (a JWT) only for origins named one by one: with `*` any site could read
+    // answers made with its visitors' cookies.
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(text)) {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
     headers.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("retry-after"),

@@ -37,7 +37,7 @@ impl Node {
     ) -> Result<(), NodeError> {
         require(caller, Access::Client)?;
         match caller {
-            Caller::Client(_) if caller.bound_client() != Some(&client) => {
+            Caller::Client(_) | Caller::Jwt(_) if caller.bound_client() != Some(&client) => {
                 return Err(token_client_mismatch())
             }
             Caller::Key(Scope::Subscribe) if self.settings.require_client_tokens => {

@@ -2,6 +2,7 @@
 //! Transports map each code to their status (HTTP: `http::error`, the only place that knows
 //! status codes); a test keeps docs/API.md's error table equal to [`ErrorCode::ALL`].
 
+use crate::auth::jwt::JwtError;
 use crate::auth::AuthError;
 use crate::outbox::publisher::PublishError;
 use crate::outbox::StoreError;
@@ -28,6 +29,14 @@ vocabulary! {
         InvalidApiKey => "invalid_api_key",
         InvalidToken => "invalid_token",
         TokenExpired => "token_expired",
+        JwtInvalid => "jwt_invalid",
+        JwtBadSignature => "jwt_bad_signature",
+        JwtWrongAlgorithm => "jwt_wrong_algorithm",
+        JwtExpired => "jwt_expired",
+        JwtNotYetValid => "jwt_not_yet_valid",
+        JwtWrongAudience => "jwt_wrong_audience",
+        JwtWrongIssuer => "jwt_wrong_issuer",
+        JwtUnknownKey => "jwt_unknown_key",
         InsufficientScope => "insufficient_scope",
         ClientTokenRequired => "client_token_required",
         TopicNotGranted => "topic_not_granted",
@@ -106,7 +115,17 @@ fn auth_code(error: &AuthError) -> ErrorCode {
     match error {
         AuthError::Missing => ErrorCode::MissingApiKey,
         AuthError::Invalid => ErrorCode::InvalidApiKey,
-        AuthError::Forbidden => ErrorCode::InsufficientScope,
+        AuthError::Forbidden | AuthError::JwtForbidden(_) => ErrorCode::InsufficientScope,
+        AuthError::Jwt(error) => match error {
+            JwtError::Malformed(_) | JwtError::NotConfigured => ErrorCode::JwtInvalid,
+            JwtError::BadSignature => ErrorCode::JwtBadSignature,
+            JwtError::WrongAlgorithm => ErrorCode::JwtWrongAlgorithm,
+            JwtError::Expired => ErrorCode::JwtExpired,
+            JwtError::NotYetValid => ErrorCode::JwtNotYetValid,
+            JwtError::WrongAudience => ErrorCode::JwtWrongAudience,
+            JwtError::WrongIssuer => ErrorCode::JwtWrongIssuer,
+            JwtError::UnknownKey => ErrorCode::JwtUnknownKey,
+        },
         AuthError::TokenInvalid => ErrorCode::InvalidToken,
         AuthError::TokenExpired => ErrorCode::TokenExpired,
         AuthError::ClientTokenRequired(_) => ErrorCode::ClientTokenRequired,

@@ -23,6 +23,7 @@ mod error;
 mod grants;
 mod history;
 mod open;
+mod presence;
 mod publish;
 mod stats;
 mod tasks;
@@ -41,6 +42,9 @@ pub use self::error::{ErrorCode, NodeError};
 pub use self::grants::MAX_TOKEN_TOPICS;
 pub use self::history::{HistoryPage, HistoryRequest, MAX_HISTORY_PAGE};
 pub use self::open::OpenRequest;
+pub use self::presence::{
+    PresenceClient, PresencePage, PresenceRequest, MAX_PRESENCE_PAGE, MAX_PRESENCE_REPORT,
+};
 pub use self::publish::{PublishKind, Published};
 pub use self::stats::{
     Connection, Connections, NodeStats, RetentionStats, Stats, MAX_CONNECTIONS_PAGE,
@@ -293,6 +297,16 @@ fn require(caller: &Caller, access: Access) -> Result<(), NodeError> {
         (Caller::Key(Scope::Publish), _)
         | (Caller::Key(Scope::Subscribe), Access::Subscribe | Access::Client) => Ok(()),
         (Caller::Client(_), Access::Client) => Ok(()),
+        (Caller::Jwt(_), Access::Client) => Ok(()),
+        (Caller::Jwt(claims), Access::Event) if claims.publish.is_some() => Ok(()),
+        (Caller::Jwt(_), Access::Event) => Err(AuthError::JwtForbidden(
+            "this JWT grants no publishing (its `ssehub` claim has no `publish` list)",
+        )
+        .into()),
+        (Caller::Jwt(_), _) => Err(AuthError::JwtForbidden(
+            "a JWT may not use this endpoint: it needs an API key",
+        )
+        .into()),
         (Caller::Key(_), _) => Err(AuthError::Forbidden.into()),
         (Caller::Client(_), _) => Err(AuthError::Missing.into()),
     }

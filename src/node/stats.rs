@@ -11,7 +11,7 @@ use crate::event::Filter;
 use crate::registry::ConnId;
 
 /// How recently a node must have reported to count as part of the cluster.
-const NODE_FRESHNESS: Duration = Duration::from_secs(15);
+pub(super) const NODE_FRESHNESS: Duration = Duration::from_secs(15);
 
 /// This node and the store, as one JSON object (camelCase).
 #[derive(Debug, Clone, Serialize)]

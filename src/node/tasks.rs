@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Node, Tasks};
+use super::{Node, Tasks, MAX_PRESENCE_REPORT};
 use crate::dispatch::Dispatcher;
 use crate::event::UnixMillis;
 use crate::outbox::{NodeReport, Retention};
@@ -81,6 +81,11 @@ impl Node {
             };
             if let Err(error) = self.coordination.report_node(report).await {
                 tracing::debug!(%error, "node report failed");
+            }
+            let presence = self.local_presence(UnixMillis::now(), MAX_PRESENCE_REPORT);
+            let node_id = &self.settings.node_id;
+            if let Err(error) = self.coordination.report_presence(node_id, presence).await {
+                tracing::debug!(%error, "presence report failed");
             }
             tokio::select! {
                 () = cancel.cancelled() => return,

@@ -22,6 +22,7 @@ async fn node(tweak: impl FnOnce(&mut Config)) -> (Arc<Node>, Tasks) {
     config.node_id = Some("unit".into());
     tweak(&mut config);
     let auth = Authenticator {
+        jwt: None,
         keys: KeyRing::new(&config.publish_keys, &config.subscribe_keys),
         tokens: TokenSigner::new(b"0123456789abcdef"),
     };
@@ -127,6 +128,7 @@ async fn identity_rules_bind_tokens_and_refuse_mismatches() {
             &Credentials {
                 api_key: Some("sub"),
                 client_token: None,
+                ..Credentials::default()
             },
             Access::Subscribe,
         )
@@ -148,6 +150,7 @@ async fn identity_rules_bind_tokens_and_refuse_mismatches() {
             &Credentials {
                 api_key: None,
                 client_token: Some(&token.token),
+                ..Credentials::default()
             },
             Access::Client,
         )

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{DemoState, NodeReport, Page, Retention, Store, Visibility};
+use super::{DemoState, NodeReport, Page, PresenceEntry, Retention, Store, Visibility};
 use crate::event::{
     ClientId, EventType, MessageId, NewEvent, Selector, Sequence, Topic, UnixMillis,
 };
@@ -329,6 +329,68 @@ pub async fn node_reports_are_upserted(store: impl Store) {
     assert!(nodes[0].ready && nodes[0].store_available);
 }
 
+pub async fn presence_reports_replace_a_nodes_entries(store: impl Store) {
+    let entry = |node: &str, client: &str, topics: &[&str], seen_at| PresenceEntry {
+        node_id: node.into(),
+        client: client.into(),
+        topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+        streams: 2,
+        connected_at: UnixMillis(1_700_000_000_000),
+        seen_at,
+    };
+    let now = UnixMillis::now();
+    store
+        .report_presence(
+            "node-b",
+            vec![
+                entry("node-b", "zed", &["org/1"], now),
+                entry("node-b", "amy", &["a/*", "b"], now),
+            ],
+        )
+        .await
+        .unwrap();
+    store
+        .report_presence("node-a", vec![entry("node-a", "zed", &["org/*"], now)])
+        .await
+        .unwrap();
+    let all = store.presence(Duration::from_secs(60)).await.unwrap();
+    let keys: Vec<(&str, &str)> = all
+        .iter()
+        .map(|e| (e.client.as_str(), e.node_id.as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        [("amy", "node-b"), ("zed", "node-a"), ("zed", "node-b")]
+    );
+    assert_eq!(all[0], entry("node-b", "amy", &["a/*", "b"], now));
+    // A new report replaces the node's entries: amy left node-b.
+    store
+        .report_presence(
+            "node-b",
+            vec![entry("node-b", "zed", &["org/1"], UnixMillis::now())],
+        )
+        .await
+        .unwrap();
+    let all = store.presence(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().all(|e| e.client == "zed"));
+    // A node that stopped reporting ages out.
+    let old = UnixMillis(UnixMillis::now().0 - 120_000);
+    store
+        .report_presence("node-a", vec![entry("node-a", "old", &["x"], old)])
+        .await
+        .unwrap();
+    let all = store.presence(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].node_id, "node-b");
+    store.report_presence("node-b", Vec::new()).await.unwrap();
+    assert!(store
+        .presence(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 /// Calls `callback!(prefix… <every contract check's name>,)`: the one list of checks, for
 /// [`store_contract_tests!`](crate::store_contract_tests) and for suites that run the checks
 /// their own way (the MongoDB one, against a server it starts).
@@ -349,6 +411,7 @@ macro_rules! for_each_contract_check {
             demo_switch_has_one_winner,
             leases_have_one_holder_until_expiry,
             node_reports_are_upserted,
+            presence_reports_replace_a_nodes_entries,
         }
     };
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::{
-    CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, Retention, StoreError,
-    StoreFuture,
+    CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry, Retention,
+    StoreError, StoreFuture,
 };
 use crate::event::{ClientId, Event, NewEvent, Sequence, UnixMillis};
 
@@ -26,6 +26,7 @@ struct State {
     demo: DemoState,
     leases: HashMap<String, (String, Instant)>,
     nodes: HashMap<String, NodeReport>,
+    presence: HashMap<String, Vec<PresenceEntry>>,
 }
 
 impl MemoryStore {
@@ -139,6 +140,33 @@ impl Coordination for MemoryStore {
             .collect();
         nodes.sort_by(|a, b| a.node_id.cmp(&b.node_id));
         ready(Ok(nodes))
+    }
+
+    fn report_presence<'a>(
+        &'a self,
+        node_id: &'a str,
+        entries: Vec<PresenceEntry>,
+    ) -> StoreFuture<'a, ()> {
+        self.state
+            .lock()
+            .presence
+            .insert(node_id.to_owned(), entries);
+        ready(Ok(()))
+    }
+
+    fn presence(&self, within: Duration) -> StoreFuture<'_, Vec<PresenceEntry>> {
+        let cutoff = UnixMillis::now().0 - within.as_millis() as i64;
+        let mut entries: Vec<PresenceEntry> = self
+            .state
+            .lock()
+            .presence
+            .values()
+            .flatten()
+            .filter(|e| e.seen_at.0 >= cutoff)
+            .cloned()
+            .collect();
+        entries.sort_by(|a, b| (&a.client, &a.node_id).cmp(&(&b.client, &b.node_id)));
+        ready(Ok(entries))
     }
 
     fn demo_state(&self) -> StoreFuture<'_, DemoState> {

@@ -135,6 +135,22 @@ pub struct NodeReport {
     pub store_available: bool,
 }
 
+/// One client on one node, as that node last reported it for presence
+/// (`GET /api/sse/presence`): the union of the selectors its streams ask for, and how many of
+/// its streams ask for topics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceEntry {
+    pub node_id: String,
+    pub client: String,
+    /// Sorted, deduplicated.
+    pub topics: Vec<String>,
+    pub streams: u64,
+    /// When its oldest stream (of those asking for topics) opened.
+    pub connected_at: UnixMillis,
+    /// When the node reported it.
+    pub seen_at: UnixMillis,
+}
+
 /// The outbox proper. Implementations must be safe to call concurrently, but the hub sends
 /// appends from one publisher task per node.
 pub trait EventLog: Send + Sync + 'static {
@@ -222,6 +238,18 @@ pub trait Coordination: Send + Sync + 'static {
 
     /// Reports of every node seen within `within` of now, ordered by node id.
     fn nodes(&self, within: Duration) -> StoreFuture<'_, Vec<NodeReport>>;
+
+    /// Replaces everything `node_id` reported for presence with `entries` (each carries
+    /// `node_id` and the report's one `seen_at`, which may be earlier than the last report's).
+    fn report_presence<'a>(
+        &'a self,
+        node_id: &'a str,
+        entries: Vec<PresenceEntry>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// The presence entries of every node, reported within `within` of now, ordered by
+    /// client then node.
+    fn presence(&self, within: Duration) -> StoreFuture<'_, Vec<PresenceEntry>>;
 
     /// The demo generator's switch.
     fn demo_state(&self) -> StoreFuture<'_, DemoState>;

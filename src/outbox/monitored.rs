@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{
-    CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, Retention, Store,
-    StoreFuture,
+    CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry, Retention,
+    Store, StoreFuture,
 };
 use crate::event::{ClientId, Event, NewEvent, Sequence};
 use crate::metrics::{Metrics, StoreOp};
@@ -149,6 +149,17 @@ impl Coordination for Monitored {
     }
     fn nodes(&self, within: Duration) -> StoreFuture<'_, Vec<NodeReport>> {
         self.watch(StoreOp::Nodes, Class::Other, self.inner.nodes(within))
+    }
+    fn report_presence<'a>(
+        &'a self,
+        node_id: &'a str,
+        entries: Vec<PresenceEntry>,
+    ) -> StoreFuture<'a, ()> {
+        let call = self.inner.report_presence(node_id, entries);
+        self.watch(StoreOp::ReportPresence, Class::Other, call)
+    }
+    fn presence(&self, within: Duration) -> StoreFuture<'_, Vec<PresenceEntry>> {
+        self.watch(StoreOp::Presence, Class::Other, self.inner.presence(within))
     }
     fn demo_state(&self) -> StoreFuture<'_, DemoState> {
         self.watch(StoreOp::DemoState, Class::Other, self.inner.demo_state())

@@ -151,6 +151,8 @@ fn get_endpoints_survive_any_query_and_headers() {
         (Endpoint::Connect, "/api/sse/connect"),
         (Endpoint::Stats, "/api/sse/stats"),
         (Endpoint::DemoStatus, "/api/demo/status"),
+        (Endpoint::Events, "/api/sse/events"),
+        (Endpoint::Presence, "/api/sse/presence"),
     ]);
     let strategy = (
         endpoint,
@@ -185,6 +187,25 @@ fn get_endpoints_survive_any_query_and_headers() {
                 Some(before),
                 "stats: {}",
                 stats
+            );
+        }
+        if answer.status.is_success() && probe.endpoint == Endpoint::Presence {
+            let page = answer.json().unwrap_or_default();
+            prop_assert!(page["clients"].is_array(), "presence: {}", page);
+            prop_assert!(
+                page["next"].is_null() || page["next"].is_string(),
+                "presence: {}",
+                page
+            );
+        }
+        if answer.status.is_success() && probe.endpoint == Endpoint::Events {
+            let page = answer.json().unwrap_or_default();
+            prop_assert!(page["events"].is_array(), "history: {}", page);
+            prop_assert_eq!(
+                page["headSequence"].as_u64(),
+                Some(before),
+                "history: {}",
+                page
             );
         }
         if answer.status.is_success() && probe.endpoint == Endpoint::DemoStatus {
@@ -329,6 +350,151 @@ fn connect_survives_raw_request_heads() {
             open_before,
             registry.connections(),
             head
+        );
+        Ok(())
+    });
+    harness.finish();
+}
+
+/// The secret of the JWT hub; generated tokens are signed with it only to be spoilt.
+const JWT_SECRET: &str = "fuzz-jwt-secret-of-at-least-32-bytes!";
+
+/// A JWT that must be refused: a good one spoilt one way or another.
+fn bad_jwt() -> impl Strategy<Value = String> {
+    use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    let sign = |alg: Algorithm, claims: &Value, secret: &[u8]| {
+        encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret)).unwrap()
+    };
+    let b64 = |bytes: &[u8]| {
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+    };
+    let good = move |sub: &str| json!({"sub": sub, "exp": now() + 600, "ssehub": {"publish": ["*"], "subscribe": ["*"]}});
+    prop_oneof![
+        // Another secret.
+        "[a-z]{1,8}".prop_map(move |sub| sign(
+            Algorithm::HS256,
+            &good(&sub),
+            b"another-secret-of-at-least-32-bytes"
+        )),
+        // Expired beyond the leeway, or not valid yet.
+        (31..100_000i64, prop::bool::ANY).prop_map(move |(by, late)| {
+            let mut claims = good("a");
+            if late {
+                claims["exp"] = json!(now() - by);
+            } else {
+                claims["nbf"] = json!(now() + by);
+            }
+            sign(Algorithm::HS256, &claims, JWT_SECRET.as_bytes())
+        }),
+        // Another algorithm with the right secret, or none at all.
+        select(vec![Algorithm::HS384, Algorithm::HS512]).prop_map(move |alg| sign(
+            alg,
+            &good("a"),
+            JWT_SECRET.as_bytes()
+        )),
+        Just(format!(
+            "{}.{}.",
+            b64(br#"{"alg":"none"}"#),
+            b64(good("a").to_string().as_bytes())
+        )),
+        // Right secret, claims of any shape but a usable `exp`.
+        json_value().prop_map(move |mut claims| {
+            if let Some(object) = claims.as_object_mut() {
+                object.remove("exp");
+            }
+            sign(Algorithm::HS256, &claims, JWT_SECRET.as_bytes())
+        }),
+        // A good token with one character changed.
+        (
+            any::<prop::sample::Index>(),
+            select(vec!['A', 'x', '-', '_', '.', '='])
+        )
+            .prop_map(move |(at, to)| {
+                let mut token: Vec<char> =
+                    sign(Algorithm::HS256, &good("a"), JWT_SECRET.as_bytes())
+                        .chars()
+                        .collect();
+                let at = at.index(token.len());
+                token[at] = if token[at] == to { '0' } else { to };
+                token.into_iter().collect()
+            }),
+        // A JSON header over junk.
+        (
+            json_value(),
+            vec(any::<u8>(), 0..64),
+            vec(any::<u8>(), 0..48)
+        )
+            .prop_map(move |(header, body, signature)| {
+                let mut header = header;
+                if !header.is_object() {
+                    header = json!({"alg": header});
+                }
+                format!(
+                    "{}.{}.{}",
+                    b64(header.to_string().as_bytes()),
+                    b64(&body),
+                    b64(&signature)
+                )
+            }),
+    ]
+}
+
+#[test]
+fn bad_jwts_are_refused_with_their_reason_and_change_nothing() {
+    let harness = Harness::start_with(|c| c.jwt_secret = Some(JWT_SECRET.into()));
+    let endpoint = select(vec![
+        (Endpoint::Connect, "/api/sse/connect"),
+        (Endpoint::Events, "/api/sse/events"),
+        (Endpoint::Presence, "/api/sse/presence?topic=*"),
+        (Endpoint::Publish, "/api/sse/broadcast"),
+        (Endpoint::Stats, "/api/sse/stats"),
+    ]);
+    let none = Credentials {
+        x_api_key: None,
+        authorization: None,
+        apikey: None,
+        expect: Expect::Unknown,
+    };
+    let strategy =
+        (endpoint, bad_jwt(), 0..3u8).prop_map(move |((endpoint, path), token, place)| {
+            let mut probe = Probe::new(endpoint, path.to_owned(), none.clone());
+            match place {
+                0 => probe
+                    .headers
+                    .push(("authorization", format!("Bearer {token}").into_bytes())),
+                1 => probe.query.push(format!("token={}", encode(&token))),
+                _ => probe
+                    .headers
+                    .push(("cookie", format!("ssehub_jwt={token}").into_bytes())),
+            }
+            if endpoint == Endpoint::Publish {
+                probe
+                    .headers
+                    .push(("content-type", b"application/json".to_vec()));
+                probe.body = br#"{"data": 1, "topics": ["org/1"]}"#.to_vec();
+            }
+            probe
+        });
+    harness.run(strategy, |harness, probe| {
+        let before = harness.head();
+        let answer = harness.send(&probe)?;
+        check_shape(&probe, &answer)?;
+        prop_assert_eq!(harness.head(), before, "a refused JWT changed the outbox");
+        let code = answer.error_code().unwrap_or_default();
+        prop_assert_eq!(answer.status.as_u16(), 401, "{} {:?}", code, probe);
+        // A Bearer or `token=` value that is not JWT-shaped is read as a key or client token.
+        prop_assert!(
+            code.starts_with("jwt_")
+                || ["invalid_api_key", "invalid_token", "missing_api_key"].contains(&code.as_str()),
+            "{} for {:?}",
+            code,
+            probe
         );
         Ok(())
     });

@@ -17,6 +17,10 @@ pub(super) enum Endpoint {
     Connect,
     Stats,
     DemoStatus,
+    /// `GET /api/sse/events` (history).
+    Events,
+    /// `GET /api/sse/presence`.
+    Presence,
     Ack,
     Token,
     Publish,
@@ -32,9 +36,12 @@ impl Endpoint {
         )
     }
 
-    /// Connect and ack take a client token (`token=`) instead of a key.
+    /// Connect, ack, history and presence take a client token (`token=`) instead of a key.
     pub(super) fn takes_token(self) -> bool {
-        matches!(self, Endpoint::Connect | Endpoint::Ack)
+        matches!(
+            self,
+            Endpoint::Connect | Endpoint::Ack | Endpoint::Events | Endpoint::Presence
+        )
     }
 }
 
@@ -75,7 +82,11 @@ pub(super) struct Probe {
 impl Probe {
     pub(super) fn new(endpoint: Endpoint, path: String, credentials: Credentials) -> Probe {
         let method = match endpoint {
-            Endpoint::Connect | Endpoint::Stats | Endpoint::DemoStatus => Method::GET,
+            Endpoint::Connect
+            | Endpoint::Stats
+            | Endpoint::DemoStatus
+            | Endpoint::Events
+            | Endpoint::Presence => Method::GET,
             _ => Method::POST,
         };
         let mut probe = Probe {

@@ -400,6 +400,17 @@ pub(super) fn value_for(key: &str) -> BoxedStrategy<String> {
         "filter" => filter_text().prop_map(|v| encode(&v)).boxed(),
         "checkpoint" | "lastEventId" => number_text().prop_map(|v| encode(&v)).boxed(),
         "token" => "v1\\.[A-Za-z0-9_-]{0,8}\\.[0-9]{1,12}\\.[A-Za-z0-9_-]{0,43}".boxed(),
+        "topic" => prop_oneof![
+            4 => "[a-z0-9/]{1,12}\\*?".prop_map(|v| encode(&v)),
+            1 => select(vec!["*", "**", "a*b", "", "org/42/*", "%2A"]).prop_map(String::from),
+        ]
+        .boxed(),
+        "limit" => number_text().prop_map(|v| encode(&v)).boxed(),
+        "after" => prop_oneof![
+            number_text().prop_map(|v| encode(&v)),
+            "[A-Za-z0-9_-]{0,24}",
+        ]
+        .boxed(),
         _ => junk_value(),
     };
     prop_oneof![4 => suited, 1 => junk_value()].boxed()
@@ -409,6 +420,7 @@ pub(super) fn query_item() -> BoxedStrategy<String> {
     let key = prop_oneof![
         12 => select(vec!["clientId", "filter", "checkpoint", "lastEventId"])
             .prop_map(String::from),
+        4 => select(vec!["topic", "limit", "after"]).prop_map(String::from),
         1 => Just("token".to_owned()),
         1 => "[a-zA-Z]{1,8}",
         1 => raw_junk(),

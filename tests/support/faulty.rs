@@ -9,7 +9,8 @@ use std::time::Duration;
 use ssehub::event::{ClientId, Event, NewEvent, Sequence};
 use ssehub::outbox::memory::MemoryStore;
 use ssehub::outbox::{
-    CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, Retention, StoreFuture,
+    CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry, Retention,
+    StoreFuture,
 };
 
 pub struct Wrapped {
@@ -88,6 +89,16 @@ impl Coordination for Wrapped {
     }
     fn nodes(&self, within: Duration) -> StoreFuture<'_, Vec<NodeReport>> {
         self.inner.nodes(within)
+    }
+    fn report_presence<'a>(
+        &'a self,
+        node_id: &'a str,
+        entries: Vec<PresenceEntry>,
+    ) -> StoreFuture<'a, ()> {
+        self.inner.report_presence(node_id, entries)
+    }
+    fn presence(&self, within: Duration) -> StoreFuture<'_, Vec<PresenceEntry>> {
+        self.inner.presence(within)
     }
     fn demo_state(&self) -> StoreFuture<'_, DemoState> {
         self.inner.demo_state()

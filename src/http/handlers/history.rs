@@ -1,5 +1,6 @@
 //! `GET /api/sse/events`: history, with the visibility of a stream with the same parameters
-//! and credential (subscribe scope, or a client token).
+//! and credential (subscribe scope, or a client token); and `GET /api/sse/presence`: who is
+//! connected to topics, within the same grants.
 
 use super::identify;
 use crate::auth::Access;
@@ -8,7 +9,9 @@ use crate::http::body::RequestBody;
 use crate::http::error::{json_response, ApiError};
 use crate::http::request::{self, Query};
 use crate::http::{HubBody, Shared};
-use crate::node::{ErrorCode, HistoryRequest, MAX_HISTORY_PAGE};
+use crate::node::{
+    ErrorCode, HistoryRequest, PresenceRequest, MAX_HISTORY_PAGE, MAX_PRESENCE_PAGE,
+};
 use http::{Request, Response, StatusCode};
 
 /// Without `limit`: a page a browser renders at once.
@@ -29,18 +32,7 @@ pub(crate) async fn events(
             )
         })?,
     };
-    let limit = match query.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(text) => Sequence::parse(text)
-            .map(|n| n.0)
-            .filter(|n| (1..=MAX_HISTORY_PAGE as u64).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    ErrorCode::InvalidField,
-                    format!("`limit` must be a whole number from 1 to {MAX_HISTORY_PAGE}"),
-                )
-            })? as usize,
-    };
+    let limit = limit(&query, DEFAULT_LIMIT, MAX_HISTORY_PAGE)?;
     let client_id = query
         .get("clientId")
         .map(|c| {
@@ -59,5 +51,37 @@ pub(crate) async fn events(
         selectors: request::selectors(&query)?,
     };
     let page = shared.node.history(&caller, request).await?;
+    Ok(json_response(StatusCode::OK, &page))
+}
+
+/// `limit=`: 1 to `max`, `default` when absent.
+fn limit(query: &Query, default: usize, max: usize) -> Result<usize, ApiError> {
+    match query.get("limit") {
+        None => Ok(default),
+        Some(text) => Sequence::parse(text)
+            .map(|n| n.0)
+            .filter(|n| (1..=max as u64).contains(n))
+            .map(|n| n as usize)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    ErrorCode::InvalidField,
+                    format!("`limit` must be a whole number from 1 to {max}"),
+                )
+            }),
+    }
+}
+
+pub(crate) async fn presence(
+    req: Request<RequestBody>,
+    shared: &Shared,
+) -> Result<Response<HubBody>, ApiError> {
+    let caller = identify(&req, shared, Access::Client)?;
+    let query = Query::parse(req.uri().query());
+    let request = PresenceRequest {
+        selectors: request::selectors(&query)?,
+        limit: limit(&query, DEFAULT_LIMIT, MAX_PRESENCE_PAGE)?,
+        after: query.get("after").map(str::to_owned),
+    };
+    let page = shared.node.presence(&caller, request).await?;
     Ok(json_response(StatusCode::OK, &page))
 }

@@ -24,6 +24,6 @@ fn identify(
     access: Access,
 ) -> Result<Caller, ApiError> {
     let query = Query::parse(req.uri().query());
-    let credentials = request::credentials(req.headers(), &query);
+    let credentials = request::credentials(req.headers(), &query, &shared.settings.jwt_cookie);
     Ok(shared.node.identify(&credentials, access)?)
 }

@@ -27,7 +27,7 @@ pub(crate) const STREAM_HEADERS: [(header::HeaderName, &str); 3] = [
 pub(crate) async fn connect(parts: &Parts, shared: &Shared) -> Result<Response<HubBody>, ApiError> {
     let query = Query::parse(parts.uri.query());
     let caller = shared.node.identify(
-        &request::credentials(&parts.headers, &query),
+        &request::credentials(&parts.headers, &query, &shared.settings.jwt_cookie),
         Access::Client,
     )?;
     let open = request::open_request(parts, &query)?;

@@ -50,6 +50,8 @@ pub struct EmbeddedStore {
     handle: Handle,
     /// A single node's report needs no durability: it lives as long as the process.
     node: parking_lot::Mutex<Option<NodeReport>>,
+    /// This node's presence report (a single node coordinates with nobody: kept in memory).
+    presence: parking_lot::Mutex<Vec<crate::outbox::PresenceEntry>>,
 }
 
 /// A failed operation: redb's error (which may call for a reopen) or bad stored data.
@@ -89,6 +91,7 @@ impl EmbeddedStore {
         Ok(EmbeddedStore {
             handle: Handle::open(dir.join(FILE_NAME))?,
             node: parking_lot::Mutex::new(None),
+            presence: parking_lot::Mutex::new(Vec::new()),
         })
     }
 

@@ -7,7 +7,9 @@ use redb::{ReadableDatabase, ReadableTable};
 
 use super::{EmbeddedStore, CHECKPOINTS, DEMO_INTERVAL, DEMO_RUNNING, LEASES, META};
 use crate::event::{ClientId, Sequence, UnixMillis};
-use crate::outbox::{CheckpointStore, Coordination, DemoState, NodeReport, StoreFuture};
+use crate::outbox::{
+    CheckpointStore, Coordination, DemoState, NodeReport, PresenceEntry, StoreFuture,
+};
 
 impl CheckpointStore for EmbeddedStore {
     fn load_checkpoint<'a>(&'a self, client: &'a ClientId) -> StoreFuture<'a, Option<Sequence>> {
@@ -48,6 +50,30 @@ impl Coordination for EmbeddedStore {
         let cutoff = UnixMillis::now().0 - within.as_millis() as i64;
         let node = self.node.lock().clone().filter(|n| n.seen_at.0 >= cutoff);
         Box::pin(std::future::ready(Ok(node.into_iter().collect())))
+    }
+
+    fn report_presence<'a>(
+        &'a self,
+        node_id: &'a str,
+        entries: Vec<PresenceEntry>,
+    ) -> StoreFuture<'a, ()> {
+        let mut kept = self.presence.lock();
+        kept.retain(|e| e.node_id != node_id);
+        kept.extend(entries);
+        kept.sort_by(|a, b| (&a.client, &a.node_id).cmp(&(&b.client, &b.node_id)));
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn presence(&self, within: Duration) -> StoreFuture<'_, Vec<PresenceEntry>> {
+        let cutoff = UnixMillis::now().0 - within.as_millis() as i64;
+        let entries = self
+            .presence
+            .lock()
+            .iter()
+            .filter(|e| e.seen_at.0 >= cutoff)
+            .cloned()
+            .collect();
+        Box::pin(std::future::ready(Ok(entries)))
     }
 
     fn demo_state(&self) -> StoreFuture<'_, DemoState> {

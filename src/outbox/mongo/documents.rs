@@ -72,6 +72,42 @@ pub(super) fn event_from_document(document: &Document) -> Result<Event, StoreErr
     })
 }
 
+pub(super) fn presence_from_document(document: &Document) -> Result<PresenceEntry, StoreError> {
+    let corrupt = |field: &str| StoreError::Corrupt(format!("a presence entry with a bad {field}"));
+    let text = |field: &'static str| {
+        document
+            .get_str(field)
+            .map(str::to_owned)
+            .map_err(|_| corrupt(field))
+    };
+    let time = |field: &'static str| {
+        document
+            .get_datetime(field)
+            .map(|t| UnixMillis(t.timestamp_millis()))
+            .map_err(|_| corrupt(field))
+    };
+    let topics = document
+        .get_array("topics")
+        .map_err(|_| corrupt("topics"))?
+        .iter()
+        .map(|t| {
+            t.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| corrupt("topics"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(PresenceEntry {
+        node_id: text("node")?,
+        client: text("client")?,
+        topics,
+        streams: integer(document, "streams")
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| corrupt("streams"))?,
+        connected_at: time("connectedAt")?,
+        seen_at: time("seenAt")?,
+    })
+}
+
 pub(super) fn node_from_document(document: &Document) -> Result<NodeReport, StoreError> {
     let node_id = document
         .get_str("_id")

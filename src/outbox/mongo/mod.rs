@@ -11,7 +11,7 @@
 //! | `sequence_blocks` | `{_id: <first sequence>, last, reservedAt: Date}` (block numbering) |
 //! | `checkpoints` | `{_id: <client id>, seq}`, raised with `$max` so it never goes back |
 //! | `nodes` | `{_id: <node id>, connections, clients, dispatched, seenAt}` |
-//! | `presence` | `{_id: "<node id>/<client id>", node, client, topics, streams, connectedAt, seenAt}` (index `{topics: 1}`) |
+//! | `presence` | `{_id: "<node id>/<client id>", node, client, topics, streams, connectedAt, seenAt}`; a report upserts its node's entries, then deletes that node's older ones |
 //! | `demo` | `{_id: "demo", running, intervalSecs}` |
 //! | `leases` | `{_id: <name>, holder, expiresAt}` |
 //!
@@ -50,8 +50,8 @@ use mongodb::options::{Acknowledgment, ClientOptions, ReadConcern, ReturnDocumen
 use mongodb::{Client, Collection, Database};
 
 use super::{
-    CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, Retention, StoreError,
-    StoreFuture,
+    CheckpointStore, Coordination, DemoState, EventLog, NodeReport, Page, PresenceEntry, Retention,
+    StoreError, StoreFuture,
 };
 use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, Topic, UnixMillis};
 
@@ -196,6 +196,7 @@ pub struct MongoStore {
     head_hint: parking_lot::Mutex<Option<(i64, Instant)>>,
     checkpoints: Collection<Document>,
     nodes: Collection<Document>,
+    presence: Collection<Document>,
     demo: Collection<Document>,
     leases: Collection<Document>,
     /// Spelled out again for the one raw command (`update` with many statements).
@@ -259,6 +260,7 @@ impl MongoStore {
             head_hint: parking_lot::Mutex::new(None),
             checkpoints: db.collection("checkpoints"),
             nodes: db.collection("nodes"),
+            presence: db.collection("presence"),
             demo: db.collection("demo"),
             leases: db.collection("leases"),
             write_concern: doc! {

@@ -22,6 +22,18 @@ impl Coordination for MongoStore {
         Box::pin(self.recent_nodes(within))
     }
 
+    fn report_presence<'a>(
+        &'a self,
+        node_id: &'a str,
+        entries: Vec<PresenceEntry>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(self.replace_presence(node_id, entries))
+    }
+
+    fn presence(&self, within: Duration) -> StoreFuture<'_, Vec<PresenceEntry>> {
+        Box::pin(self.recent_presence(within))
+    }
+
     fn demo_state(&self) -> StoreFuture<'_, DemoState> {
         Box::pin(self.demo_switch())
     }
@@ -118,6 +130,72 @@ impl MongoStore {
         )
         .await?;
         Ok(())
+    }
+
+    /// Upserts the node's entries (one `update` per thousand), then deletes its entries the
+    /// report did not touch (clients that left): every entry of a report carries the report's
+    /// `seenAt`, so any other `seenAt` of the node is from an older report. A reader between the two steps may see a
+    /// departed client for one more report: presence is eventual anyway.
+    async fn replace_presence(
+        &self,
+        node_id: &str,
+        entries: Vec<PresenceEntry>,
+    ) -> Result<(), StoreError> {
+        const WHAT: &str = "report presence";
+        let seen_at = entries.first().map_or_else(UnixMillis::now, |e| e.seen_at);
+        for chunk in entries.chunks(UPDATE_CHUNK) {
+            let updates: Vec<Document> = chunk
+                .iter()
+                .map(|e| {
+                    doc! {
+                        "q": { "_id": format!("{}/{}", e.node_id, e.client) },
+                        "u": { "$set": {
+                            "node": &e.node_id,
+                            "client": &e.client,
+                            "topics": &e.topics,
+                            "streams": saturating_i64(e.streams),
+                            "connectedAt": DateTime::from_millis(e.connected_at.0),
+                            "seenAt": DateTime::from_millis(e.seen_at.0),
+                        } },
+                        "upsert": true,
+                    }
+                })
+                .collect();
+            let command = doc! {
+                "update": self.presence.name(),
+                "updates": updates,
+                "ordered": false,
+                "writeConcern": self.write_concern.clone(),
+            };
+            let reply = self.run(WHAT, self.db.run_command(command)).await?;
+            if let Some((_, error)) = update_reply_error(&reply) {
+                return Err(error);
+            }
+        }
+        self.run(
+            WHAT,
+            self.presence.delete_many(doc! {
+                "node": node_id,
+                "seenAt": { "$ne": DateTime::from_millis(seen_at.0) },
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn recent_presence(&self, within: Duration) -> Result<Vec<PresenceEntry>, StoreError> {
+        let cutoff = DateTime::from_millis(UnixMillis::now().0 - millis(within));
+        let documents = self
+            .run("list presence", async {
+                let cursor = self
+                    .presence
+                    .find(doc! { "seenAt": { "$gte": cutoff } })
+                    .sort(doc! { "client": 1, "node": 1 })
+                    .await?;
+                drain(cursor).await
+            })
+            .await?;
+        documents.iter().map(presence_from_document).collect()
     }
 
     async fn recent_nodes(&self, within: Duration) -> Result<Vec<NodeReport>, StoreError> {
