@@ -11,6 +11,13 @@
 #   fanout-10k     10,000 subscribers, 4 publishers at 30 events/s for 30 s (300k deliveries/s;
 #                  hub and harness each spend ~1-1.5 us CPU per delivery on these 2 cores)
 #   fanout-max     1,000 subscribers, 8 publishers as fast as acks return, 20 s
+#   density-tls    10,000 idle HTTP/1.1 streams over TLS: hub RSS per TLS stream
+#   density-h2     100 TLS connections x 100 HTTP/2 streams: hub RSS per connection and stream
+#   density-h2c    the same without TLS (h2c)
+#   fanout-lean    10,000 subscribers (plain HTTP/1.1, the lean path), 4 publishers at 100
+#                  events/s for 10 s: deliveries/s, the baseline of the two below
+#   fanout-h2      the same as HTTP/2 streams over 100 TLS connections
+#   fanout-tls     the same as HTTP/1.1 streams over TLS (one connection each)
 #   replay         5,000 subscribers at 40 events/s for 30 s; 20 % dropped at 40 % and
 #                  resumed with Last-Event-ID after 2 s
 #   slow-consumer  200 subscribers, 8 publishers flat out for 20 s; half stop reading for 10 s
@@ -70,10 +77,18 @@ restart_hub() {
   spawn_hub "$out/$stamp-$name.log" "$at" --max-connections 400000 "$@"
 }
 
+# tls_hub NAME : a single hub serving HTTPS with a fresh self-signed certificate
+# ($out/$stamp-tls/cert.pem, trusted by the harness with --ca-cert).
+tls_hub() {
+  self_signed_cert "$out/$stamp-tls"
+  single_hub "$1" --tls-cert "$out/$stamp-tls/cert.pem" --tls-key "$out/$stamp-tls/key.pem"
+}
+
 single_hub() {
-  local data
+  local data name=$1
+  shift
   data=$(mktemp -d -t ssehub-loadtest-data.XXXXXX)
-  start_hub "$1" --store "$store" --data-dir "$data"
+  start_hub "$name" --store "$store" --data-dir "$data" "$@"
 }
 
 failed=()
@@ -103,8 +118,52 @@ density() {
   cleanup
 }
 
+# fanout_over NAME HUB-ARGS... : the fan-out series' parameters over a given transport.
+fanout_over() {
+  local name=$1
+  shift
+  run "$name" --hub-pid "$pid" "$@" \
+    fanout --subscribers 10000 --publishers 4 --rate 100 --duration-secs 10 --drain-secs 60
+}
+
 scenario() {
   case $1 in
+    density-tls)
+      tls_hub density-tls
+      run density-tls --hub "https://127.0.0.1:$port" --ca-cert "$out/$stamp-tls/cert.pem" \
+        --hub-pid "$pid" density --connections 10000 --hold-secs 10 \
+        --connect-timeout-secs 900 --deliver-timeout-secs 120
+      cleanup
+      ;;
+    density-h2)
+      tls_hub density-h2
+      run density-h2 --hub "https://127.0.0.1:$port" --ca-cert "$out/$stamp-tls/cert.pem" \
+        --hub-pid "$pid" --http h2 --h2-connections 100 \
+        density --connections 10000 --hold-secs 10 --connect-timeout-secs 900 --deliver-timeout-secs 120
+      cleanup
+      ;;
+    density-h2c)
+      single_hub density-h2c
+      run density-h2c --hub "http://127.0.0.1:$port" --hub-pid "$pid" --http h2 --h2-connections 100 \
+        density --connections 10000 --hold-secs 10 --connect-timeout-secs 900 --deliver-timeout-secs 120
+      cleanup
+      ;;
+    fanout-lean)
+      single_hub fanout-lean
+      fanout_over fanout-lean --hub "http://127.0.0.1:$port"
+      cleanup
+      ;;
+    fanout-h2)
+      tls_hub fanout-h2
+      fanout_over fanout-h2 --hub "https://127.0.0.1:$port" --ca-cert "$out/$stamp-tls/cert.pem" \
+        --http h2 --h2-connections 100
+      cleanup
+      ;;
+    fanout-tls)
+      tls_hub fanout-tls
+      fanout_over fanout-tls --hub "https://127.0.0.1:$port" --ca-cert "$out/$stamp-tls/cert.pem"
+      cleanup
+      ;;
     density-20k) density density-20k 20000 ;;
     density-100k) density density-100k 100000 ;;
     density-200k) density density-200k 200000 ;;

@@ -19,6 +19,7 @@ use crate::auth::token::TokenSigner;
 use crate::auth::{Authenticator, KeyRing};
 use crate::config::{Config, JwtConfig, StoreChoice};
 use crate::http::jwks::{self, JwksSource};
+use crate::http::tls::{Tls, TlsError};
 use crate::http::{server, HttpSettings};
 use crate::node::{Node, Tasks};
 use crate::outbox::embedded::EmbeddedStore;
@@ -32,6 +33,8 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("cannot serve: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot serve TLS: {0}")]
+    Tls(#[from] TlsError),
     /// A JWT key that cannot be loaded: a configuration error (exit 64).
     #[error("{0}")]
     JwtKey(String),
@@ -40,6 +43,7 @@ pub enum AppError {
 pub struct App {
     node: Arc<Node>,
     http: HttpSettings,
+    tls: Option<Tls>,
     tasks: Tasks,
     demo_on_start: bool,
     grace: Duration,
@@ -111,7 +115,7 @@ impl App {
     /// Assembles a node. Nothing runs but the publisher until [`App::serve`].
     ///
     /// # Errors
-    /// When the store cannot be opened.
+    /// When the store cannot be opened, or the TLS certificate or key cannot be used.
     pub async fn build(config: Config) -> Result<App, AppError> {
         let store = open_store(config.store_choice()).await?;
         App::with_store(config, store).await
@@ -120,8 +124,10 @@ impl App {
     /// Assembles a node on a given store (tests share one store between nodes).
     ///
     /// # Errors
-    /// When the store's head cannot be read.
+    /// When the store's head cannot be read, or the TLS certificate or key cannot be used.
     pub async fn with_store(config: Config, store: Arc<dyn Store>) -> Result<App, AppError> {
+        let http = config.http();
+        let tls = http.tls.clone().map(Tls::new).transpose()?;
         let jwt = config.jwt();
         let (verifier, keeper) = jwt_verifier(&jwt).await?;
         let mut keys = KeyRing::new(&config.publish_keys, &config.subscribe_keys);
@@ -146,7 +152,8 @@ impl App {
         let node = Node::new(config.node(), auth, store, &tasks).await?;
         Ok(App {
             node: Arc::new(node),
-            http: config.http(),
+            http,
+            tls,
             tasks,
             demo_on_start: config.demo_on_start,
             grace: config.shutdown_grace,
@@ -171,6 +178,7 @@ impl App {
         let App {
             node,
             http,
+            tls,
             tasks,
             demo_on_start,
             grace,
@@ -188,6 +196,7 @@ impl App {
             node = %node.settings().node_id,
             store = node.store_kind(),
             open = node.is_open(),
+            tls = tls.is_some(),
             "ssehub listening"
         );
         if subscribe_only {
@@ -201,7 +210,7 @@ impl App {
                 connections.clone(),
             );
             tokio::spawn(async move {
-                server::accept_loop(listener, node, http, stop, drain, &connections).await;
+                server::accept_loop(listener, node, http, tls, stop, drain, &connections).await;
             })
         };
         shutdown.await;

@@ -26,11 +26,12 @@
 //! node/        the node's verbs, free of HTTP: open (a stream), publish, clients (ack,
 //!              token), history, presence, stats, demo, tasks (background work), error
 //!              (NodeError, ErrorCode)
-//! http/        the HTTP transports: server (accept loop) · conn (first head: lean or hyper) ·
-//!              lean (the SSE fast path) · head · rewind · stall · router (one match) ·
-//!              handlers/ · request (credentials, query, JSON bodies) · error (the only place
-//!              that knows status codes) · static_files · jwks (fetches a JWKS URL) ·
-//!              openapi.json
+//! http/        the HTTP transports: server (accept loop) · tls/ (handshake, reloading
+//!              certificate) · conn (first head: lean, HTTP/2 or hyper) · lean (the SSE fast
+//!              path) · http2/ (h2 connections, per-stream SSE pump) · head · rewind · stall ·
+//!              router (one match) · body (request bodies of both) · handlers/ · request
+//!              (credentials, query, JSON bodies) · error (the only place that knows status
+//!              codes) · static_files · jwks (fetches a JWKS URL) · openapi.json
 //! config/      every setting: flag + env var + named default + range; parse (value parsers)
 //! app          App::build(Config), App::serve(listener, shutdown): wiring + shutdown order
 //! ```
@@ -55,7 +56,7 @@
 //! | app | everything |
 //!
 //! Only `outbox/mongo/` names `mongodb`, only `outbox/embedded/` names `redb`, only `http/`
-//! names hyper, only `http/error.rs` knows status codes.
+//! names hyper, h2 or rustls, only `http/error.rs` knows status codes.
 #![warn(unreachable_pub)]
 // One module style: `foo/mod.rs`, never `foo.rs` beside `foo/`.
 #![deny(clippy::self_named_module_files)]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ssehub::app::App;
+use ssehub::app::{App, AppError};
 use ssehub::config::{Cli, Command, Config};
 
 /// `EX_USAGE`: the configuration was refused before anything started.
@@ -36,6 +36,13 @@ fn main() -> ExitCode {
         eprintln!("ssehub: {error}");
         return ExitCode::from(EXIT_BAD_CONFIG);
     }
+    // A certificate or key that cannot be served is a configuration error: refuse before binding.
+    if let Some(tls) = config.tls() {
+        if let Err(error) = ssehub::http::tls::check(&tls) {
+            eprintln!("ssehub: TLS: {error}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,7 +66,8 @@ async fn run(config: Config) -> ExitCode {
     };
     let app = match App::build(config).await {
         Ok(app) => app,
-        Err(error @ ssehub::app::AppError::JwtKey(_)) => {
+        // A TLS file changed between the check and now, or a JWT key cannot be loaded.
+        Err(error @ (AppError::Tls(_) | AppError::JwtKey(_))) => {
             eprintln!("ssehub: {error}");
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
@@ -103,21 +111,22 @@ fn init_tracing() {
         .init();
 }
 
-/// `ssehub healthcheck`: GET /health/live on the configured port; exit 0 on 200.
+/// `ssehub healthcheck`: GET /health/live on the configured port (over TLS when `--tls-cert`
+/// is set, without verifying the certificate: see `ssehub::http::tls::probe`); exit 0 on 200.
 fn healthcheck(config: &Config) -> ExitCode {
     let mut addr = config.listen;
     if addr.ip().is_unspecified() {
         addr = SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port());
     }
     let probe = || -> std::io::Result<bool> {
-        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
         stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-        stream.write_all(
-            b"GET /health/live HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-        )?;
-        let mut head = [0u8; 12];
-        stream.read_exact(&mut head)?;
-        Ok(head.starts_with(b"HTTP/1.1 200"))
+        stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+        if config.tls_cert.is_some() {
+            ask_live(ssehub::http::tls::probe::connect(stream, addr.ip())?)
+        } else {
+            ask_live(stream)
+        }
     };
     match probe() {
         Ok(true) => ExitCode::SUCCESS,
@@ -130,4 +139,13 @@ fn healthcheck(config: &Config) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn ask_live(mut stream: impl Read + Write) -> std::io::Result<bool> {
+    stream
+        .write_all(b"GET /health/live HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    stream.flush()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head)?;
+    Ok(head.starts_with(b"HTTP/1.1 200"))
 }

@@ -57,6 +57,8 @@ vocabulary! {
         HeaderReadTimeout => "header_read_timeout",
         BodyReadTimeout => "body_read_timeout",
         InflightRequests => "inflight_requests",
+        /// A TLS handshake did not finish within `--tls-handshake-timeout-secs`.
+        TlsHandshakeTimeout => "tls_handshake_timeout",
     }
 }
 
@@ -145,6 +147,10 @@ pub struct Metrics {
     pub publish_seconds: Histogram,
     pub publish_batch_size: Histogram,
     pub limit_rejections: Family<LimitLabel, Counter>,
+    /// A changed TLS certificate and key were loaded and now serve new handshakes.
+    pub tls_reloads: Counter,
+    /// A changed TLS certificate or key could not be used; the previous pair stays.
+    pub tls_reload_failures: Counter,
 }
 
 impl Default for Metrics {
@@ -175,6 +181,8 @@ impl Metrics {
             publish_seconds: latency_histogram(),
             publish_batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
             limit_rejections: Family::default(),
+            tls_reloads: Counter::default(),
+            tls_reload_failures: Counter::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -262,6 +270,16 @@ impl Metrics {
             "limit_rejections",
             "Requests refused by a limit",
             metrics.limit_rejections.clone(),
+        );
+        r.register(
+            "tls_reloads",
+            "TLS certificate and key pairs loaded after a change (SIGHUP or new files)",
+            metrics.tls_reloads.clone(),
+        );
+        r.register(
+            "tls_reload_failures",
+            "Changed TLS certificate or key files refused; the previous pair kept serving",
+            metrics.tls_reload_failures.clone(),
         );
         Metrics {
             registry,

@@ -94,11 +94,31 @@ scenario retries-single --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
   fanout --subscribers 20 --publishers 2 --rate 200 --message-id --retry-every 2 \
   --duration-secs 3 --drain-secs 10
 expect_publishes retries-single 1 10
+# TLS and HTTP/2: a hub with a self-signed certificate. Subscribers as HTTP/2 streams over two
+# TLS connections, dropped and resumed; then HTTP/1.1 streams over TLS (the lean path); then h2c
+# density on the plain hub.
+self_signed_cert "$out/tls"
+start_hub tls --store memory --tls-cert "$out/tls/cert.pem" --tls-key "$out/tls/key.pem"
+tls_hub="https://127.0.0.1:$port"
+scenario tls-h2-replay --hub "$tls_hub" --ca-cert "$out/tls/cert.pem" --hub-pid "$pid" \
+  --http h2 --h2-connections 2 \
+  replay --subscribers 100 --publishers 2 --rate 150 --duration-secs 3 --drain-secs 10 \
+  --drop-percent 30 --pause-ms 300
+scenario tls-http1-fanout --hub "$tls_hub" --ca-cert "$out/tls/cert.pem" --hub-pid "$pid" \
+  fanout --subscribers 50 --publishers 2 --rate 150 --duration-secs 3 --drain-secs 10
+scenario h2c-density --hub "$hub" --hub-pid "$hub_pid" --http h2 --h2-connections 5 \
+  density --connections 500 --hold-secs 1 --deliver-timeout-secs 10
 
 # Slow consumers: half the subscribers stop reading for 2.5 s while publishers go flat out;
 # a hub that closes stalled sockets after 1 s must still lose nothing once they resume.
 start_hub slow --store memory --write-stall-secs 1 --tail-capacity 256
 scenario slow-consumer --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
+  replay --subscribers 10 --publishers 4 --rate 0 --duration-secs 4 --drain-secs 15 \
+  --drop-percent 50 --drop-at 0.25 --pause-ms 2500 --stall
+# The same over HTTP/2: stalled streams share their connections with readers that keep going;
+# the hub resets only the stalled streams.
+scenario slow-consumer-h2 --hub "http://127.0.0.1:$port" --hub-pid "$pid" \
+  --http h2 --h2-connections 2 \
   replay --subscribers 10 --publishers 4 --rate 0 --duration-secs 4 --drain-secs 15 \
   --drop-percent 50 --drop-at 0.25 --pause-ms 2500 --stall
 

@@ -28,6 +28,15 @@ free_port() {
   python3 "$hubs_lib_dir/free_port.py"
 }
 
+# self_signed_cert DIR : a certificate for localhost and 127.0.0.1 with its key, as README shows
+# (DIR/cert.pem, DIR/key.pem).
+self_signed_cert() {
+  mkdir -p "$1"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$1/key.pem" -out "$1/cert.pem" -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+}
+
 # spawn_hub LOG PORT ARGS... : starts a hub on PORT, appending to LOG; sets $pid.
 spawn_hub() {
   local log=$1 at=$2
@@ -37,12 +46,19 @@ spawn_hub() {
   pids+=("$pid")
 }
 
-# launch_hub LOG PORT ARGS... : spawn_hub, then waits until the hub is live.
+# launch_hub LOG PORT ARGS... : spawn_hub, then waits until the hub is live (over TLS when
+# ARGS carry --tls-cert).
 launch_hub() {
-  local log=$1 at=$2
+  local log=$1 at=$2 arg previous="" probe=()
+  for arg in "$@"; do
+    if [ "$previous" = --tls-cert ]; then
+      probe=(--tls-cert "$arg")
+    fi
+    previous=$arg
+  done
   spawn_hub "$@"
   for _ in $(seq 1 100); do
-    if "$hub_bin" --listen "127.0.0.1:$at" healthcheck >/dev/null 2>&1; then
+    if "$hub_bin" --listen "127.0.0.1:$at" "${probe[@]}" healthcheck >/dev/null 2>&1; then
       return
     fi
     kill -0 "$pid" 2>/dev/null || break

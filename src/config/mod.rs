@@ -18,6 +18,7 @@ use clap::{Parser, ValueEnum};
 use crate::auth::jwt::JwtSettings;
 use crate::dispatch::DispatchConfig;
 use crate::http::jwks::JwksSource;
+use crate::http::tls::TlsSettings;
 use crate::http::HttpSettings;
 use crate::node::NodeSettings;
 use crate::outbox::mongo::{MongoOptions, WriteAcknowledgment};
@@ -49,6 +50,10 @@ pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
 pub const DEFAULT_MAX_BATCH_EVENTS: usize = 1000;
 /// `--dedupe-window-secs`: longer than any sane client's retry horizon (timeouts plus backoff).
 pub const DEFAULT_DEDUPE_WINDOW_SECS: &str = "300";
+/// `--h2-max-concurrent-streams`: a browser multiplexes every tab's streams and requests over
+/// one HTTP/2 connection per origin, so the cap must leave room for many tabs; each open stream
+/// costs the hub a few KiB (docs/PERFORMANCE.md).
+pub const DEFAULT_H2_MAX_CONCURRENT_STREAMS: usize = 256;
 /// Events per dispatcher read.
 const DISPATCH_BATCH: usize = 1024;
 
@@ -211,6 +216,20 @@ pub struct Config {
     /// Close a connection whose socket accepted no bytes for this many seconds [1–3600].
     #[arg(value_name = "SECS", long = "write-stall-secs", env = "SSEHUB_WRITE_STALL_SECS", default_value = "30", value_parser = parse::seconds(1..=3600))]
     pub write_stall: Duration,
+    /// PEM certificate chain: serve HTTPS (ALPN h2 and http/1.1) on --listen; needs
+    /// --tls-key. Re-read on SIGHUP and when the file changes.
+    #[arg(value_name = "FILE", long, env = "SSEHUB_TLS_CERT", global = true)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(value_name = "FILE", long, env = "SSEHUB_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    // A handshake holds a socket and rustls state; a peer that never finishes it is a slowloris.
+    /// Seconds a client may take to complete the TLS handshake [1–600].
+    #[arg(value_name = "SECS", long = "tls-handshake-timeout-secs", env = "SSEHUB_TLS_HANDSHAKE_TIMEOUT_SECS", default_value = "10", value_parser = parse::seconds(1..=600))]
+    pub tls_handshake_timeout: Duration,
+    /// Most concurrent streams (requests) on one HTTP/2 connection [1–65536].
+    #[arg(value_name = "N", long, env = "SSEHUB_H2_MAX_CONCURRENT_STREAMS", default_value_t = DEFAULT_H2_MAX_CONCURRENT_STREAMS, value_parser = parse::usize_in(1..=65_536))]
+    pub h2_max_concurrent_streams: usize,
     /// Secret that signs client tokens (share it across nodes) [≥ 16 bytes; default: random
     /// per process].
     #[arg(value_name = "SECRET", long, env = "SSEHUB_TOKEN_SECRET", hide_env_values = true, value_parser = parse::token_secret)]
@@ -260,6 +279,8 @@ pub enum ConfigError {
     MongoWithoutUri,
     #[error("--store {0} conflicts with --mongodb-uri (or MONGODB_URI): choose one store")]
     StoreConflict(&'static str),
+    #[error("{0} is set without {1}: TLS needs both a certificate and its key")]
+    TlsHalfConfigured(&'static str, &'static str),
     #[error("--jwks-file and --jwks-url are both set: choose one key set to keep fresh")]
     TwoJwks,
 }
@@ -386,6 +407,21 @@ impl Config {
             write_stall: self.write_stall,
             body_read_timeout: self.body_read_timeout,
             max_inflight_requests: self.max_inflight_requests,
+            tls: self.tls(),
+            h2_max_concurrent_streams: u32::try_from(self.h2_max_concurrent_streams)
+                .unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The TLS files and handshake deadline, when both files are set.
+    pub fn tls(&self) -> Option<TlsSettings> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsSettings {
+                cert: cert.clone(),
+                key: key.clone(),
+                handshake_timeout: self.tls_handshake_timeout,
+            }),
+            _ => None,
         }
     }
 
@@ -415,6 +451,15 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.is_open() && !self.listen.ip().is_loopback() {
             return Err(ConfigError::OpenOnNetwork(self.listen));
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => {
+                return Err(ConfigError::TlsHalfConfigured("--tls-cert", "--tls-key"))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::TlsHalfConfigured("--tls-key", "--tls-cert"))
+            }
+            _ => {}
         }
         if self.jwks_file.is_some() && self.jwks_url.is_some() {
             return Err(ConfigError::TwoJwks);

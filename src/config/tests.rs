@@ -88,3 +88,36 @@ fn components_get_typed_settings() {
     let lifetime = parse(&["--max-stream-lifetime-secs", "30"]).unwrap().node();
     assert_eq!(lifetime.max_stream_lifetime, Some(Duration::from_secs(30)));
 }
+
+#[test]
+fn tls_needs_both_files_and_open_mode_stays_on_loopback() {
+    let cert_only = parse(&["--tls-cert", "c.pem"]).unwrap();
+    assert!(matches!(
+        cert_only.validate(),
+        Err(ConfigError::TlsHalfConfigured("--tls-cert", "--tls-key"))
+    ));
+    let key_only = parse(&["--tls-key", "k.pem"]).unwrap();
+    assert!(matches!(
+        key_only.validate(),
+        Err(ConfigError::TlsHalfConfigured("--tls-key", "--tls-cert"))
+    ));
+    let both = parse(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap();
+    both.validate().unwrap();
+    let tls = both.tls().unwrap();
+    assert_eq!(tls.handshake_timeout, Duration::from_secs(10));
+    let open_on_network = parse(&[
+        "--listen",
+        "0.0.0.0:8443",
+        "--tls-cert",
+        "c.pem",
+        "--tls-key",
+        "k.pem",
+    ])
+    .unwrap();
+    assert!(matches!(
+        open_on_network.validate(),
+        Err(ConfigError::OpenOnNetwork(_))
+    ));
+    assert_eq!(Config::defaults().h2_max_concurrent_streams, 256);
+    assert!(parse(&["--h2-max-concurrent-streams", "0"]).is_err());
+}

@@ -2,6 +2,10 @@
 //! buffer is opened with the node's verbs and written straight to the socket: chunked frames,
 //! one `writev` per wake, no hyper in between.
 //!
+//! The socket is plain TCP or TLS (any `AsyncRead + AsyncWrite`): after the handshake an
+//! HTTP/1.1 stream over TLS takes this path too, since hyper's buffers would cost more than the
+//! stream and rustls together (docs/PERFORMANCE.md).
+//!
 //! It keeps HTTP/1.1 semantics: chunked framing (close-delimited for HTTP/1.0),
 //! `Connection: close` so no client reuses the socket after the stream, and pipelined bytes
 //! after the stream request are ignored because the stream response never yields the turn.
@@ -17,8 +21,7 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{header, HeaderMap, HeaderValue, StatusCode, Version};
 use http_body::Body;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use super::error::ApiError;
 use super::handlers::stream::STREAM_HEADERS;
@@ -36,12 +39,10 @@ const FRAMES_PER_WRITE: usize = 64;
 const INPUT_ALLOWANCE: usize = 4096;
 
 /// Opens the stream `parts` asks for and writes it until it ends; or writes the refusal.
-pub(crate) async fn serve_stream(
-    mut stream: TcpStream,
-    parts: Parts,
-    pipelined: usize,
-    shared: &Shared,
-) {
+pub(crate) async fn serve_stream<S>(mut stream: S, parts: Parts, pipelined: usize, shared: &Shared)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let origin = parts.headers.get(header::ORIGIN).cloned();
     let version = parts.version;
     // Boxed: opening is large and short-lived; inline it would size every stream's task for
@@ -132,8 +133,8 @@ fn head_bytes(status: StatusCode, headers: &HeaderMap, version: Version, framing
 }
 
 /// Writes a JSON error answer (with `extra` headers, e.g. CORS), then closes.
-pub(crate) async fn answer_error(
-    stream: &mut TcpStream,
+pub(crate) async fn answer_error<S: AsyncWrite + Unpin>(
+    stream: &mut S,
     error: &ApiError,
     version: Version,
     extra: Option<HeaderMap>,
@@ -149,9 +150,9 @@ pub(crate) async fn answer_error(
 }
 
 /// A stream after its head: writes its frames as they come, until the body ends, the peer goes
-/// away, or a write stalls past the limit.
-struct Writer {
-    stream: TcpStream,
+/// away, or a write stalls past the limit. The socket is plain TCP or TLS.
+struct Writer<S> {
+    stream: S,
     body: SseBody,
     chunked: bool,
     stall: Duration,
@@ -160,13 +161,13 @@ struct Writer {
     transport: Arc<Transport>,
 }
 
-impl Writer {
+impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     async fn run(mut self) {
         let mut frames: Vec<Bytes> = Vec::new();
         loop {
             let ended = tokio::select! {
                 ended = next_frames(&mut self.body, &mut frames) => ended,
-                closed = peer_closed(&self.stream, &mut self.received, &self.transport) => {
+                closed = peer_closed(&mut self.stream, &mut self.received, &self.transport) => {
                     if closed {
                         return;
                     }
@@ -215,32 +216,39 @@ async fn next_frames(body: &mut SseBody, frames: &mut Vec<Bytes>) -> bool {
     .await
 }
 
-/// Resolves when the socket is readable: `true` if the peer closed it, or sent more than the
-/// allowance in all (the stream ends). Bytes within the allowance are discarded.
-async fn peer_closed(stream: &TcpStream, received: &mut usize, transport: &Transport) -> bool {
-    if stream.readable().await.is_err() {
-        return true;
-    }
-    let mut scratch = [0u8; 512];
-    match stream.try_read(&mut scratch) {
-        Ok(0) => true,
-        Ok(n) => {
-            *received += n;
-            if *received > INPUT_ALLOWANCE {
-                transport.close_because(CloseReason::ClientInput);
-                return true;
+/// Resolves when the socket has something to say: `true` if the peer closed it (or it failed),
+/// or sent more than the allowance in all (the stream ends). Bytes within the allowance are
+/// read and discarded; the scratch buffer lives only inside one poll, so an idle stream's task
+/// carries none. A poll of the stream rather than `TcpStream::readable`, so that TLS works too.
+async fn peer_closed<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    received: &mut usize,
+    transport: &Transport,
+) -> bool {
+    poll_fn(|cx| {
+        let mut scratch = [0u8; 512];
+        let mut buf = ReadBuf::new(&mut scratch);
+        match Pin::new(&mut *stream).poll_read(cx, &mut buf) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(_)) => Poll::Ready(true),
+            Poll::Ready(Ok(())) if buf.filled().is_empty() => Poll::Ready(true),
+            Poll::Ready(Ok(())) => {
+                *received += buf.filled().len();
+                if *received > INPUT_ALLOWANCE {
+                    transport.close_because(CloseReason::ClientInput);
+                    return Poll::Ready(true);
+                }
+                Poll::Ready(false)
             }
-            false
         }
-        Err(error) if error.kind() == io::ErrorKind::WouldBlock => false,
-        Err(_) => true,
-    }
+    })
+    .await
 }
 
 /// One chunk holding every gathered frame (`<len>\r\n<frames>\r\n`), plus the last chunk if
-/// the body ended, in as few `writev` calls as the socket allows.
-async fn write_frames(
-    stream: &mut TcpStream,
+/// the body ended, in as few `writev` calls as the socket allows (over TLS, as few records).
+async fn write_frames<S: AsyncWrite + Unpin>(
+    stream: &mut S,
     frames: &[Bytes],
     chunked: bool,
     ended: bool,
@@ -266,5 +274,6 @@ async fn write_frames(
         }
         IoSlice::advance_slices(&mut remaining, written);
     }
-    Ok(())
+    // TLS holds encrypted records until flushed; for TCP this is free.
+    stream.flush().await
 }

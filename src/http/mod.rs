@@ -25,13 +25,17 @@
 //! `OPTIONS` on any path answers CORS preflights. Unknown paths are 404, known paths with the
 //! wrong method 405 with `Allow`.
 //!
-//! Two paths serve one port (`conn`): a `GET /api/sse/connect` on a fresh connection is
-//! answered on the lean path (`lean`); everything else goes to hyper ([`router`]).
+//! Three transports serve one port (`conn`), plain or over TLS ([`tls`]): a `GET
+//! /api/sse/connect` on a fresh HTTP/1.1 connection is answered on the lean path (`lean`);
+//! HTTP/2 (ALPN `h2`, or h2c with prior knowledge) is served with the h2 crate (`http2`);
+//! everything else goes to hyper's HTTP/1.1 server. All of them answer through one [`router`].
 
+pub(crate) mod body;
 pub(crate) mod conn;
 pub(crate) mod error;
 pub(crate) mod handlers;
 pub(crate) mod head;
+pub(crate) mod http2;
 pub mod jwks;
 pub(crate) mod lean;
 pub(crate) mod request;
@@ -40,6 +44,7 @@ pub mod router;
 pub mod server;
 pub(crate) mod stall;
 pub(crate) mod static_files;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::path::PathBuf;
@@ -67,12 +72,17 @@ pub struct HttpSettings {
     pub header_read_timeout: Duration,
     /// Request line plus headers.
     pub max_header_bytes: usize,
-    /// A socket that accepts no bytes for this long is closed.
+    /// A socket that accepts no bytes for this long is closed; so is an HTTP/2 stream whose
+    /// peer grants no window for this long.
     pub write_stall: Duration,
     /// A request body must arrive within this.
     pub body_read_timeout: Duration,
     /// `POST` requests being handled at once.
     pub max_inflight_requests: usize,
+    /// Serve HTTPS with this certificate and key.
+    pub tls: Option<tls::TlsSettings>,
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` of every HTTP/2 connection.
+    pub h2_max_concurrent_streams: u32,
 }
 
 /// What every request handler reads: the node and the HTTP settings.

@@ -1,14 +1,15 @@
 //! Reading requests into domain inputs: query parameters, credentials, JSON bodies within the
 //! size limit, and the stream request both transports share ([`open_request`]).
 
+use crate::http::body::RequestBody;
 use bytes::Bytes;
 use http::request::Parts;
 use http::{header, HeaderMap};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+use super::tls::OverTls;
 use super::HttpSettings;
 use crate::auth::jwt::looks_like_jwt;
 use crate::auth::Credentials;
@@ -119,7 +120,7 @@ pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a
 /// object.
 pub(crate) async fn json_object(
     headers: &HeaderMap,
-    body: Incoming,
+    body: RequestBody,
     settings: &HttpSettings,
 ) -> Result<Option<Map<String, Value>>, ApiError> {
     let limit = settings.max_body_bytes;
@@ -185,7 +186,7 @@ pub(crate) async fn json_object(
 /// As [`json_object`], and 400 when the body is empty.
 pub(crate) async fn required_object(
     headers: &HeaderMap,
-    body: Incoming,
+    body: RequestBody,
     settings: &HttpSettings,
 ) -> Result<Map<String, Value>, ApiError> {
     json_object(headers, body, settings)
@@ -322,7 +323,7 @@ pub(crate) fn open_request(parts: &Parts, query: &Query) -> Result<OpenRequest, 
                 http::Version::HTTP_10 => "http/1.0",
                 _ => "http/1.1",
             },
-            tls: false,
+            tls: parts.extensions.get::<OverTls>().is_some(),
         },
         positions: Requested {
             checkpoint_param: position(query.get("checkpoint"), "checkpoint")?,

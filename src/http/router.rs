@@ -1,7 +1,7 @@
 //! Routing by hand: one `match` on (method, path segments), then CORS headers.
 
+use crate::http::body::RequestBody;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use hyper::body::Incoming;
 
 use super::error::ApiError;
 use super::handlers::{demo, history, ops, publish, stream, token};
@@ -37,7 +37,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/metrics"),
 ];
 
-pub(crate) async fn route(req: Request<Incoming>, shared: &Shared) -> Response<HubBody> {
+pub(crate) async fn route(req: Request<RequestBody>, shared: &Shared) -> Response<HubBody> {
     let origin = req.headers().get(header::ORIGIN).cloned();
     // Requests with a body hold a permit while it arrives and while they run. Bodyless reads
     // (streams count against the stream limits; probes must always answer) need none.
@@ -76,7 +76,10 @@ pub(crate) async fn route(req: Request<Incoming>, shared: &Shared) -> Response<H
     response
 }
 
-async fn dispatch(req: Request<Incoming>, shared: &Shared) -> Result<Response<HubBody>, ApiError> {
+async fn dispatch(
+    req: Request<RequestBody>,
+    shared: &Shared,
+) -> Result<Response<HubBody>, ApiError> {
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = req.method().clone();

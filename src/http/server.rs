@@ -1,42 +1,48 @@
-//! The accept loop: one task per socket (`conn::serve`: SSE streams on the lean path,
-//! everything else through a hyper-util auto connection, HTTP/1.1 or h2c, watched by a
-//! graceful-shutdown handle). The loop never dies on one bad accept.
+//! The accept loop: one task per socket (`conn::serve_plain`, or `conn::serve_tls` when the hub
+//! has a certificate), each connection watched by the drain token. The loop never dies on one
+//! bad accept.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::conn::{self, ConnContext};
-use super::{HttpSettings, Shared};
+use super::tls::Tls;
+use super::{http2, HttpSettings, Shared};
 use crate::node::Node;
 
 /// Pause after `EMFILE`/`ENFILE` so the loop does not spin while descriptors are exhausted.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-/// Accepts until `stop` fires. Each connection runs in a task of `connections`; cancelling
-/// `drain` asks the hyper ones to finish their request and close (SSE streams end when the
-/// node closes them).
-pub async fn accept_loop(
+/// Accepts until `stop` fires. Each connection (and each HTTP/2 request) runs in a task of
+/// `connections`; cancelling `drain` asks them to finish their requests and close (SSE streams
+/// end when the node closes them). With `tls`, every connection is TLS, and the certificate
+/// is reloaded on SIGHUP and file changes until `stop`.
+pub(crate) async fn accept_loop(
     listener: TcpListener,
     node: Arc<Node>,
     settings: HttpSettings,
+    tls: Option<Tls>,
     stop: CancellationToken,
     drain: CancellationToken,
     connections: &TaskTracker,
 ) {
-    let mut hyper = Builder::new(TokioExecutor::new());
-    hyper
-        .http1()
+    let mut http1 = http1::Builder::new();
+    http1
         .timer(TokioTimer::new())
         .header_read_timeout(settings.header_read_timeout)
         .max_buf_size(settings.max_header_bytes)
         .keep_alive(true);
-    hyper.http2().timer(TokioTimer::new());
+    let http2 = http2::builder(&settings);
+    if let Some(tls) = &tls {
+        connections.spawn(tls.watch(node.metrics(), stop.clone()));
+    }
+    let serve_tls = tls.is_some();
     let context = Arc::new(ConnContext {
         shared: Arc::new(Shared {
             inflight: Arc::new(tokio::sync::Semaphore::new(settings.max_inflight_requests)),
@@ -44,8 +50,11 @@ pub async fn accept_loop(
             settings,
             streams: connections.clone(),
         }),
-        hyper,
+        http1,
+        http2,
+        tls,
         drain,
+        tasks: connections.clone(),
     });
     loop {
         let accepted = tokio::select! {
@@ -66,6 +75,10 @@ pub async fn accept_loop(
         };
         // SSE frames are small and latency matters more than packet count.
         let _ = stream.set_nodelay(true);
-        connections.spawn(conn::serve(stream, context.clone()));
+        if serve_tls {
+            connections.spawn(conn::serve_tls(stream, context.clone()));
+        } else {
+            connections.spawn(conn::serve_plain(stream, context.clone()));
+        }
     }
 }

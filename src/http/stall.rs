@@ -1,6 +1,8 @@
 //! A socket wrapper that closes connections whose peer stops reading: when a write has been
-//! pending for the stall limit, the next poll fails with `TimedOut` and hyper drops the
-//! connection (and with it the stream, which the client resumes from its position).
+//! pending for the stall limit, the next poll fails with `TimedOut` and hyper (HTTP/1.1) or h2
+//! drops the connection (and with it its streams, which the clients resume from their
+//! positions). A single stalled HTTP/2 stream on a connection that still reads is closed on its
+//! own by the h2 transport (`h2::sse`), not here.
 //!
 //! The timer exists only while a write is pending, so idle and healthy connections carry none.
 
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper::rt::{Read, ReadBufCursor, Write};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
 use crate::metrics::CloseReason;
@@ -55,11 +57,11 @@ impl<T> StallGuard<T> {
     }
 }
 
-impl<T: Read + Unpin> Read for StallGuard<T> {
+impl<T: AsyncRead + Unpin> AsyncRead for StallGuard<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: ReadBufCursor<'_>,
+        buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
     }
@@ -80,7 +82,7 @@ macro_rules! guarded {
     }};
 }
 
-impl<T: Write + Unpin> Write for StallGuard<T> {
+impl<T: AsyncWrite + Unpin> AsyncWrite for StallGuard<T> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::sse::{SseEvent, SseParser};
 
@@ -20,6 +22,22 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Reads a whole response.
+    pub async fn read(response: hyper::Response<AnyBody>) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = tokio::time::timeout(Duration::from_secs(10), response.into_body().collect())
+            .await
+            .expect("reply body in time")
+            .expect("reply body")
+            .to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
@@ -39,18 +57,30 @@ impl Reply {
     }
 }
 
+/// A response body from any transport (hyper's HTTP/1.1, an HTTP/2 stream).
+pub type AnyBody = UnsyncBoxBody<Bytes, BoxError>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> hyper::Response<Incoming> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connect to the hub");
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    send_over(stream, request).await
+}
+
+/// Sends one HTTP/1.1 request over `io` (a TCP or TLS stream).
+pub async fn send_over<T>(io: T, request: Request<Full<Bytes>>) -> hyper::Response<Incoming>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
         .expect("HTTP handshake");
     tokio::spawn(connection);
     sender.send_request(request).await.expect("send request")
 }
 
-fn build(
+pub fn build(
     method: Method,
     path: &str,
     headers: &[(&str, &str)],
@@ -76,18 +106,7 @@ pub async fn request(
     body: Option<String>,
 ) -> Reply {
     let response = send(addr, build(method, path, headers, body)).await;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = tokio::time::timeout(Duration::from_secs(10), response.into_body().collect())
-        .await
-        .expect("reply body in time")
-        .expect("reply body")
-        .to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    Reply::read(response.map(|b| b.map_err(Into::into).boxed_unsync())).await
 }
 
 pub async fn get(addr: SocketAddr, path: &str, key: Option<&str>) -> Reply {
@@ -157,15 +176,22 @@ pub async fn try_post_json(
 pub struct SseStream {
     pub status: StatusCode,
     pub headers: HeaderMap,
-    body: Incoming,
+    body: AnyBody,
     parser: SseParser,
     ready: VecDeque<SseEvent>,
     pub ended: bool,
+    /// Why the body failed, if it did (a reset HTTP/2 stream, a broken connection).
+    pub error: Option<String>,
 }
 
 impl SseStream {
     pub async fn open(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> SseStream {
         let response = send(addr, build(Method::GET, path, headers, None)).await;
+        SseStream::new(response.map(|b| b.map_err(Into::into).boxed_unsync()))
+    }
+
+    /// A stream over any transport's response.
+    pub fn new(response: hyper::Response<AnyBody>) -> SseStream {
         let status = response.status();
         let headers = response.headers().clone();
         SseStream {
@@ -175,6 +201,7 @@ impl SseStream {
             parser: SseParser::new(),
             ready: VecDeque::new(),
             ended: false,
+            error: None,
         }
     }
 
@@ -198,7 +225,11 @@ impl SseStream {
             }
             match tokio::time::timeout_at(deadline, self.body.frame()).await {
                 Err(_) => return None,
-                Ok(None) | Ok(Some(Err(_))) => self.ended = true,
+                Ok(None) => self.ended = true,
+                Ok(Some(Err(error))) => {
+                    self.ended = true;
+                    self.error = Some(error.to_string());
+                }
                 Ok(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
                         self.ready.extend(self.parser.feed(&data));

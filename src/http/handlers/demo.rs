@@ -1,7 +1,7 @@
 //! `POST /api/demo/start`, `POST /api/demo/stop`, `GET /api/demo/status`.
 
+use crate::http::body::RequestBody;
 use http::{Request, Response, StatusCode};
-use hyper::body::Incoming;
 use serde_json::json;
 
 use super::identify;
@@ -11,7 +11,7 @@ use crate::http::request;
 use crate::http::{HubBody, Shared};
 
 pub(crate) async fn start(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     shared: &Shared,
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Publish)?;
@@ -30,7 +30,7 @@ pub(crate) async fn start(
 }
 
 pub(crate) async fn stop(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     shared: &Shared,
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Publish)?;
@@ -42,7 +42,7 @@ pub(crate) async fn stop(
 }
 
 pub(crate) async fn status(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     shared: &Shared,
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Subscribe)?;

@@ -2,24 +2,23 @@
 //! and credential (subscribe scope, or a client token); and `GET /api/sse/presence`: who is
 //! connected to topics, within the same grants.
 
-use http::{Request, Response, StatusCode};
-use hyper::body::Incoming;
-
 use super::identify;
 use crate::auth::Access;
 use crate::event::{ClientId, Filter, Sequence};
+use crate::http::body::RequestBody;
 use crate::http::error::{json_response, ApiError};
 use crate::http::request::{self, Query};
 use crate::http::{HubBody, Shared};
 use crate::node::{
     ErrorCode, HistoryRequest, PresenceRequest, MAX_HISTORY_PAGE, MAX_PRESENCE_PAGE,
 };
+use http::{Request, Response, StatusCode};
 
 /// Without `limit`: a page a browser renders at once.
 const DEFAULT_LIMIT: usize = 100;
 
 pub(crate) async fn events(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     shared: &Shared,
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Client)?;
@@ -73,7 +72,7 @@ fn limit(query: &Query, default: usize, max: usize) -> Result<usize, ApiError> {
 }
 
 pub(crate) async fn presence(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     shared: &Shared,
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Client)?;

@@ -9,8 +9,8 @@ pub(crate) mod publish;
 pub(crate) mod stream;
 pub(crate) mod token;
 
+use crate::http::body::RequestBody;
 use http::Request;
-use hyper::body::Incoming;
 
 use super::error::ApiError;
 use super::request::{self, Query};
@@ -18,7 +18,11 @@ use super::Shared;
 use crate::auth::{Access, Caller};
 
 /// The caller of a request, for a verb that needs `needed`; before anything else is read.
-fn identify(req: &Request<Incoming>, shared: &Shared, access: Access) -> Result<Caller, ApiError> {
+fn identify(
+    req: &Request<RequestBody>,
+    shared: &Shared,
+    access: Access,
+) -> Result<Caller, ApiError> {
     let query = Query::parse(req.uri().query());
     let credentials = request::credentials(req.headers(), &query, &shared.settings.jwt_cookie);
     Ok(shared.node.identify(&credentials, access)?)

@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response};
-use hyper::body::Incoming;
+
+use crate::http::body::RequestBody;
 
 use super::identify;
 use crate::auth::Access;
@@ -27,7 +28,7 @@ pub(crate) fn kind_of(segment: &str) -> Option<PublishKind> {
 }
 
 pub(crate) async fn publish(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     shared: &Shared,
     kind: PublishKind,
     target: Option<&str>,
@@ -44,7 +45,7 @@ pub(crate) async fn publish(
 
 /// `POST /api/sse/batch`: `{"events": [...]}` → `{"results": [{"sequence", "messageId"}, ...]}`.
 pub(crate) async fn batch(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     shared: &Shared,
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Event)?;

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::http::body::RequestBody;
 use http::request::Parts;
 use http::{header, HeaderValue, Request, Response, StatusCode};
-use hyper::body::Incoming;
 use serde_json::Value;
 
 use super::identify;
@@ -45,7 +45,7 @@ pub(crate) async fn connect(parts: &Parts, shared: &Shared) -> Result<Response<H
 }
 
 pub(crate) async fn ack(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     shared: &Shared,
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Client)?;
@@ -79,7 +79,7 @@ pub(crate) async fn ack(
 }
 
 pub(crate) async fn connections(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     shared: &Shared,
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Subscribe)?;
@@ -105,7 +105,7 @@ pub(crate) async fn connections(
 }
 
 pub(crate) async fn stats(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     shared: &Shared,
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Subscribe)?;

@@ -1,8 +1,8 @@
 //! `POST /api/sse/token`: a backend with a publish key issues a browser a token bound to one
 //! client id, valid for `ttlSeconds`.
 
+use crate::http::body::RequestBody;
 use http::{Request, Response, StatusCode};
-use hyper::body::Incoming;
 use serde_json::json;
 
 use super::identify;
@@ -13,7 +13,7 @@ use crate::http::{HubBody, Shared};
 use crate::node::MAX_TOKEN_TTL_SECS;
 
 pub(crate) async fn issue(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     shared: &Shared,
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Publish)?;
