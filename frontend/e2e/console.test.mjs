@@ -1,8 +1,8 @@
 // End-to-end: the operator console against a real hub with streams on it.
 // Three streams are held open from Node (their own client ids and filters) while a
 // publisher feeds the hub, so nodes, rates, the chart and the connections list have
-// something to show. Pages whose hub endpoint is not there yet must say so plainly; the
-// tests of such a feature are skipped, naming it (detected by asking the hub).
+// something to show. Every feature the console reads is on the hub now: a hub without one
+// fails its test, naming the feature (detected by asking the hub), instead of skipping it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Hub, launchBrowser } from './hub.mjs';
@@ -79,8 +79,8 @@ test('Nodes: the node, its streams and clients, store and head sequence', async 
   await screenshot(page, 'console-nodes-light');
 });
 
-test('Nodes: per-node events/s and deliveries/s, readiness', async (t) => {
-  if (!features.statsCounters) return t.skip(MISSING.statsCounters);
+test('Nodes: per-node events/s and deliveries/s, readiness', async () => {
+  assert.ok(features.statsCounters, MISSING.statsCounters);
   const stats = (await getJson(hub, '/api/sse/stats')).body;
   const row = page.locator(`[data-testid=node-row][data-node="${stats.node}"]`);
   await publishUntil(async () => {
@@ -116,8 +116,8 @@ test('Outbox: head, oldest and retention', async () => {
   await screenshot(page, 'console-outbox-light');
 });
 
-test('Outbox: the history browser reads events in order', async (t) => {
-  if (!features.history) return t.skip(MISSING.history);
+test('Outbox: the history browser reads events in order', async () => {
+  assert.ok(features.history, MISSING.history);
   const a = await hub.post('/api/sse/alert', { message: 'history one' });
   const b = await hub.post('/api/sse/notification', { message: 'history two' });
   await page.getByTestId('history-after').fill(String(a.sequence - 1));
@@ -133,8 +133,8 @@ test('Outbox: the history browser reads events in order', async (t) => {
   assert.deepEqual([...new Set(types)], ['alert']);
 });
 
-test('Connections: every open stream with its client, filter and start time', async (t) => {
-  if (!features.connections) return t.skip(MISSING.connections);
+test('Connections: every open stream with its client, filter and start time', async () => {
+  assert.ok(features.connections, MISSING.connections);
   await page.goto(`${hub.base}/console/connections`);
   for (const id of ['console-alerts', 'console-all', 'console-notes']) await page.locator(`[data-testid=connection-row][data-client="${id}"]`).first().waitFor({ timeout: T });
   assert.equal(await page.locator('[data-testid=connection-row][data-client=console-alerts]').first().getByTestId('connection-filter').textContent(), 'alert');
@@ -143,9 +143,9 @@ test('Connections: every open stream with its client, filter and start time', as
   await screenshot(page, 'console-connections-light');
 });
 
-test('Presence: who holds streams on a topic', async (t) => {
-  if (!features.presence) return t.skip(MISSING.presence);
-  if (!features.topics) return t.skip(MISSING.topics);
+test('Presence: who holds streams on a topic', async () => {
+  assert.ok(features.presence, MISSING.presence);
+  assert.ok(features.topics, MISSING.topics);
   holdStream('clientId=console-room&topic=org%2F42%2Froom1');
   await page.goto(`${hub.base}/console/presence`);
   await page.getByTestId('presence-topic').fill('org/42/*');
@@ -154,8 +154,8 @@ test('Presence: who holds streams on a topic', async (t) => {
   await screenshot(page, 'console-presence-light');
 });
 
-test('Topics: an event published with a topic reaches a stream that asked for it', async (t) => {
-  if (!features.topics) return t.skip(MISSING.topics);
+test('Topics: an event published with a topic reaches a stream that asked for it', async () => {
+  assert.ok(features.topics, MISSING.topics);
   await page.goto(`${hub.base}/examples/topics`);
   await page.locator('[data-testid=sse-status][data-status=open]').waitFor({ timeout: T });
   await page.getByTestId('granted-topics').filter({ hasText: 'org/42/*' }).waitFor({ timeout: T });
