@@ -9,17 +9,7 @@ use std::time::Duration;
 use http::Method;
 use serde_json::json;
 use support::h2::{self as client, Options};
-use support::{assert_eventually, TestHub, Via};
-
-fn metric(hub: &TestHub, line_start: &str) -> f64 {
-    hub.node
-        .metrics_text()
-        .lines()
-        .find(|l| l.starts_with(line_start))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
+use support::{assert_eventually, Via};
 
 #[tokio::test]
 async fn a_hundred_streams_on_one_connection_each_receive_everything_in_order() {
@@ -78,7 +68,7 @@ async fn a_stream_that_grants_no_window_is_reset_alone_after_the_stall_limit() {
             "{via:?}: the sibling is not held back by the stalled stream"
         );
         assert_eventually(
-            || metric(&hub, "ssehub_sse_disconnects_total{reason=\"write_stall\"}") == 1.0,
+            || hub.metric("ssehub_sse_disconnects_total{reason=\"write_stall\"}") == 1.0,
             "the stalled stream closed as a write stall",
         )
         .await;

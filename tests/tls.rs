@@ -11,16 +11,6 @@ use support::tls::{self, TestCert, ALPN_H2, ALPN_HTTP11};
 use support::{assert_eventually, TestHub, Via};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn metric(hub: &TestHub, line_start: &str) -> f64 {
-    hub.node
-        .metrics_text()
-        .lines()
-        .find(|l| l.starts_with(line_start))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
 #[tokio::test]
 async fn alpn_chooses_h2_when_offered_and_http11_otherwise() {
     let hub = TestHub::builder().tls().start().await;
@@ -73,10 +63,7 @@ async fn a_handshake_that_does_not_finish_is_closed_at_the_deadline_and_counted(
         assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
     }
     assert_eq!(
-        metric(
-            &hub,
-            "ssehub_limit_rejections_total{limit=\"tls_handshake_timeout\"}"
-        ),
+        hub.metric("ssehub_limit_rejections_total{limit=\"tls_handshake_timeout\"}"),
         2.0
     );
     // Meanwhile a real client is served.
@@ -135,7 +122,7 @@ async fn a_changed_certificate_is_served_without_a_restart_and_a_bad_one_is_not(
         Some(second.clone()),
         "the renewed certificate is served"
     );
-    assert_eq!(metric(&hub, "ssehub_tls_reloads_total"), 1.0);
+    assert_eq!(hub.metric("ssehub_tls_reloads_total"), 1.0);
 
     // A broken replacement (a key that is not the certificate's) is refused; the second pair
     // stays in service.
@@ -144,7 +131,7 @@ async fn a_changed_certificate_is_served_without_a_restart_and_a_bad_one_is_not(
     std::fs::copy(&stray.key, cert.path("stray.key")).unwrap();
     std::fs::rename(cert.path("stray.key"), &cert.key).unwrap();
     assert_eventually(
-        || metric(&hub, "ssehub_tls_reload_failures_total") == 1.0,
+        || hub.metric("ssehub_tls_reload_failures_total") == 1.0,
         "the mismatched pair refused",
     )
     .await;

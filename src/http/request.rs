@@ -281,21 +281,37 @@ pub(crate) fn whole_field<T: TryFrom<u64>>(
     }
 }
 
-/// The parts of a `GET /api/sse/connect` both transports read: client id, filter, positions.
+/// The optional `clientId=` of a stream or a history read.
 ///
 /// # Errors
-/// 400 with the parameter's code.
-pub(crate) fn open_request(parts: &Parts, query: &Query) -> Result<OpenRequest, ApiError> {
-    let client_id = query
+/// 400 `invalid_client_id`.
+pub(crate) fn client_id_param(query: &Query) -> Result<Option<ClientId>, ApiError> {
+    query
         .get("clientId")
         .map(|c| {
             ClientId::new(c)
                 .map_err(|e| ApiError::invalid(ErrorCode::InvalidClientId, e.to_string()))
         })
-        .transpose()?;
-    // The node checks the count against its limit; parsing is bounded by the header size.
-    let filter = Filter::parse(query.get("filter").unwrap_or(""), usize::MAX)
-        .map_err(|e| ApiError::invalid(ErrorCode::InvalidFilter, e.to_string()))?;
+        .transpose()
+}
+
+/// The `filter=` of a stream or a history read. The node checks the count against its limit;
+/// parsing is bounded by the header size.
+///
+/// # Errors
+/// 400 `invalid_filter`.
+pub(crate) fn filter_param(query: &Query) -> Result<Filter, ApiError> {
+    Filter::parse(query.get("filter").unwrap_or(""), usize::MAX)
+        .map_err(|e| ApiError::invalid(ErrorCode::InvalidFilter, e.to_string()))
+}
+
+/// The parts of a `GET /api/sse/connect` both transports read: client id, filter, positions.
+///
+/// # Errors
+/// 400 with the parameter's code.
+pub(crate) fn open_request(parts: &Parts, query: &Query) -> Result<OpenRequest, ApiError> {
+    let client_id = client_id_param(query)?;
+    let filter = filter_param(query)?;
     // EventSource omits the header when it has no id; an empty one means the same.
     let header_id = parts
         .headers

@@ -101,6 +101,17 @@ pub struct TestHub {
 }
 
 impl TestHub {
+    /// The value of the first metrics line that starts with `line_start` (0 when none).
+    pub fn metric(&self, line_start: &str) -> f64 {
+        self.node
+            .metrics_text()
+            .lines()
+            .find(|l| l.starts_with(line_start))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
     pub fn builder() -> TestHubBuilder {
         let mut config = Config::defaults();
         config.listen = "127.0.0.1:0".parse().unwrap();

@@ -4,7 +4,7 @@
 
 use super::identify;
 use crate::auth::Access;
-use crate::event::{ClientId, Filter, Sequence};
+use crate::event::Sequence;
 use crate::http::body::RequestBody;
 use crate::http::error::{json_response, ApiError};
 use crate::http::request::{self, Query};
@@ -33,16 +33,8 @@ pub(crate) async fn events(
         })?,
     };
     let limit = limit(&query, DEFAULT_LIMIT, MAX_HISTORY_PAGE)?;
-    let client_id = query
-        .get("clientId")
-        .map(|c| {
-            ClientId::new(c)
-                .map_err(|e| ApiError::invalid(ErrorCode::InvalidClientId, e.to_string()))
-        })
-        .transpose()?;
-    // The node checks the count against its limit, as for a stream.
-    let filter = Filter::parse(query.get("filter").unwrap_or(""), usize::MAX)
-        .map_err(|e| ApiError::invalid(ErrorCode::InvalidFilter, e.to_string()))?;
+    let client_id = request::client_id_param(&query)?;
+    let filter = request::filter_param(&query)?;
     let request = HistoryRequest {
         after,
         limit,
