@@ -92,9 +92,17 @@ impl EventType {
         Ok(EventType(text.into()))
     }
 
-    /// For names the hub itself defines (`message`, `notification`, ...).
+    /// For names the hub itself defines (`message`, `notification`, ...). The publish
+    /// endpoints' own types are made once and shared (no allocation per publish).
     pub fn known(text: &'static str) -> EventType {
-        EventType::new(text).expect("built-in event types are valid")
+        static BUILT_IN: std::sync::LazyLock<[EventType; 4]> = std::sync::LazyLock::new(|| {
+            ["message", "notification", "alert", "dataUpdate"]
+                .map(|name| EventType(Arc::from(name)))
+        });
+        match BUILT_IN.iter().find(|t| &*t.0 == text) {
+            Some(shared) => shared.clone(),
+            None => EventType::new(text).expect("built-in event types are valid"),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -203,16 +211,78 @@ impl UnixMillis {
 
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-09T10:30:00.123Z`.
     pub fn to_rfc3339(self) -> String {
+        self.rfc3339().as_str().to_owned()
+    }
+
+    /// [`to_rfc3339`](Self::to_rfc3339) written into a buffer on the stack: every event's
+    /// frame carries one, and `format!` cost more than the rest of the frame's head.
+    pub fn rfc3339(self) -> Rfc3339 {
         let millis = self.0.rem_euclid(1000);
         let secs = self.0.div_euclid(1000);
         let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
         let (year, month, day) = civil_from_days(days);
-        format!(
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-            day_secs / 3600,
-            day_secs / 60 % 60,
-            day_secs % 60
-        )
+        let mut out = Rfc3339 {
+            bytes: [0; Rfc3339::CAPACITY],
+            len: 0,
+        };
+        if (0..=9999).contains(&year) {
+            let [h, m, s] = [day_secs / 3600, day_secs / 60 % 60, day_secs % 60];
+            let mut put = |n: i64, width: usize, then: u8| {
+                let mut n = n;
+                for i in (0..width).rev() {
+                    out.bytes[out.len + i] = b'0' + (n % 10) as u8;
+                    n /= 10;
+                }
+                out.bytes[out.len + width] = then;
+                out.len += width + 1;
+            };
+            put(year, 4, b'-');
+            put(i64::from(month), 2, b'-');
+            put(i64::from(day), 2, b'T');
+            put(h, 2, b':');
+            put(m, 2, b':');
+            put(s, 2, b'.');
+            put(millis, 3, b'Z');
+        } else {
+            // Years that do not take four digits (never a clock's): as `format!` spells them.
+            use std::fmt::Write as _;
+            let _ = write!(
+                out,
+                "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+                day_secs / 3600,
+                day_secs / 60 % 60,
+                day_secs % 60
+            );
+        }
+        out
+    }
+}
+
+/// An RFC 3339 timestamp in a fixed buffer ([`UnixMillis::rfc3339`]).
+#[derive(Clone, Copy)]
+pub struct Rfc3339 {
+    bytes: [u8; Rfc3339::CAPACITY],
+    len: usize,
+}
+
+impl Rfc3339 {
+    /// The longest: a year of `i64` days takes 12 characters, the rest 20.
+    const CAPACITY: usize = 40;
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).expect("ASCII")
+    }
+}
+
+impl fmt::Write for Rfc3339 {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -396,5 +466,67 @@ mod tests {
             UnixMillis(951_782_400_000).to_rfc3339(),
             "2000-02-29T00:00:00.000Z"
         );
+    }
+
+    /// The formatter the fixed buffer replaced, for years it does not write itself.
+    fn with_format(ms: i64) -> String {
+        let millis = ms.rem_euclid(1000);
+        let secs = ms.div_euclid(1000);
+        let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let (year, month, day) = civil_from_days(days);
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+            day_secs / 3600,
+            day_secs / 60 % 60,
+            day_secs % 60
+        )
+    }
+
+    #[test]
+    fn timestamps_match_an_independent_rfc3339_writer() {
+        let layout = time::format_description::parse_borrowed::<2>(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z",
+        )
+        .unwrap();
+        let independent = |ms: i64| {
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                .unwrap()
+                .format(&layout)
+                .unwrap()
+        };
+        // 0000-01-01 to 9999-12-31, every leap day of four centuries, sub-second digits.
+        let first = -62_167_219_200_000_i64;
+        let last = 253_402_300_799_999_i64;
+        let mut instants = vec![first, last, 0, -1, 1, 999, 1000, 951_782_400_000];
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            instants.push(first + (x % (last - first) as u64) as i64);
+        }
+        for year in 1600..=2400_i64 {
+            if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) {
+                let feb29 = time::Date::from_calendar_date(year as i32, time::Month::February, 29)
+                    .unwrap()
+                    .midnight()
+                    .assume_utc()
+                    .unix_timestamp()
+                    * 1000;
+                instants.extend([feb29 - 1, feb29, feb29 + 86_399_999, feb29 + 86_400_000]);
+            }
+        }
+        for ms in instants {
+            assert_eq!(UnixMillis(ms).to_rfc3339(), independent(ms), "{ms}");
+        }
+        for ms in [
+            first - 1,
+            last + 1,
+            i64::MIN,
+            i64::MAX,
+            -86_400_000 * 800_000,
+        ] {
+            assert_eq!(UnixMillis(ms).to_rfc3339(), with_format(ms), "{ms}");
+        }
     }
 }

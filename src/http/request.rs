@@ -14,7 +14,7 @@ use super::HttpSettings;
 use crate::auth::jwt::looks_like_jwt;
 use crate::auth::Credentials;
 use crate::event::{ClientId, Filter, Selector, Sequence};
-use crate::node::{ConnInfo, ErrorCode, OpenRequest};
+use crate::node::{Body, BodyError, ConnInfo, ErrorCode, OpenRequest};
 use crate::sse::resume::Requested;
 
 /// Decoded query parameters, first occurrence wins.
@@ -112,17 +112,16 @@ pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a
         .filter(|v| !v.is_empty())
 }
 
-/// Reads a JSON object body of at most `--max-body-bytes`, which must arrive within
+/// Reads a JSON body of at most `--max-body-bytes`, which must arrive within
 /// `--body-read-timeout-secs`. An empty body is `None`.
 ///
 /// # Errors
-/// 415 when not declared JSON, 413 when too large, 408 when too slow, 400 when not a JSON
-/// object.
-pub(crate) async fn json_object(
+/// 415 when not declared JSON, 413 when too large, 408 when too slow.
+async fn json_bytes(
     headers: &HeaderMap,
     body: RequestBody,
     settings: &HttpSettings,
-) -> Result<Option<Map<String, Value>>, ApiError> {
+) -> Result<Option<Bytes>, ApiError> {
     let limit = settings.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -167,16 +166,27 @@ pub(crate) async fn json_object(
     if !is_json {
         return Err(ApiError::UnsupportedMediaType);
     }
+    Ok(Some(bytes))
+}
+
+/// Reads a JSON object body of at most `--max-body-bytes`, which must arrive within
+/// `--body-read-timeout-secs`. An empty body is `None`.
+///
+/// # Errors
+/// 415 when not declared JSON, 413 when too large, 408 when too slow, 400 when not a JSON
+/// object.
+pub(crate) async fn json_object(
+    headers: &HeaderMap,
+    body: RequestBody,
+    settings: &HttpSettings,
+) -> Result<Option<Map<String, Value>>, ApiError> {
+    let Some(bytes) = json_bytes(headers, body, settings).await? else {
+        return Ok(None);
+    };
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(Some(map)),
-        Ok(_) => Err(ApiError::invalid(
-            ErrorCode::InvalidBody,
-            "the body must be a JSON object",
-        )),
-        Err(error) => Err(ApiError::invalid(
-            ErrorCode::InvalidJson,
-            format!("the body is not valid JSON: {error}"),
-        )),
+        Ok(_) => Err(body_error(BodyError::NotObject)),
+        Err(error) => Err(body_error(BodyError::Json(error))),
     }
 }
 
@@ -191,7 +201,43 @@ pub(crate) async fn required_object(
 ) -> Result<Map<String, Value>, ApiError> {
     json_object(headers, body, settings)
         .await?
-        .ok_or_else(|| ApiError::invalid(ErrorCode::MissingBody, "a JSON object body is required"))
+        .ok_or_else(missing_body)
+}
+
+/// The bytes of a required JSON body, for a typed reading ([`typed`]).
+///
+/// # Errors
+/// As [`required_object`], except that the bytes are not read as JSON yet.
+pub(crate) async fn required_json(
+    headers: &HeaderMap,
+    body: RequestBody,
+    settings: &HttpSettings,
+) -> Result<Bytes, ApiError> {
+    json_bytes(headers, body, settings)
+        .await?
+        .ok_or_else(missing_body)
+}
+
+/// A publish body read from `bytes` ([`required_json`]).
+///
+/// # Errors
+/// 400 `invalid_json` or `invalid_body`, worded as [`json_object`] words them.
+pub(crate) fn typed<'a, T: Body<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
+    T::parse(bytes).map_err(body_error)
+}
+
+fn missing_body() -> ApiError {
+    ApiError::invalid(ErrorCode::MissingBody, "a JSON object body is required")
+}
+
+fn body_error(error: BodyError) -> ApiError {
+    match error {
+        BodyError::NotObject => ApiError::invalid(ErrorCode::InvalidBody, error.to_string()),
+        BodyError::Json(error) => ApiError::invalid(
+            ErrorCode::InvalidJson,
+            format!("the body is not valid JSON: {error}"),
+        ),
+    }
 }
 
 /// Decodes `%XX` escapes of a path segment (`+` stays `+`: that rule is only for queries).

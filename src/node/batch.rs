@@ -9,8 +9,8 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
-
+use super::body::{BatchBody, EventBody};
+use super::json::{Field, Item};
 use super::publish::new_event;
 use super::{require, ErrorCode, Node, NodeError, PublishKind, Published};
 use crate::auth::{Access, Caller};
@@ -27,12 +27,13 @@ impl Node {
     pub async fn publish_batch(
         &self,
         caller: &Caller,
-        body: &Map<String, Value>,
+        body: &BatchBody<'_>,
     ) -> Result<Vec<Published>, NodeError> {
         require(caller, Access::Event)?;
         let items = self.batch_items(body)?;
         let mut events = Vec::with_capacity(items.len());
         let mut chosen: HashMap<MessageId, usize> = HashMap::new();
+        let mut ids = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             let event = batch_event(item).map_err(|e| e.at(index))?;
             self.check_publish_topics(caller, &event.topics)
@@ -46,9 +47,9 @@ impl Node {
                     .at(index));
                 }
             }
+            ids.push(event.message_id);
             events.push(event);
         }
-        let ids: Vec<MessageId> = events.iter().map(|e| e.message_id).collect();
         let sequences = self.publisher.publish_all(events).await?;
         Ok(sequences
             .into_iter()
@@ -61,16 +62,19 @@ impl Node {
     }
 
     /// The `events` array, holding 1 to `--max-batch-events` events.
-    fn batch_items<'a>(&self, body: &'a Map<String, Value>) -> Result<&'a [Value], NodeError> {
+    fn batch_items<'b, 'a>(
+        &self,
+        body: &'b BatchBody<'a>,
+    ) -> Result<&'b [Item<EventBody<'a>>], NodeError> {
         let max = self.settings.max_batch_events;
-        let items = match body.get("events") {
-            None | Some(Value::Null) => {
+        let items = match body.events.given() {
+            None => {
                 return Err(NodeError::invalid(
                     ErrorCode::MissingField,
                     "`events` is required (an array of events)",
                 ))
             }
-            Some(Value::Array(items)) => items,
+            Some(Field::List(items)) => items,
             Some(_) => {
                 return Err(NodeError::invalid(
                     ErrorCode::InvalidField,
@@ -92,16 +96,16 @@ impl Node {
 }
 
 /// One batch event: a broadcast, or a send when it names a `target`.
-fn batch_event(item: &Value) -> Result<crate::event::NewEvent, NodeError> {
-    let Value::Object(body) = item else {
+fn batch_event(item: &Item<EventBody<'_>>) -> Result<crate::event::NewEvent, NodeError> {
+    let Item::Object(body) = item else {
         return Err(NodeError::invalid(
             ErrorCode::InvalidField,
             "each event must be a JSON object",
         ));
     };
-    let target = match body.get("target") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(client)) => Some(ClientId::new(client).map_err(|e| {
+    let target = match body.target.given() {
+        None => None,
+        Some(Field::Text(client)) => Some(ClientId::new(client).map_err(|e| {
             NodeError::invalid(ErrorCode::InvalidClientId, format!("`target`: {e}"))
         })?),
         Some(_) => {
@@ -123,16 +127,27 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::node::body::Body;
+
+    fn event_of(item: serde_json::Value) -> Result<crate::event::NewEvent, NodeError> {
+        let text = json!({ "events": [item] }).to_string();
+        let body = BatchBody::parse(text.as_bytes()).unwrap();
+        let Field::List(items) = &body.events else {
+            unreachable!()
+        };
+        batch_event(&items[0])
+    }
 
     #[test]
     fn a_batch_event_is_a_broadcast_or_a_send() {
-        let event = batch_event(&json!({"data": 1})).unwrap();
+        let event = event_of(json!({"data": 1})).unwrap();
         assert_eq!(event.event_type.as_str(), "message");
         assert_eq!(event.target, None);
-        let event = batch_event(&json!({"eventType": "t", "data": 1, "target": "c1"})).unwrap();
+        let event = event_of(json!({"eventType": "t", "data": 1, "target": "c1"})).unwrap();
         assert_eq!(event.target.unwrap().as_str(), "c1");
         for (item, code) in [
             (json!(1), ErrorCode::InvalidField),
+            (json!([{"data": 1}]), ErrorCode::InvalidField),
             (
                 json!({"data": 1, "target": "a b"}),
                 ErrorCode::InvalidClientId,
@@ -140,7 +155,7 @@ mod tests {
             (json!({"data": 1, "target": 5}), ErrorCode::InvalidClientId),
             (json!({"eventType": "x"}), ErrorCode::MissingField),
         ] {
-            assert_eq!(batch_event(&item).unwrap_err().code(), code, "{item}");
+            assert_eq!(event_of(item.clone()).unwrap_err().code(), code, "{item}");
         }
     }
 }

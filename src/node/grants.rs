@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::json::Field;
 use super::{ErrorCode, Node, NodeError};
 use crate::auth::Caller;
 use crate::event::{Selector, Topic};
@@ -77,11 +78,11 @@ impl Node {
 ///
 /// # Errors
 /// 400 `invalid_topic` with the rule broken.
-pub(super) fn topics_field(value: Option<&Value>) -> Result<Vec<Topic>, NodeError> {
+pub(super) fn topics_field(field: &Field<'_, Field<'_>>) -> Result<Vec<Topic>, NodeError> {
     let invalid = |message: String| NodeError::invalid(ErrorCode::InvalidTopic, message);
-    let items = match value {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(items)) => items,
+    let items = match field.given() {
+        None => return Ok(Vec::new()),
+        Some(Field::List(items)) => items,
         Some(_) => return Err(invalid("`topics` must be an array of strings".into())),
     };
     if items.is_empty() || items.len() > Topic::MAX_PER_EVENT {
@@ -92,7 +93,7 @@ pub(super) fn topics_field(value: Option<&Value>) -> Result<Vec<Topic>, NodeErro
     }
     let mut topics: Vec<Topic> = Vec::with_capacity(items.len());
     for item in items {
-        let Value::String(text) = item else {
+        let Field::Text(text) = item else {
             return Err(invalid("`topics` must be an array of strings".into()));
         };
         let topic = Topic::new(text).map_err(|e| invalid(format!("`topics`: {e}")))?;
@@ -139,20 +140,28 @@ mod tests {
 
     use super::*;
 
+    fn topics_of(value: &serde_json::Value) -> Result<Vec<Topic>, NodeError> {
+        let text = value.to_string();
+        topics_field(&serde_json::from_str(&text).unwrap())
+    }
+
     #[test]
     fn topic_fields_are_checked_and_deduplicated() {
-        assert_eq!(topics_field(None).unwrap(), Vec::<Topic>::new());
-        let topics = topics_field(Some(&json!(["a", "b", "a"]))).unwrap();
+        assert_eq!(topics_field(&Field::Absent).unwrap(), Vec::<Topic>::new());
+        assert_eq!(topics_of(&json!(null)).unwrap(), Vec::<Topic>::new());
+        let topics = topics_of(&json!(["a", "b", "a"])).unwrap();
         assert_eq!(topics.len(), 2);
         for bad in [
             json!([]),
             json!("a"),
             json!([1]),
+            json!([null]),
+            json!([["a"]]),
             json!(["a b"]),
             json!(["a*"]),
             json!((0..17).map(|i| format!("t{i}")).collect::<Vec<_>>()),
         ] {
-            let error = topics_field(Some(&bad)).unwrap_err();
+            let error = topics_of(&bad).unwrap_err();
             assert_eq!(error.code(), ErrorCode::InvalidTopic, "{bad}");
         }
     }

@@ -19,11 +19,14 @@
 //! (`tasks.rs`: dispatcher, heartbeat, node reports, retention, demo).
 
 mod batch;
+mod body;
 mod clients;
+mod compact;
 mod demo;
 mod error;
 mod grants;
 mod history;
+mod json;
 mod open;
 mod presence;
 mod publish;
@@ -38,10 +41,12 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use self::body::{BatchBody, Body, BodyError, EventBody};
 pub use self::clients::{IssuedToken, MAX_TOKEN_TTL_SECS};
 pub use self::error::{ErrorCode, NodeError};
 pub use self::grants::MAX_TOKEN_TOPICS;
 pub use self::history::{HistoryPage, HistoryRequest, MAX_HISTORY_PAGE};
+pub use self::json::{Compact, Field, Item, Strict};
 pub use self::open::OpenRequest;
 pub use self::presence::{
     PresenceClient, PresencePage, PresenceRequest, MAX_PRESENCE_PAGE, MAX_PRESENCE_REPORT,

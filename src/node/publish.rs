@@ -1,9 +1,14 @@
 //! Publishing: each endpoint's body becomes one event's type and fields, then waits in the
 //! group commit until it is durable.
+//!
+//! The stored fields are written straight from the body as read ([`EventBody`]): `data` and
+//! `changes` are spliced in as the compact JSON text they arrived as (or were rewritten to),
+//! strings are escaped as serde_json escapes them, members in the order the endpoints define.
+//! So the bytes are those a `serde_json::Value` of the same members would serialise to.
 
-use serde_json::{Map, Value};
-
+use super::body::EventBody;
 use super::grants::topics_field;
+use super::json::Field;
 use super::{require, ErrorCode, Node, NodeError};
 use crate::auth::{Access, Caller};
 use crate::event::{ClientId, EventType, MessageId, NewEvent, Sequence, UnixMillis};
@@ -50,7 +55,7 @@ impl Node {
         caller: &Caller,
         kind: PublishKind,
         target: Option<ClientId>,
-        body: &Map<String, Value>,
+        body: &EventBody<'_>,
     ) -> Result<Published, NodeError> {
         require(caller, Access::Event)?;
         let event = new_event(kind, target, body)?;
@@ -69,11 +74,11 @@ impl Node {
 pub(super) fn new_event(
     kind: PublishKind,
     target: Option<ClientId>,
-    body: &Map<String, Value>,
+    body: &EventBody<'_>,
 ) -> Result<NewEvent, NodeError> {
     let (event_type, fields) = build(kind, body)?;
-    let topics = topics_field(body.get("topics"))?;
-    let (message_id, chosen_id) = match message_id(body)? {
+    let topics = topics_field(&body.topics)?;
+    let (message_id, chosen_id) = match message_id(&body.message_id)? {
         Some(chosen) => (chosen, true),
         None => (MessageId::random(), false),
     };
@@ -84,15 +89,15 @@ pub(super) fn new_event(
         target,
         created_at: UnixMillis::now(),
         topics,
-        fields: Value::Object(fields).to_string(),
+        fields,
     })
 }
 
 /// `messageId`: absent (the hub makes one up) or a UUID the publisher chose.
-fn message_id(body: &Map<String, Value>) -> Result<Option<MessageId>, NodeError> {
-    match body.get("messageId") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => MessageId::parse(text)
+fn message_id(field: &Field<'_>) -> Result<Option<MessageId>, NodeError> {
+    match field.given() {
+        None => Ok(None),
+        Some(Field::Text(text)) => MessageId::parse(text)
             .map(Some)
             .map_err(|e| invalid(ErrorCode::InvalidField, format!("`messageId`: {e}"))),
         Some(_) => Err(invalid(
@@ -107,28 +112,28 @@ fn invalid(code: ErrorCode, message: impl Into<String>) -> NodeError {
 }
 
 /// A required non-empty string of at most `max` characters.
-fn text(body: &Map<String, Value>, name: &str, max: usize) -> Result<String, NodeError> {
-    optional_text(body, name, max)?
+fn text<'f>(field: &'f Field<'_>, name: &str, max: usize) -> Result<&'f str, NodeError> {
+    optional_text(field, name, max)?
         .ok_or_else(|| invalid(ErrorCode::MissingField, format!("`{name}` is required")))
 }
 
 /// An optional non-empty string (absent or null → `None`).
-fn optional_text(
-    body: &Map<String, Value>,
+fn optional_text<'f>(
+    field: &'f Field<'_>,
     name: &str,
     max: usize,
-) -> Result<Option<String>, NodeError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if is_blank(s) => Err(invalid(
+) -> Result<Option<&'f str>, NodeError> {
+    match field.given() {
+        None => Ok(None),
+        Some(Field::Text(s)) if is_blank(s) => Err(invalid(
             ErrorCode::InvalidField,
             format!("`{name}` must not be blank"),
         )),
-        Some(Value::String(s)) if s.chars().count() > max => Err(invalid(
+        Some(Field::Text(s)) if s.chars().count() > max => Err(invalid(
             ErrorCode::InvalidField,
             format!("`{name}` must be at most {max} characters"),
         )),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Field::Text(s)) => Ok(Some(s)),
         Some(_) => Err(invalid(
             ErrorCode::InvalidField,
             format!("`{name}` must be a string"),
@@ -144,65 +149,95 @@ fn is_blank(text: &str) -> bool {
         .all(|c| (c.is_whitespace() && c != '\u{85}') || c == '\u{feff}')
 }
 
+/// The stored fields: one compact JSON object, written member by member.
+struct Fields(String);
+
+impl Fields {
+    fn new(capacity: usize) -> Fields {
+        let mut text = String::with_capacity(capacity + 2);
+        text.push('{');
+        Fields(text)
+    }
+
+    /// `"name":` then `json` (compact JSON text).
+    fn json(mut self, name: &str, json: &str) -> Fields {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        self.0.push('"');
+        self.0.push_str(name);
+        self.0.push_str("\":");
+        self.0.push_str(json);
+        self
+    }
+
+    /// `"name":` then `text` as a JSON string, escaped as serde_json escapes it.
+    fn text(self, name: &str, text: &str) -> Fields {
+        if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+            let escaped = serde_json::to_string(text).expect("a string serialises");
+            return self.json(name, &escaped);
+        }
+        let mut fields = self.json(name, "\"");
+        fields.0.push_str(text);
+        fields.0.push('"');
+        fields
+    }
+
+    fn done(mut self) -> String {
+        self.0.push('}');
+        self.0
+    }
+}
+
 /// The event type and type-specific fields for one endpoint's body.
-fn build(
-    kind: PublishKind,
-    body: &Map<String, Value>,
-) -> Result<(EventType, Map<String, Value>), NodeError> {
-    let mut out = Map::new();
-    let event_type = match kind {
+fn build(kind: PublishKind, body: &EventBody<'_>) -> Result<(EventType, String), NodeError> {
+    Ok(match kind {
         PublishKind::Broadcast | PublishKind::Send => {
-            let event_type = event_type(body)?;
-            let data = match body.get("data") {
-                None | Some(Value::Null) => {
+            let event_type = event_type(&body.event_type)?;
+            let data = match body.data.as_ref().map(|d| d.as_str()) {
+                None | Some("null") => {
                     return Err(invalid(
                         ErrorCode::MissingField,
                         "`data` is required (any JSON value but null or \"\")",
                     ))
                 }
-                Some(Value::String(s)) if s.is_empty() => {
+                Some("\"\"") => {
                     return Err(invalid(
                         ErrorCode::InvalidField,
                         "`data` must not be an empty string",
                     ))
                 }
-                Some(data) => data.clone(),
+                Some(data) => data,
             };
-            out.insert("data".into(), data);
-            event_type
+            let fields = Fields::new(data.len() + 8).json("data", data).done();
+            (event_type, fields)
         }
         PublishKind::Notification => {
-            out.insert("message".into(), text(body, "message", MAX_TEXT)?.into());
-            let severity = optional_text(body, "severity", MAX_LABEL)?;
-            out.insert(
-                "severity".into(),
-                severity.as_deref().unwrap_or("info").into(),
-            );
-            EventType::known("notification")
+            let message = text(&body.message, "message", MAX_TEXT)?;
+            let severity = optional_text(&body.severity, "severity", MAX_LABEL)?;
+            let fields = Fields::new(message.len() + 40)
+                .text("message", message)
+                .text("severity", severity.unwrap_or("info"))
+                .done();
+            (EventType::known("notification"), fields)
         }
         PublishKind::Alert => {
-            out.insert("message".into(), text(body, "message", MAX_TEXT)?.into());
-            let severity = optional_text(body, "severity", MAX_LABEL)?;
-            let category = optional_text(body, "category", MAX_LABEL)?;
-            out.insert(
-                "severity".into(),
-                severity.as_deref().unwrap_or("high").into(),
-            );
-            out.insert(
-                "category".into(),
-                category.as_deref().unwrap_or("system").into(),
-            );
-            EventType::known("alert")
+            let message = text(&body.message, "message", MAX_TEXT)?;
+            let severity = optional_text(&body.severity, "severity", MAX_LABEL)?;
+            let category = optional_text(&body.category, "category", MAX_LABEL)?;
+            let fields = Fields::new(message.len() + 64)
+                .text("message", message)
+                .text("severity", severity.unwrap_or("high"))
+                .text("category", category.unwrap_or("system"))
+                .done();
+            (EventType::known("alert"), fields)
         }
         PublishKind::DataUpdate => {
-            out.insert("entityId".into(), text(body, "entityId", MAX_TEXT)?.into());
-            out.insert(
-                "entityType".into(),
-                text(body, "entityType", MAX_TEXT)?.into(),
-            );
-            let changes = match body.get("changes") {
-                None | Some(Value::Null) => Value::Object(Map::new()),
-                Some(Value::Object(changes)) => Value::Object(changes.clone()),
+            let entity_id = text(&body.entity_id, "entityId", MAX_TEXT)?;
+            let entity_type = text(&body.entity_type, "entityType", MAX_TEXT)?;
+            let changes = match body.changes.as_ref().map(|c| c.as_str()) {
+                None | Some("null") => "{}",
+                Some(changes) if changes.starts_with('{') => changes,
                 Some(_) => {
                     return Err(invalid(
                         ErrorCode::InvalidField,
@@ -210,18 +245,21 @@ fn build(
                     ))
                 }
             };
-            out.insert("changes".into(), changes);
-            EventType::known("dataUpdate")
+            let fields = Fields::new(entity_id.len() + entity_type.len() + changes.len() + 40)
+                .text("entityId", entity_id)
+                .text("entityType", entity_type)
+                .json("changes", changes)
+                .done();
+            (EventType::known("dataUpdate"), fields)
         }
-    };
-    Ok((event_type, out))
+    })
 }
 
 /// `eventType`: default `message`; never one of the hub's own control frame names.
-fn event_type(body: &Map<String, Value>) -> Result<EventType, NodeError> {
-    let event_type = match body.get("eventType") {
-        None | Some(Value::Null) => EventType::known("message"),
-        Some(Value::String(name)) => {
+fn event_type(field: &Field<'_>) -> Result<EventType, NodeError> {
+    let event_type = match field.given() {
+        None => EventType::known("message"),
+        Some(Field::Text(name)) => {
             EventType::new(name).map_err(|e| invalid(ErrorCode::InvalidEventType, e.to_string()))?
         }
         Some(_) => {
@@ -245,30 +283,37 @@ fn event_type(body: &Map<String, Value>) -> Result<EventType, NodeError> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
+    use crate::node::body::Body;
 
-    fn body(value: Value) -> Map<String, Value> {
-        value.as_object().unwrap().clone()
+    /// `f` over the body `value` reads as.
+    fn with<T>(value: &Value, f: impl FnOnce(&EventBody<'_>) -> T) -> T {
+        let text = value.to_string();
+        f(&EventBody::parse(text.as_bytes()).unwrap())
+    }
+
+    fn fields(kind: PublishKind, value: Value) -> (EventType, Value) {
+        let (t, f) = with(&value, |body| build(kind, body)).unwrap();
+        (t, serde_json::from_str(&f).unwrap())
     }
 
     #[test]
     fn defaults_fill_optional_fields() {
-        let (t, f) = build(PublishKind::Alert, &body(json!({"message": "disk"}))).unwrap();
+        let (t, f) = fields(PublishKind::Alert, json!({"message": "disk"}));
         assert_eq!(t.as_str(), "alert");
         assert_eq!(
-            Value::Object(f),
+            f,
             json!({"message": "disk", "severity": "high", "category": "system"})
         );
-        let (t, f) = build(
+        let (t, f) = fields(
             PublishKind::DataUpdate,
-            &body(json!({"entityId": "1", "entityType": "order", "extra": 1})),
-        )
-        .unwrap();
+            json!({"entityId": "1", "entityType": "order", "extra": 1}),
+        );
         assert_eq!(t.as_str(), "dataUpdate");
         assert_eq!(
-            Value::Object(f),
+            f,
             json!({"entityId": "1", "entityType": "order", "changes": {}})
         );
     }
@@ -281,9 +326,13 @@ mod tests {
             "U+0085 is not white space to ECMAScript"
         );
         assert!(!is_blank(" x "));
-        let body = |m: &str| json!({ "message": m }).as_object().unwrap().clone();
-        assert!(build(PublishKind::Notification, &body("\u{feff}")).is_err());
-        assert!(build(PublishKind::Notification, &body("\u{85}")).is_ok());
+        let notify = |m: &str| {
+            with(&json!({ "message": m }), |b| {
+                build(PublishKind::Notification, b).is_ok()
+            })
+        };
+        assert!(!notify("\u{feff}"));
+        assert!(notify("\u{85}"));
     }
 
     #[test]
@@ -341,7 +390,7 @@ mod tests {
             ),
         ];
         for (kind, value, code) in cases {
-            let error = new_event(kind, None, &body(value.clone())).unwrap_err();
+            let error = with(&value, |b| new_event(kind, None, b)).unwrap_err();
             assert_eq!(error.code(), code, "{value}: {error:?}");
         }
     }
@@ -349,20 +398,124 @@ mod tests {
     #[test]
     fn a_chosen_message_id_is_kept_and_marked() {
         let id = "0b5c8f1e-3f6a-4c2e-9d7b-1a2b3c4d5e6f";
-        let event = new_event(
-            PublishKind::Broadcast,
-            None,
-            &body(json!({"data": 1, "messageId": id})),
-        )
+        let event = with(&json!({"data": 1, "messageId": id}), |b| {
+            new_event(PublishKind::Broadcast, None, b)
+        })
         .unwrap();
         assert_eq!(event.message_id.to_string(), id);
         assert!(event.chosen_id);
-        let event = new_event(
-            PublishKind::Notification,
-            None,
-            &body(json!({"message": "m"})),
-        )
+        let event = with(&json!({"message": "m"}), |b| {
+            new_event(PublishKind::Notification, None, b)
+        })
         .unwrap();
         assert!(!event.chosen_id);
+    }
+
+    /// The stored fields as they were made before bodies were read without a tree: the body
+    /// read into a `Value`, the members put in a `Map`, the map serialised.
+    fn through_a_tree(kind: PublishKind, text: &str) -> String {
+        let body: Value = serde_json::from_str(text).unwrap();
+        let member = |name: &str, default: &str| match &body[name] {
+            Value::Null => Value::from(default),
+            other => other.clone(),
+        };
+        let fields = match kind {
+            PublishKind::Broadcast | PublishKind::Send => json!({"data": body["data"]}),
+            PublishKind::Notification => {
+                json!({"message": body["message"], "severity": member("severity", "info")})
+            }
+            PublishKind::Alert => json!({
+                "message": body["message"],
+                "severity": member("severity", "high"),
+                "category": member("category", "system"),
+            }),
+            PublishKind::DataUpdate => json!({
+                "entityId": body["entityId"],
+                "entityType": body["entityType"],
+                "changes": match &body["changes"] { Value::Null => json!({}), c => c.clone() },
+            }),
+        };
+        fields.to_string()
+    }
+
+    fn stored(kind: PublishKind, text: &str) -> String {
+        let body = EventBody::parse(text.as_bytes()).unwrap();
+        build(kind, &body).unwrap().1
+    }
+
+    #[test]
+    fn fields_are_the_bytes_a_tree_gave_in_any_spelling() {
+        let cases = [
+            (PublishKind::Broadcast, r#"{"data":{"t":1,"p":2,"n":3}}"#),
+            (
+                PublishKind::Broadcast,
+                "{\n  \"data\": {\n    \"b\": [1, 2.50, 1e3],\n    \"a\": \"x\"\n  }\n}",
+            ),
+            (
+                PublishKind::Broadcast,
+                r#"{"data":"\u00e9\/\u001f\ud83d\ude00 \"q\" \\ \n"}"#,
+            ),
+            (
+                PublishKind::Broadcast,
+                r#"{"data":"été 😀","eventType":"x"}"#,
+            ),
+            (
+                PublishKind::Broadcast,
+                r#"{"data":123456789012345678901234567890}"#,
+            ),
+            (
+                PublishKind::Broadcast,
+                r#"{"data":[18446744073709551615,-9223372036854775808,-0,0.1]}"#,
+            ),
+            (
+                PublishKind::Broadcast,
+                r#"{"data":{"a":1,"a":{"b":[{"c":{}}]}},"data":{"z":1,"z":2}}"#,
+            ),
+            (
+                PublishKind::Broadcast,
+                r#"{"d\u0061ta":{"x":[]} , "other":[1e300,{"k":null}]}"#,
+            ),
+            (PublishKind::Send, r#"{"data":true}"#),
+            (
+                PublishKind::Notification,
+                r#"{"message":"line\nbreak \"quoted\" \u0007","severity":"warn"}"#,
+            ),
+            (
+                PublishKind::Alert,
+                r#"{"message":"disk 91%","category":"ops/\u00e9"}"#,
+            ),
+            (
+                PublishKind::DataUpdate,
+                r#"{"entityId":"1","entityType":"order","changes":{ "status" : "shipped" }}"#,
+            ),
+            (
+                PublishKind::DataUpdate,
+                r#"{"entityId":"1","entityType":"order"}"#,
+            ),
+        ];
+        for (kind, text) in cases {
+            assert_eq!(stored(kind, text), through_a_tree(kind, text), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn data_is_stored_as_a_tree_would_write_it(
+            data in crate::node::compact::tests::json_text(),
+            space in "[ \n]{0,2}",
+        ) {
+            let text = format!("{{{space}\"data\":{space}{data}{space}}}");
+            let Ok(tree) = serde_json::from_str::<Value>(&text) else {
+                proptest::prop_assert!(EventBody::parse(text.as_bytes()).is_err());
+                return Ok(());
+            };
+            let body = EventBody::parse(text.as_bytes()).unwrap();
+            match build(PublishKind::Broadcast, &body) {
+                Ok((_, fields)) => proptest::prop_assert_eq!(fields, through_a_tree(PublishKind::Broadcast, &text)),
+                Err(_) => proptest::prop_assert!(matches!(tree["data"], Value::Null) || tree["data"] == json!("")),
+            }
+        }
     }
 }

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body::Body;
 
+use super::body::Body as _;
+
 use super::*;
 use crate::auth::token::TokenSigner;
 use crate::auth::KeyRing;
@@ -78,13 +80,7 @@ async fn a_published_event_reaches_an_open_stream() {
         .unwrap();
     next_frame(&mut body).await;
     let data = serde_json::json!({"message": "hi"});
-    let published = node
-        .publish(
-            &open_key(),
-            PublishKind::Notification,
-            None,
-            data.as_object().unwrap(),
-        )
+    let published = publish(&node, &open_key(), PublishKind::Notification, &data)
         .await
         .unwrap();
     let frame = next_frame(&mut body).await;
@@ -137,8 +133,7 @@ async fn identity_rules_bind_tokens_and_refuse_mismatches() {
     // Under --require-client-tokens a subscribe key may not name a client…
     assert_eq!(node.client_for(&sub, Some(alice.clone())).unwrap(), None);
     // …nor publish.
-    let refused = node
-        .publish(&sub, PublishKind::Broadcast, None, &serde_json::Map::new())
+    let refused = publish(&node, &sub, PublishKind::Broadcast, &serde_json::json!({}))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), ErrorCode::InsufficientScope);
@@ -217,32 +212,36 @@ async fn selectors_must_be_within_the_grant_and_the_limit() {
 async fn publishing_needs_publish_scope_and_names_refused_topics() {
     let (node, _tasks) = node(|_| {}).await;
     let body = serde_json::json!({"data": 1, "topics": ["org/42/a"]});
-    let body = body.as_object().unwrap();
-    let published = node
-        .publish(&open_key(), PublishKind::Broadcast, None, body)
+    let published = publish(&node, &open_key(), PublishKind::Broadcast, &body)
         .await
         .unwrap();
     assert!(published.sequence.0 >= 1);
-    let token = node
-        .publish(&token_caller(&["*"]), PublishKind::Broadcast, None, body)
+    let token = publish(&node, &token_caller(&["*"]), PublishKind::Broadcast, &body)
         .await
         .err()
         .unwrap();
     assert_eq!(token.code(), ErrorCode::MissingApiKey);
 }
 
+/// Publishes the body `value` (a JSON object) as `kind`.
+async fn publish(
+    node: &Node,
+    caller: &Caller,
+    kind: PublishKind,
+    value: &serde_json::Value,
+) -> Result<Published, NodeError> {
+    let text = value.to_string();
+    let body = EventBody::parse(text.as_bytes()).unwrap();
+    node.publish(caller, kind, None, &body).await
+}
+
 /// Publishes `n` broadcasts of type `message`.
 async fn publish_n(node: &Node, n: usize) {
     for i in 0..n {
         let data = serde_json::json!({"data": i});
-        node.publish(
-            &open_key(),
-            PublishKind::Broadcast,
-            None,
-            data.as_object().unwrap(),
-        )
-        .await
-        .unwrap();
+        publish(node, &open_key(), PublishKind::Broadcast, &data)
+            .await
+            .unwrap();
     }
 }
 

@@ -5,7 +5,6 @@
 //! numbers and event types are validated by [`EventType`](crate::event::EventType). `data:` is
 //! one line of compact JSON (serde_json escapes control characters).
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,25 +19,44 @@ pub const SHUTDOWN: Bytes = Bytes::from_static(b": shutdown\n\n");
 
 /// The JSON object an event's `data:` line carries, `_sequence` first.
 pub fn event_data(event: &Event) -> String {
-    let mut data = String::with_capacity(140 + event.fields.len());
-    let _ = write!(
-        data,
-        r#"{{"_sequence":{},"messageId":"{}","timestamp":"{}","version":"1.0","type":"{}""#,
-        event.sequence,
-        event.message_id,
-        event.created_at.to_rfc3339(),
-        event.event_type,
+    let mut data = String::with_capacity(DATA_OVERHEAD + event.fields.len());
+    write_data(&mut data, event);
+    data
+}
+
+/// Bytes of the data object besides the type, topics and fields (`_sequence`, `messageId`,
+/// `timestamp`, `version` and their punctuation, with room for a long sequence).
+const DATA_OVERHEAD: usize = 140;
+
+/// Writes [`event_data`] into `out`: straight into the frame's buffer, no `format!`.
+fn write_data(out: &mut String, event: &Event) {
+    out.push_str(r#"{"_sequence":"#);
+    out.push_str(Decimal::new(event.sequence.0).as_str());
+    out.push_str(r#","messageId":""#);
+    out.push_str(
+        event
+            .message_id
+            .0
+            .hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer()),
     );
+    out.push_str(r#"","timestamp":""#);
+    out.push_str(event.created_at.rfc3339().as_str());
+    out.push_str(r#"","version":"1.0","type":""#);
+    out.push_str(event.event_type.as_str());
+    out.push('"');
     if !event.topics.is_empty() {
         // Topic characters need no JSON escaping (no `"`, no `\`, no control characters).
-        data.push_str(r#","topics":["#);
+        out.push_str(r#","topics":["#);
         for (i, topic) in event.topics.iter().enumerate() {
             if i > 0 {
-                data.push(',');
+                out.push(',');
             }
-            let _ = write!(data, r#""{topic}""#);
+            out.push('"');
+            out.push_str(topic.as_str());
+            out.push('"');
         }
-        data.push(']');
+        out.push(']');
     }
     let fields = event.fields.trim();
     // `fields` is a JSON object; splice its members after ours.
@@ -48,27 +66,58 @@ pub fn event_data(event: &Event) -> String {
         .unwrap_or("")
         .trim();
     if !members.is_empty() {
-        data.push(',');
-        data.push_str(members);
+        out.push(',');
+        if members.contains(['\n', '\r']) {
+            // Only a corrupt store could produce this; never let it split the data line.
+            out.push_str(&members.replace(['\n', '\r'], " "));
+        } else {
+            out.push_str(members);
+        }
     }
-    data.push('}');
-    if data.contains(['\n', '\r']) {
-        // Only a corrupt store could produce this; never let it split the data line.
-        data = data.replace(['\n', '\r'], " ");
-    }
-    data
+    out.push('}');
 }
 
 /// `id: <seq>\nevent: <type>\ndata: <json>\n\n`
 pub fn encode_event(event: &Event) -> Bytes {
-    let data = event_data(event);
-    let mut frame = String::with_capacity(data.len() + 40 + event.event_type.as_str().len());
-    let _ = write!(
-        frame,
-        "id: {}\nevent: {}\ndata: {}\n\n",
-        event.sequence, event.event_type, data
+    let event_type = event.event_type.as_str();
+    let topics: usize = event.topics.iter().map(|t| t.as_str().len() + 3).sum();
+    let mut frame = String::with_capacity(
+        DATA_OVERHEAD + 2 * event_type.len() + topics + event.fields.len() + 20,
     );
+    frame.push_str("id: ");
+    frame.push_str(Decimal::new(event.sequence.0).as_str());
+    frame.push_str("\nevent: ");
+    frame.push_str(event_type);
+    frame.push_str("\ndata: ");
+    write_data(&mut frame, event);
+    frame.push_str("\n\n");
     Bytes::from(frame)
+}
+
+/// A `u64` in decimal, on the stack.
+struct Decimal {
+    digits: [u8; 20],
+    start: usize,
+}
+
+impl Decimal {
+    fn new(mut n: u64) -> Decimal {
+        let mut digits = [b'0'; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        Decimal { digits, start }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.digits[self.start..]).expect("ASCII digits")
+    }
 }
 
 /// A frame without `id:` (`connected`, `reset`): it must not move the client's position.
@@ -178,5 +227,78 @@ mod tests {
             &connected[..],
             b"event: connected\ndata: {\"clientId\":\"c\"}\n\n"
         );
+    }
+
+    /// The encoder before frames were written into one buffer: `format!` and a second copy.
+    fn with_format(event: &Event) -> Vec<u8> {
+        let mut data = format!(
+            r#"{{"_sequence":{},"messageId":"{}","timestamp":"{}","version":"1.0","type":"{}""#,
+            event.sequence,
+            event.message_id,
+            event.created_at.to_rfc3339(),
+            event.event_type,
+        );
+        if !event.topics.is_empty() {
+            let topics: Vec<String> = event.topics.iter().map(|t| format!(r#""{t}""#)).collect();
+            data.push_str(&format!(r#","topics":[{}]"#, topics.join(",")));
+        }
+        let members = event
+            .fields
+            .trim()
+            .strip_prefix('{')
+            .and_then(|f| f.strip_suffix('}'))
+            .unwrap_or("")
+            .trim();
+        if !members.is_empty() {
+            data.push(',');
+            data.push_str(members);
+        }
+        data.push('}');
+        if data.contains(['\n', '\r']) {
+            data = data.replace(['\n', '\r'], " ");
+        }
+        format!(
+            "id: {}\nevent: {}\ndata: {}\n\n",
+            event.sequence, event.event_type, data
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn frames_are_the_bytes_the_formatter_wrote() {
+        let fields = [
+            r#"{"data":{"t":1,"p":2,"n":3}}"#,
+            "{}",
+            " { \"a\" : 1 } ",
+            "{\"a\":\n1,\r\"b\":2}",
+            r#"{"message":"\u00e9 \"q\" \\","severity":"info"}"#,
+            "not an object",
+            "",
+        ];
+        let ids = [
+            uuid::Uuid::nil(),
+            uuid::Uuid::max(),
+            uuid::Uuid::from_u128(0x0b5c_8f1e_3f6a_4c2e_9d7b_1a2b_3c4d_5e6f),
+        ];
+        for (i, fields) in fields.iter().enumerate() {
+            for sequence in [0, 1, 9, 10, 99, 100, 1_234_567, u64::MAX] {
+                let mut event = event(fields);
+                event.sequence = Sequence(sequence);
+                event.message_id = MessageId(ids[i % ids.len()]);
+                event.created_at = UnixMillis(sequence as i64 % 253_402_300_799_999);
+                if sequence % 2 == 1 {
+                    event.topics = vec![
+                        Topic::new("org/42/room1").unwrap(),
+                        Topic::new("b").unwrap(),
+                    ];
+                    event.event_type = EventType::new("Order.Created").unwrap();
+                }
+                assert_eq!(
+                    encode_event(&event).to_vec(),
+                    with_format(&event),
+                    "{fields}"
+                );
+            }
+        }
     }
 }

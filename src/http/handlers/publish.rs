@@ -36,7 +36,8 @@ pub(crate) async fn publish(
     let caller = identify(&req, shared, Access::Event)?;
     let target = target.map(request::client_id_segment).transpose()?;
     let (parts, body) = req.into_parts();
-    let body = request::required_object(&parts.headers, body, &shared.settings).await?;
+    let bytes = request::required_json(&parts.headers, body, &shared.settings).await?;
+    let body = request::typed(&bytes)?;
     let published = shared.node.publish(&caller, kind, target, &body).await?;
     let mut answer = String::with_capacity(ACK_LEN);
     ack(&mut answer, published);
@@ -50,7 +51,8 @@ pub(crate) async fn batch(
 ) -> Result<Response<HubBody>, ApiError> {
     let caller = identify(&req, shared, Access::Event)?;
     let (parts, body) = req.into_parts();
-    let body = request::required_object(&parts.headers, body, &shared.settings).await?;
+    let bytes = request::required_json(&parts.headers, body, &shared.settings).await?;
+    let body = request::typed(&bytes)?;
     let published = shared.node.publish_batch(&caller, &body).await?;
     let mut answer = String::with_capacity(16 + published.len() * (ACK_LEN + 1));
     answer.push_str(r#"{"results":["#);
