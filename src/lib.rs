@@ -25,7 +25,8 @@
 //! demo         the demo generator (one node in a cluster, via a store lease)
 //! node/        the node's verbs, free of HTTP: open (a stream), publish, clients (ack,
 //!              token), history, presence, stats, demo, tasks (background work), error
-//!              (NodeError, ErrorCode)
+//!              (NodeError, ErrorCode); body · json · compact (publish bodies read without a
+//!              JSON tree, `data` kept as compact text)
 //! http/        the HTTP transports: server (accept loop) · tls/ (handshake, reloading
 //!              certificate) · conn (first head: lean, HTTP/2 or hyper) · lean (the SSE fast
 //!              path) · http2/ (h2 connections, per-stream SSE pump) · head · rewind · stall ·

@@ -54,7 +54,10 @@ pub trait Body<'a>: FromMap<'a> {
     /// # Errors
     /// Not JSON (as `serde_json::from_slice::<Value>` words it) or not an object.
     fn parse(bytes: &'a [u8]) -> Result<Self, BodyError> {
-        let fast = serde_json::from_slice::<Item<Self>>(bytes);
+        // UTF-8 checked once for the whole body, so serde_json does not check each string.
+        let fast = std::str::from_utf8(bytes)
+            .map_err(|_| ())
+            .and_then(|text| serde_json::from_str::<Item<Self>>(text).map_err(|_| ()));
         match fast {
             Ok(Item::Object(body)) if !body.rewritten() => return Ok(body),
             // A rewritten value was read on its own: check its depth in place, once.
@@ -64,7 +67,7 @@ pub trait Body<'a>: FromMap<'a> {
                 }
             }
             Ok(Item::NotObject) => return Err(BodyError::NotObject),
-            Err(_) => {}
+            Err(()) => {}
         }
         // Refused: let a `Value` reading say why, word for word as before.
         match serde_json::from_slice::<serde_json::Value>(bytes) {

@@ -149,44 +149,39 @@ impl Scan<'_> {
     /// A number as serde_json writes it back: checked by reading it as serde_json does.
     fn number(&mut self) -> Option<()> {
         let start = self.at;
-        while self
-            .peek()
-            .is_some_and(|b| matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
-        {
+        let mut integer = true;
+        while let Some(b) = self.peek() {
+            match b {
+                b'0'..=b'9' | b'-' => {}
+                b'+' | b'.' | b'e' | b'E' => integer = false,
+                _ => break,
+            }
             self.at += 1;
         }
-        let text = std::str::from_utf8(&self.bytes[start..self.at]).ok()?;
-        if text.is_empty() {
+        let bytes = &self.bytes[start..self.at];
+        if bytes.is_empty() {
             return None; // white space where a value starts
         }
-        let integer = text.bytes().all(|b| b.is_ascii_digit() || b == b'-');
-        if integer && text.len() < 20 && !text.starts_with("-0") {
+        if integer && bytes.len() < 20 && !bytes.starts_with(b"-0") {
             // Fits in i64/u64 (at most 19 digits) and has no sign on a zero: written back as
             // read (a leading zero on anything but `0` is not valid JSON).
             return Some(());
         }
+        let text = std::str::from_utf8(bytes).ok()?;
         let number = serde_json::Number::from_str(text).ok()?;
         let mut written = Stack::default();
         // Written as a `Value` writes it (its `Display` spells exponents differently).
         serde_json::to_writer(&mut written, &number).ok()?;
-        (written.as_bytes() == text.as_bytes()).then_some(())
+        (written.as_bytes() == bytes).then_some(())
     }
 }
 
 /// A few bytes on the stack for one number's text (the longest `f64` serde_json writes is 24
 /// bytes, `u64`/`i64` 20).
+#[derive(Default)]
 struct Stack {
     bytes: [u8; 32],
     len: usize,
-}
-
-impl Default for Stack {
-    fn default() -> Stack {
-        Stack {
-            bytes: [0; 32],
-            len: 0,
-        }
-    }
 }
 
 impl Stack {

@@ -12,6 +12,25 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
+/// A visitor's answer to every number and boolean: `$answer` (each visitor here only cares
+/// about strings, arrays and objects).
+macro_rules! numbers_and_booleans {
+    ($answer:expr) => {
+        fn visit_bool<X: de::Error>(self, _: bool) -> Result<Self::Value, X> {
+            Ok($answer)
+        }
+        fn visit_i64<X: de::Error>(self, _: i64) -> Result<Self::Value, X> {
+            Ok($answer)
+        }
+        fn visit_u64<X: de::Error>(self, _: u64) -> Result<Self::Value, X> {
+            Ok($answer)
+        }
+        fn visit_f64<X: de::Error>(self, _: f64) -> Result<Self::Value, X> {
+            Ok($answer)
+        }
+    };
+}
+
 /// A member of a body: absent, `null`, a string, an array of `E`, or anything else.
 #[derive(Debug, Default)]
 pub enum Field<'a, E = Strict> {
@@ -50,18 +69,7 @@ impl<'de, E: Deserialize<'de>> Visitor<'de> for FieldVisitor<E> {
     fn visit_unit<X: de::Error>(self) -> Result<Self::Value, X> {
         Ok(Field::Null)
     }
-    fn visit_bool<X: de::Error>(self, _: bool) -> Result<Self::Value, X> {
-        Ok(Field::Other)
-    }
-    fn visit_i64<X: de::Error>(self, _: i64) -> Result<Self::Value, X> {
-        Ok(Field::Other)
-    }
-    fn visit_u64<X: de::Error>(self, _: u64) -> Result<Self::Value, X> {
-        Ok(Field::Other)
-    }
-    fn visit_f64<X: de::Error>(self, _: f64) -> Result<Self::Value, X> {
-        Ok(Field::Other)
-    }
+    numbers_and_booleans!(Field::Other);
     fn visit_borrowed_str<X: de::Error>(self, text: &'de str) -> Result<Self::Value, X> {
         Ok(Field::Text(Cow::Borrowed(text)))
     }
@@ -110,18 +118,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_unit<X: de::Error>(self) -> Result<Strict, X> {
         Ok(Strict)
     }
-    fn visit_bool<X: de::Error>(self, _: bool) -> Result<Strict, X> {
-        Ok(Strict)
-    }
-    fn visit_i64<X: de::Error>(self, _: i64) -> Result<Strict, X> {
-        Ok(Strict)
-    }
-    fn visit_u64<X: de::Error>(self, _: u64) -> Result<Strict, X> {
-        Ok(Strict)
-    }
-    fn visit_f64<X: de::Error>(self, _: f64) -> Result<Strict, X> {
-        Ok(Strict)
-    }
+    numbers_and_booleans!(Strict);
     fn visit_str<X: de::Error>(self, _: &str) -> Result<Strict, X> {
         Ok(Strict)
     }
@@ -206,18 +203,7 @@ impl<'de, T: FromMap<'de>> Visitor<'de> for ItemVisitor<T> {
     fn visit_unit<X: de::Error>(self) -> Result<Self::Value, X> {
         Ok(Item::NotObject)
     }
-    fn visit_bool<X: de::Error>(self, _: bool) -> Result<Self::Value, X> {
-        Ok(Item::NotObject)
-    }
-    fn visit_i64<X: de::Error>(self, _: i64) -> Result<Self::Value, X> {
-        Ok(Item::NotObject)
-    }
-    fn visit_u64<X: de::Error>(self, _: u64) -> Result<Self::Value, X> {
-        Ok(Item::NotObject)
-    }
-    fn visit_f64<X: de::Error>(self, _: f64) -> Result<Self::Value, X> {
-        Ok(Item::NotObject)
-    }
+    numbers_and_booleans!(Item::NotObject);
     fn visit_str<X: de::Error>(self, _: &str) -> Result<Self::Value, X> {
         Ok(Item::NotObject)
     }

@@ -60,6 +60,10 @@ impl Shard {
     }
 
     pub(super) fn collect_interested(&self, interest: &Interest, wakers: &mut Vec<Waker>) {
+        if self.all.is_empty() {
+            // Most shards of a node with few streams: skip the index lookups.
+            return;
+        }
         let mut take = |members: &Members| {
             wakers.extend(members.values().filter_map(|s| s.waker.take()));
         };

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::event::{Event, Sequence};
+use crate::event::{Decimal, Event, Sequence};
 
 /// Sent on idle connections by the shared heartbeat.
 pub const PING: Bytes = Bytes::from_static(b": ping\n\n");
@@ -33,13 +33,7 @@ fn write_data(out: &mut String, event: &Event) {
     out.push_str(r#"{"_sequence":"#);
     out.push_str(Decimal::new(event.sequence.0).as_str());
     out.push_str(r#","messageId":""#);
-    out.push_str(
-        event
-            .message_id
-            .0
-            .hyphenated()
-            .encode_lower(&mut uuid::Uuid::encode_buffer()),
-    );
+    out.push_str(event.message_id.encode(&mut [0; 36]));
     out.push_str(r#"","timestamp":""#);
     out.push_str(event.created_at.rfc3339().as_str());
     out.push_str(r#"","version":"1.0","type":""#);
@@ -92,32 +86,6 @@ pub fn encode_event(event: &Event) -> Bytes {
     write_data(&mut frame, event);
     frame.push_str("\n\n");
     Bytes::from(frame)
-}
-
-/// A `u64` in decimal, on the stack.
-struct Decimal {
-    digits: [u8; 20],
-    start: usize,
-}
-
-impl Decimal {
-    fn new(mut n: u64) -> Decimal {
-        let mut digits = [b'0'; 20];
-        let mut start = digits.len();
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        Decimal { digits, start }
-    }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.digits[self.start..]).expect("ASCII digits")
-    }
 }
 
 /// A frame without `id:` (`connected`, `reset`): it must not move the client's position.

@@ -1,8 +1,6 @@
 //! `POST /api/sse/{broadcast,send/{id},notification,alert,data-update}[/{clientId}]` and
 //! `POST /api/sse/batch`.
 
-use std::fmt::Write;
-
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response};
 
@@ -10,6 +8,7 @@ use crate::http::body::RequestBody;
 
 use super::identify;
 use crate::auth::Access;
+use crate::event::Decimal;
 use crate::http::error::ApiError;
 use crate::http::request;
 use crate::http::{HubBody, Shared};
@@ -72,11 +71,11 @@ const ACK_LEN: usize = 80;
 /// One acknowledgement, written straight into the answer (this is every publish's answer:
 /// no JSON tree for two fields).
 fn ack(out: &mut String, published: Published) {
-    let _ = write!(
-        out,
-        r#"{{"sequence":{},"messageId":"{}"}}"#,
-        published.sequence.0, published.message_id
-    );
+    out.push_str(r#"{"sequence":"#);
+    out.push_str(Decimal::new(published.sequence.0).as_str());
+    out.push_str(r#","messageId":""#);
+    out.push_str(published.message_id.encode(&mut [0; 36]));
+    out.push_str("\"}");
 }
 
 fn json_ok(body: String) -> Response<HubBody> {
