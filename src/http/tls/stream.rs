@@ -10,6 +10,7 @@
 //! [`TlsStream`] is an `AsyncRead + AsyncWrite` like any socket: the lean stream path, hyper and
 //! the HTTP/2 transport use it as they use a `TcpStream`.
 
+use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -56,21 +57,36 @@ enum Step {
 /// One TLS connection over TCP (see the module docs).
 pub(crate) struct TlsStream {
     tcp: TcpStream,
-    conn: UnbufferedServerConnection,
+    session: Session,
     /// Ciphertext received and not yet consumed (part of a record or of a handshake message).
     incoming: Vec<u8>,
     /// Ciphertext produced and not yet written, from `sent` on.
     outgoing: Vec<u8>,
     sent: usize,
+    /// The socket reached its end (with or without close_notify).
+    eof: bool,
+}
+
+/// rustls's side of the connection and what it decrypted.
+struct Session {
+    conn: UnbufferedServerConnection,
     /// Plaintext decrypted and not yet read, from `taken` on.
     plaintext: Vec<u8>,
     taken: usize,
     /// The peer sent close_notify: reads end cleanly once `plaintext` is drained.
     peer_closed: bool,
-    /// The socket reached its end (with or without close_notify).
-    eof: bool,
     close_queued: bool,
 }
+
+thread_local! {
+    /// Where a worker thread reads and encrypts: bytes stay in a connection's own buffers only
+    /// when they cannot be consumed or sent at once, so busy connections cost no allocation
+    /// per read or write and idle ones hold nothing.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Scratch kept per worker thread between uses (a write's worth of records).
+const SCRATCH_KEPT: usize = MAX_WRITE + 4 * 1024;
 
 impl TlsStream {
     /// Runs the handshake on `tcp` (the caller bounds it in time).
@@ -78,15 +94,17 @@ impl TlsStream {
         let conn = UnbufferedServerConnection::new(config).map_err(tls_error)?;
         let mut stream = TlsStream {
             tcp,
-            conn,
+            session: Session {
+                conn,
+                plaintext: Vec::new(),
+                taken: 0,
+                peer_closed: false,
+                close_queued: false,
+            },
             incoming: Vec::new(),
             outgoing: Vec::new(),
             sent: 0,
-            plaintext: Vec::new(),
-            taken: 0,
-            peer_closed: false,
             eof: false,
-            close_queued: false,
         };
         poll_fn(|cx| stream.poll_handshake(cx)).await?;
         Ok(stream)
@@ -94,12 +112,14 @@ impl TlsStream {
 
     /// The protocol ALPN chose, if any.
     pub(crate) fn alpn_protocol(&self) -> Option<&[u8]> {
-        self.conn.alpn_protocol()
+        self.session.conn.alpn_protocol()
     }
 
     fn poll_handshake(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
-            let step = self.process(Action::Nothing);
+            let step =
+                self.session
+                    .process(&mut self.incoming, &mut self.outgoing, Action::Nothing);
             // Even a failed handshake sends what it has: the alert tells the peer why.
             let flushed = self.poll_flush_outgoing(cx);
             let step = step?;
@@ -109,129 +129,60 @@ impl TlsStream {
             }
             // A TLS 1.3 server may send before the client's Finished (`Traffic` while still
             // handshaking); the handshake is done only when both directions are keyed.
-            if !self.conn.is_handshaking() {
+            if !self.session.conn.is_handshaking() {
                 return Poll::Ready(Ok(()));
             }
-            if !ready!(self.poll_fill(cx))? {
+            if !ready!(self.poll_receive(cx))? {
                 return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
             }
         }
     }
 
-    /// Feeds `incoming` to rustls until it needs the peer or lets traffic flow: decrypted
-    /// records go to `plaintext`, handshake and alert records to `outgoing`, and `action` is
-    /// applied once traffic may flow.
-    fn process(&mut self, mut action: Action<'_>) -> io::Result<Step> {
-        loop {
-            let status = self.conn.process_tls_records(&mut self.incoming);
-            let mut discard = status.discard;
-            let state = match status.state {
-                Ok(state) => state,
-                Err(error) => {
-                    self.incoming.drain(..discard);
-                    self.queue_alert();
-                    return Err(tls_error(error));
-                }
-            };
-            let stop = match state {
-                ConnectionState::ReadTraffic(mut traffic) => {
-                    while let Some(record) = traffic.next_record() {
-                        let record = record.map_err(tls_error)?;
-                        discard += record.discard;
-                        self.plaintext.extend_from_slice(record.payload);
-                    }
-                    None
-                }
-                ConnectionState::EncodeTlsData(mut encode) => {
-                    fill(&mut self.outgoing, READ_SIZE, |buf| {
-                        encode.encode(buf).map_err(encode_error)
-                    })?;
-                    None
-                }
-                // What was encoded is in `outgoing`, which is written before anything later.
-                ConnectionState::TransmitTlsData(transmit) => {
-                    transmit.done();
-                    None
-                }
-                ConnectionState::WriteTraffic(mut traffic) => {
-                    match std::mem::replace(&mut action, Action::Nothing) {
-                        Action::Nothing => {}
-                        Action::Encrypt(data) => {
-                            let guess =
-                                data.len() + (data.len() / (16 * 1024) + 1) * RECORD_OVERHEAD;
-                            fill(&mut self.outgoing, guess, |buf| {
-                                traffic.encrypt(data, buf).map_err(encrypt_error)
-                            })?;
-                        }
-                        Action::CloseNotify => {
-                            fill(&mut self.outgoing, RECORD_OVERHEAD, |buf| {
-                                traffic.queue_close_notify(buf).map_err(encrypt_error)
-                            })?;
-                            self.close_queued = true;
-                        }
-                    }
-                    Some(Step::Traffic)
-                }
-                ConnectionState::BlockedHandshake => Some(Step::NeedInput),
-                ConnectionState::PeerClosed => {
-                    self.peer_closed = true;
-                    None
-                }
-                ConnectionState::Closed => Some(Step::Closed),
-                // No early data is configured; any other state is one this code does not know.
-                _ => Some(Step::Closed),
-            };
-            self.incoming.drain(..discard);
-            if let Some(step) = stop {
-                if self.incoming.is_empty() {
-                    self.incoming = Vec::new();
-                }
-                return Ok(step);
-            }
-        }
-    }
-
-    /// After a protocol error rustls has an alert queued: it goes into `outgoing` so the peer
-    /// learns why (best effort; the connection is over either way).
-    fn queue_alert(&mut self) {
-        while let Ok(ConnectionState::EncodeTlsData(mut encode)) =
-            self.conn.process_tls_records(&mut []).state
-        {
-            let encoded = fill(&mut self.outgoing, RECORD_OVERHEAD, |buf| {
-                encode.encode(buf).map_err(encode_error)
-            });
-            if encoded.is_err() {
-                break;
-            }
-        }
-    }
-
-    /// Reads what the socket has into `incoming`; `false` at the end of the stream.
-    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+    /// Reads what the socket has and feeds it to rustls (with what was left of the last read);
+    /// `false` at the end of the stream. Only an incomplete record is kept in `incoming`.
+    fn poll_receive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
         if self.eof {
             return Poll::Ready(Ok(false));
         }
+        if self.incoming.len() >= MAX_INCOMING {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "TLS peer sent too much without completing a message",
+            )));
+        }
         loop {
             ready!(self.tcp.poll_read_ready(cx))?;
-            if self.incoming.len() >= MAX_INCOMING {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "TLS peer sent too much without completing a message",
-                )));
-            }
-            self.incoming.reserve(READ_SIZE);
-            match self.tcp.try_read_buf(&mut self.incoming) {
+            let received = SCRATCH.with_borrow_mut(|buf| {
+                buf.clear();
+                buf.extend_from_slice(&self.incoming);
+                buf.reserve(READ_SIZE);
+                let read = self.tcp.try_read_buf(buf);
+                if let Ok(n) = read {
+                    if n > 0 {
+                        let processed =
+                            self.session
+                                .process(buf, &mut self.outgoing, Action::Nothing);
+                        self.incoming.clear();
+                        self.incoming.extend_from_slice(buf);
+                        if self.incoming.is_empty() {
+                            self.incoming = Vec::new();
+                        }
+                        processed?;
+                    }
+                }
+                if buf.capacity() > SCRATCH_KEPT {
+                    *buf = Vec::new();
+                }
+                read
+            });
+            match received {
                 Ok(0) => {
                     self.eof = true;
                     return Poll::Ready(Ok(false));
                 }
                 Ok(_) => return Poll::Ready(Ok(true)),
                 // Readiness was stale and is now cleared; the next poll registers the waker.
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    if self.incoming.is_empty() {
-                        self.incoming = Vec::new();
-                    }
-                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
                 Err(error) => return Poll::Ready(Err(error)),
             }
         }
@@ -254,21 +205,142 @@ impl TlsStream {
         Poll::Ready(Ok(()))
     }
 
-    /// Encrypts `data` (at most [`MAX_WRITE`] of it) once earlier ciphertext is out.
+    /// Encrypts `data` (at most [`MAX_WRITE`] of it) once earlier ciphertext is out, and sends
+    /// it; what the socket does not take now waits in `outgoing`.
     fn poll_encrypt(&mut self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         ready!(self.poll_flush_outgoing(cx))?;
-        if self.close_queued {
+        if self.session.close_queued {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
         let data = &data[..data.len().min(MAX_WRITE)];
-        if self.process(Action::Encrypt(data))? != Step::Traffic {
-            return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
-        }
-        // Sent now if the socket takes it; else on the next write or flush (the waker is set).
-        if let Poll::Ready(Err(error)) = self.poll_flush_outgoing(cx) {
-            return Poll::Ready(Err(error));
+        SCRATCH.with_borrow_mut(|records| {
+            records.clear();
+            let step = self
+                .session
+                .process(&mut self.incoming, records, Action::Encrypt(data));
+            let result = match step {
+                Ok(Step::Traffic) => self.send_now(records),
+                Ok(_) => Err(io::ErrorKind::BrokenPipe.into()),
+                Err(error) => Err(error),
+            };
+            if records.capacity() > SCRATCH_KEPT {
+                *records = Vec::new();
+            }
+            result
+        })?;
+        if !self.outgoing.is_empty() {
+            // Registers the waker for when the socket takes more.
+            if let Poll::Ready(Err(error)) = self.poll_flush_outgoing(cx) {
+                return Poll::Ready(Err(error));
+            }
         }
         Poll::Ready(Ok(data.len()))
+    }
+
+    /// Writes `records` as far as the socket takes them without waiting; keeps the rest.
+    fn send_now(&mut self, records: &[u8]) -> io::Result<()> {
+        let mut sent = 0;
+        while sent < records.len() {
+            match self.tcp.try_write(&records[sent..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => sent += n,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) => return Err(error),
+            }
+        }
+        self.outgoing.extend_from_slice(&records[sent..]);
+        Ok(())
+    }
+}
+
+impl Session {
+    /// Feeds `incoming` to rustls until it needs the peer or lets traffic flow: decrypted
+    /// records go to `plaintext`, handshake and alert records to `out`, and `action` is applied
+    /// (its records to `out` too) once traffic may flow. Consumed bytes leave `incoming`.
+    fn process(
+        &mut self,
+        incoming: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+        mut action: Action<'_>,
+    ) -> io::Result<Step> {
+        loop {
+            let status = self.conn.process_tls_records(incoming);
+            let mut discard = status.discard;
+            let state = match status.state {
+                Ok(state) => state,
+                Err(error) => {
+                    incoming.drain(..discard);
+                    self.queue_alert(out);
+                    return Err(tls_error(error));
+                }
+            };
+            let stop = match state {
+                ConnectionState::ReadTraffic(mut traffic) => {
+                    while let Some(record) = traffic.next_record() {
+                        let record = record.map_err(tls_error)?;
+                        discard += record.discard;
+                        self.plaintext.extend_from_slice(record.payload);
+                    }
+                    None
+                }
+                ConnectionState::EncodeTlsData(mut encode) => {
+                    fill(out, READ_SIZE, |buf| {
+                        encode.encode(buf).map_err(encode_error)
+                    })?;
+                    None
+                }
+                // What was encoded is in `out`, which is written before anything later.
+                ConnectionState::TransmitTlsData(transmit) => {
+                    transmit.done();
+                    None
+                }
+                ConnectionState::WriteTraffic(mut traffic) => {
+                    match std::mem::replace(&mut action, Action::Nothing) {
+                        Action::Nothing => {}
+                        Action::Encrypt(data) => {
+                            let records = data.len() / (16 * 1024) + 1;
+                            fill(out, data.len() + records * RECORD_OVERHEAD, |buf| {
+                                traffic.encrypt(data, buf).map_err(encrypt_error)
+                            })?;
+                        }
+                        Action::CloseNotify => {
+                            fill(out, RECORD_OVERHEAD, |buf| {
+                                traffic.queue_close_notify(buf).map_err(encrypt_error)
+                            })?;
+                            self.close_queued = true;
+                        }
+                    }
+                    Some(Step::Traffic)
+                }
+                ConnectionState::BlockedHandshake => Some(Step::NeedInput),
+                ConnectionState::PeerClosed => {
+                    self.peer_closed = true;
+                    None
+                }
+                ConnectionState::Closed => Some(Step::Closed),
+                // No early data is configured; any other state is one this code does not know.
+                _ => Some(Step::Closed),
+            };
+            incoming.drain(..discard);
+            if let Some(step) = stop {
+                return Ok(step);
+            }
+        }
+    }
+
+    /// After a protocol error rustls has an alert queued: it goes into `out` so the peer learns
+    /// why (best effort; the connection is over either way).
+    fn queue_alert(&mut self, out: &mut Vec<u8>) {
+        while let Ok(ConnectionState::EncodeTlsData(mut encode)) =
+            self.conn.process_tls_records(&mut []).state
+        {
+            let encoded = fill(out, RECORD_OVERHEAD, |buf| {
+                encode.encode(buf).map_err(encode_error)
+            });
+            if encoded.is_err() {
+                break;
+            }
+        }
     }
 }
 
@@ -280,18 +352,19 @@ impl AsyncRead for TlsStream {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         loop {
-            if this.taken < this.plaintext.len() {
-                let available = &this.plaintext[this.taken..];
+            let session = &mut this.session;
+            if session.taken < session.plaintext.len() {
+                let available = &session.plaintext[session.taken..];
                 let n = available.len().min(buf.remaining());
                 buf.put_slice(&available[..n]);
-                this.taken += n;
-                if this.taken == this.plaintext.len() {
-                    this.plaintext = Vec::new();
-                    this.taken = 0;
+                session.taken += n;
+                if session.taken == session.plaintext.len() {
+                    session.plaintext = Vec::new();
+                    session.taken = 0;
                 }
                 return Poll::Ready(Ok(()));
             }
-            if this.peer_closed {
+            if session.peer_closed {
                 return Poll::Ready(Ok(()));
             }
             if this.eof {
@@ -307,9 +380,7 @@ impl AsyncRead for TlsStream {
                 }
                 _ => {}
             }
-            if ready!(this.poll_fill(cx))? {
-                this.process(Action::Nothing)?;
-            }
+            ready!(this.poll_receive(cx))?;
         }
     }
 }
@@ -360,9 +431,14 @@ impl AsyncWrite for TlsStream {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         ready!(this.poll_flush_outgoing(cx))?;
-        if !this.close_queued {
-            this.close_queued = true;
-            if this.process(Action::CloseNotify)? == Step::Traffic {
+        if !this.session.close_queued {
+            this.session.close_queued = true;
+            let step = this.session.process(
+                &mut this.incoming,
+                &mut this.outgoing,
+                Action::CloseNotify,
+            )?;
+            if step == Step::Traffic {
                 ready!(this.poll_flush_outgoing(cx))?;
             }
         }
