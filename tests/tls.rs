@@ -138,3 +138,112 @@ async fn a_changed_certificate_is_served_without_a_restart_and_a_bad_one_is_not(
     assert_eq!(presented(&hub, second.clone()).await, Some(second));
     hub.stop().await;
 }
+
+/// Reads from `stream` until what was read contains `needle`; returns everything read.
+async fn read_until<S: tokio::io::AsyncRead + Unpin>(stream: &mut S, needle: &str) -> String {
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut buf).await.expect("read");
+            assert!(n > 0, "closed before {needle:?}");
+            seen.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&seen).contains(needle) {
+                return;
+            }
+        }
+    })
+    .await;
+    let seen = String::from_utf8_lossy(&seen).into_owned();
+    assert!(found.is_ok(), "no {needle:?} in {seen:?}");
+    seen
+}
+
+const STREAM_REQUEST: &[u8] =
+    b"GET /api/sse/connect?clientId=keys HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n";
+
+#[tokio::test]
+async fn a_stream_survives_the_client_s_key_update() {
+    // The hub answers a TLS 1.3 key update with its own and encrypts under the new keys: the
+    // answer is sent from the stream's input side, while the stream only writes.
+    let hub = TestHub::builder().tls().start().await;
+    let mut client = tls::connect(hub.addr, hub.der(), &[ALPN_HTTP11])
+        .await
+        .unwrap();
+    client.write_all(STREAM_REQUEST).await.unwrap();
+    read_until(&mut client, "event: connected").await;
+    for round in 0..3 {
+        client.get_mut().1.refresh_traffic_keys().unwrap();
+        client.flush().await.unwrap();
+        let sequence = hub
+            .broadcast("rekeyed", serde_json::json!({ "round": round }), None)
+            .await;
+        read_until(&mut client, &format!("id: {sequence}\n")).await;
+    }
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn bodies_and_frames_larger_than_a_record_cross_tls_whole() {
+    // 200 KiB of data: the request spans many TLS records on the way in, and the frame spans
+    // many on the way out (on the lean path and through HTTP/2 alike).
+    let hub = TestHub::builder()
+        .tls()
+        .config(|c| c.max_body_bytes = 1 << 20)
+        .start()
+        .await;
+    let (mut lean, _) = hub
+        .subscribe_via(Via::Http1Tls, "/api/sse/connect", &[])
+        .await;
+    let (mut h2, _) = hub.subscribe_via(Via::H2Tls, "/api/sse/connect", &[]).await;
+    let text: String = (0..200 * 1024)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
+    let body = serde_json::json!({ "eventType": "big", "data": { "text": text } }).to_string();
+    let reply = hub
+        .request_via(
+            Via::Http1Tls,
+            Method::POST,
+            "/api/sse/broadcast",
+            &[("content-type", "application/json")],
+            Some(body),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    for stream in [&mut lean, &mut h2] {
+        let event = stream.expect().await;
+        assert_eq!(event.event, "big");
+        assert_eq!(event.json()["data"]["text"], text.as_str());
+    }
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_tls12_client_is_served() {
+    let hub = TestHub::builder().tls().start().await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(hub.der().clone()).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(hub.addr).await.unwrap();
+    let mut client = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        client.get_ref().1.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
+    client.write_all(STREAM_REQUEST).await.unwrap();
+    read_until(&mut client, "event: connected").await;
+    let sequence = hub.broadcast("old", serde_json::json!(1), None).await;
+    read_until(&mut client, &format!("id: {sequence}\n")).await;
+    hub.stop().await;
+}

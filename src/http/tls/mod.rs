@@ -6,6 +6,7 @@
 pub mod keys;
 pub mod probe;
 pub(crate) mod reload;
+mod stream;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,12 +15,11 @@ use std::time::Duration;
 use rustls::crypto::CryptoProvider;
 use rustls::ServerConfig;
 use tokio::net::TcpStream;
-use tokio_rustls::server::TlsStream;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 pub use self::keys::TlsError;
 use self::reload::CertResolver;
+pub(crate) use self::stream::TlsStream;
 use crate::metrics::{Limit, Metrics};
 
 /// ALPN protocol ids, in the server's order of preference.
@@ -53,7 +53,7 @@ fn provider() -> CryptoProvider {
 
 /// The acceptor every TLS connection goes through.
 pub(crate) struct Tls {
-    acceptor: TlsAcceptor,
+    config: Arc<ServerConfig>,
     resolver: Arc<CertResolver>,
     provider: Arc<CryptoProvider>,
     settings: TlsSettings,
@@ -76,7 +76,7 @@ impl Tls {
         // over one connection instead of hitting its six-connections-per-origin limit.
         config.alpn_protocols = vec![ALPN_H2.to_vec(), ALPN_HTTP11.to_vec()];
         Ok(Tls {
-            acceptor: TlsAcceptor::from(Arc::new(config)),
+            config: Arc::new(config),
             resolver,
             provider,
             settings,
@@ -90,9 +90,11 @@ impl Tls {
         tcp: TcpStream,
         metrics: &Metrics,
         drain: &CancellationToken,
-    ) -> Option<TlsStream<TcpStream>> {
-        let handshake =
-            tokio::time::timeout(self.settings.handshake_timeout, self.acceptor.accept(tcp));
+    ) -> Option<TlsStream> {
+        let handshake = tokio::time::timeout(
+            self.settings.handshake_timeout,
+            TlsStream::accept(tcp, self.config.clone()),
+        );
         let result = tokio::select! {
             result = handshake => result,
             () = drain.cancelled() => return None,
@@ -138,6 +140,6 @@ impl Tls {
 }
 
 /// Whether the handshake chose HTTP/2.
-pub(crate) fn is_h2(stream: &TlsStream<TcpStream>) -> bool {
-    stream.get_ref().1.alpn_protocol() == Some(ALPN_H2)
+pub(crate) fn is_h2(stream: &TlsStream) -> bool {
+    stream.alpn_protocol() == Some(ALPN_H2)
 }

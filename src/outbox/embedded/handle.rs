@@ -69,6 +69,21 @@ impl Handle {
         joined.map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
     }
 
+    /// Runs `op` on the calling thread with a healthy database: for small reads whose pages
+    /// redb keeps cached (a checkpoint), where the hop to the blocking pool and back would cost
+    /// more than the read.
+    pub(super) async fn run_here<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Database) -> Result<T, OpError>,
+    {
+        let db = self.healthy().await?;
+        let result = op(&db);
+        if let Err(OpError::Redb(redb::Error::Io(_) | redb::Error::PreviousIo)) = &result {
+            mark_broken(&self.state, &db, &self.path);
+        }
+        result.map_err(|e| to_store_error(e, &self.path))
+    }
+
     /// The database, reopening it first when it is broken and the backoff has passed.
     async fn healthy(&self) -> Result<Arc<Database>, StoreError> {
         let old = {

@@ -109,6 +109,15 @@ impl EmbeddedStore {
     {
         Box::pin(self.handle.run(op))
     }
+
+    /// Runs a small read on the calling thread (see [`handle::Handle::run_here`]).
+    fn here<T, F>(&self, op: F) -> StoreFuture<'_, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> Result<T, OpError> + Send + 'static,
+    {
+        Box::pin(self.handle.run_here(op))
+    }
 }
 
 /// Opens the file and checks (or, when new, writes) the schema version.

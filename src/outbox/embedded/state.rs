@@ -14,7 +14,9 @@ use crate::outbox::{
 impl CheckpointStore for EmbeddedStore {
     fn load_checkpoint<'a>(&'a self, client: &'a ClientId) -> StoreFuture<'a, Option<Sequence>> {
         let client = client.clone();
-        self.blocking(move |db| {
+        // Every stream open asks (a reconnect storm asks thousands of times a second): read
+        // here rather than on the blocking pool.
+        self.here(move |db| {
             let txn = db.begin_read()?;
             let table = txn.open_table(CHECKPOINTS)?;
             let stored = table.get(client.as_str())?;
