@@ -27,12 +27,16 @@ pub struct EventBody<'a> {
     pub entity_id: Field<'a>,
     pub entity_type: Field<'a>,
     pub changes: Option<Compact<'a>>,
+    /// Some value was rewritten ([`Compact::is_rewritten`]), kept or not (a repeated member).
+    rewritten: bool,
 }
 
 /// `POST /api/sse/batch`'s body: `events`, an array of event bodies.
 #[derive(Debug, Default)]
 pub struct BatchBody<'a> {
     pub events: Field<'a, Item<EventBody<'a>>>,
+    /// Some event's value was rewritten, kept or not (a repeated `events`).
+    rewritten: bool,
 }
 
 /// Why a body is not one: the words `serde_json` uses for the same bytes.
@@ -83,30 +87,23 @@ pub trait Body<'a>: FromMap<'a> {
     }
 }
 
-impl<'a> EventBody<'a> {
-    fn rewritten(&self) -> bool {
-        [&self.data, &self.changes]
-            .into_iter()
-            .flatten()
-            .any(Compact::is_rewritten)
-    }
-}
-
 impl<'a> Body<'a> for EventBody<'a> {
     fn rewritten(&self) -> bool {
-        EventBody::rewritten(self)
+        self.rewritten
     }
 }
 
 impl<'a> Body<'a> for BatchBody<'a> {
     fn rewritten(&self) -> bool {
-        match &self.events {
-            Field::List(items) => items.iter().any(|item| match item {
-                Item::Object(event) => event.rewritten(),
-                Item::NotObject => false,
-            }),
-            _ => false,
-        }
+        self.rewritten
+    }
+}
+
+impl<'a> EventBody<'a> {
+    /// A `data` or `changes` value, noting whether it was rewritten.
+    fn compact(&mut self, value: Compact<'a>) -> Option<Compact<'a>> {
+        self.rewritten |= value.is_rewritten();
+        Some(value)
     }
 }
 
@@ -136,7 +133,7 @@ impl<'de> FromMap<'de> for EventBody<'de> {
         while let Some(member) = map.next_key::<Member>()? {
             match member {
                 Member::EventType => body.event_type = map.next_value()?,
-                Member::Data => body.data = Some(map.next_value()?),
+                Member::Data => body.data = body.compact(map.next_value()?),
                 Member::Topics => body.topics = map.next_value()?,
                 Member::MessageId => body.message_id = map.next_value()?,
                 Member::Target => body.target = map.next_value()?,
@@ -145,7 +142,7 @@ impl<'de> FromMap<'de> for EventBody<'de> {
                 Member::Category => body.category = map.next_value()?,
                 Member::EntityId => body.entity_id = map.next_value()?,
                 Member::EntityType => body.entity_type = map.next_value()?,
-                Member::Changes => body.changes = Some(map.next_value()?),
+                Member::Changes => body.changes = body.compact(map.next_value()?),
                 Member::Events | Member::Unknown => {
                     map.next_value::<Strict>()?;
                 }
@@ -160,7 +157,15 @@ impl<'de> FromMap<'de> for BatchBody<'de> {
         let mut body = BatchBody::default();
         while let Some(member) = map.next_key::<Member>()? {
             match member {
-                Member::Events => body.events = map.next_value()?,
+                Member::Events => {
+                    body.events = map.next_value()?;
+                    if let Field::List(items) = &body.events {
+                        body.rewritten |= items.iter().any(|item| match item {
+                            Item::Object(event) => event.rewritten,
+                            Item::NotObject => false,
+                        });
+                    }
+                }
                 _ => {
                     map.next_value::<Strict>()?;
                 }
@@ -229,6 +234,14 @@ mod tests {
         .map(str::to_owned)
         .into();
         for depth in [30, 31, 32, 33, 100, 125, 126, 127, 128, 200] {
+            // A rewritten value that a later repeat of its member replaces still counts.
+            let deep = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+            cases.push(format!(r#"{{"data":{deep},"data":1}}"#));
+            cases.push(format!(r#"{{"changes":{deep},"changes":{{}}}}"#));
+            cases.push(format!(
+                r#"{{"events":[{{"data":{deep}}}],"events":[{{"data":1}}]}}"#
+            ));
+            cases.push(format!(r#"{{"events":[{{"data":{deep},"data":2}}]}}"#));
             cases.push(nested(depth, "1"));
             cases.push(nested(depth, "1.50"));
             cases.push(batch_nested(depth));
