@@ -43,33 +43,6 @@ impl fmt::Display for Sequence {
     }
 }
 
-/// A `u64` in decimal, on the stack (no `fmt` machinery: every frame and every publish
-/// answer writes one).
-pub struct Decimal {
-    digits: [u8; 20],
-    start: usize,
-}
-
-impl Decimal {
-    pub fn new(mut n: u64) -> Decimal {
-        let mut digits = [b'0'; 20];
-        let mut start = digits.len();
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        Decimal { digits, start }
-    }
-
-    pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.digits[self.start..]).expect("ASCII digits")
-    }
-}
-
 /// Why a name was refused; the message is meant for API users.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
@@ -216,9 +189,7 @@ impl MessageId {
             .map(MessageId)
             .map_err(|_| BadMessageId)
     }
-}
 
-impl MessageId {
     /// The id as [`Display`](fmt::Display) writes it, into a buffer on the stack (no `fmt`):
     /// every frame and every publish answer carries one.
     pub fn encode(self, buffer: &mut [u8; uuid::fmt::Hyphenated::LENGTH]) -> &str {

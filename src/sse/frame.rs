@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::event::{Decimal, Event, Sequence};
+use crate::event::{Event, Sequence};
 
 /// Sent on idle connections by the shared heartbeat.
 pub const PING: Bytes = Bytes::from_static(b": ping\n\n");
@@ -20,7 +20,11 @@ pub const SHUTDOWN: Bytes = Bytes::from_static(b": shutdown\n\n");
 /// The JSON object an event's `data:` line carries, `_sequence` first.
 pub fn event_data(event: &Event) -> String {
     let mut data = String::with_capacity(DATA_OVERHEAD + event.fields.len());
-    write_data(&mut data, event);
+    write_data(
+        &mut data,
+        event,
+        itoa::Buffer::new().format(event.sequence.0),
+    );
     data
 }
 
@@ -29,9 +33,10 @@ pub fn event_data(event: &Event) -> String {
 const DATA_OVERHEAD: usize = 140;
 
 /// Writes [`event_data`] into `out`: straight into the frame's buffer, no `format!`.
-fn write_data(out: &mut String, event: &Event) {
+/// `sequence` is the event's sequence in decimal, formatted once by the caller.
+fn write_data(out: &mut String, event: &Event, sequence: &str) {
     out.push_str(r#"{"_sequence":"#);
-    out.push_str(Decimal::new(event.sequence.0).as_str());
+    out.push_str(sequence);
     out.push_str(r#","messageId":""#);
     out.push_str(event.message_id.encode(&mut [0; 36]));
     out.push_str(r#"","timestamp":""#);
@@ -78,12 +83,14 @@ pub fn encode_event(event: &Event) -> Bytes {
     let mut frame = String::with_capacity(
         DATA_OVERHEAD + 2 * event_type.len() + topics + event.fields.len() + 20,
     );
+    let mut digits = itoa::Buffer::new();
+    let sequence = digits.format(event.sequence.0);
     frame.push_str("id: ");
-    frame.push_str(Decimal::new(event.sequence.0).as_str());
+    frame.push_str(sequence);
     frame.push_str("\nevent: ");
     frame.push_str(event_type);
     frame.push_str("\ndata: ");
-    write_data(&mut frame, event);
+    write_data(&mut frame, event, sequence);
     frame.push_str("\n\n");
     Bytes::from(frame)
 }

@@ -8,7 +8,6 @@ use crate::http::body::RequestBody;
 
 use super::identify;
 use crate::auth::Access;
-use crate::event::Decimal;
 use crate::http::error::ApiError;
 use crate::http::request;
 use crate::http::{HubBody, Shared};
@@ -72,7 +71,7 @@ const ACK_LEN: usize = 80;
 /// no JSON tree for two fields).
 fn ack(out: &mut String, published: Published) {
     out.push_str(r#"{"sequence":"#);
-    out.push_str(Decimal::new(published.sequence.0).as_str());
+    out.push_str(itoa::Buffer::new().format(published.sequence.0));
     out.push_str(r#","messageId":""#);
     out.push_str(published.message_id.encode(&mut [0; 36]));
     out.push_str("\"}");
