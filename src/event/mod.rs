@@ -273,7 +273,7 @@ pub struct Rfc3339 {
 
 impl Rfc3339 {
     /// The longest: a year of `i64` days takes 12 characters, the rest 20.
-    const CAPACITY: usize = 40;
+    pub(crate) const CAPACITY: usize = 40;
 
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.bytes[..self.len]).expect("ASCII")

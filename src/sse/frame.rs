@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::event::{Event, Sequence};
+use crate::event::{Event, Rfc3339, Sequence};
 
 /// Sent on idle connections by the shared heartbeat.
 pub const PING: Bytes = Bytes::from_static(b": ping\n\n");
@@ -19,7 +19,7 @@ pub const SHUTDOWN: Bytes = Bytes::from_static(b": shutdown\n\n");
 
 /// The JSON object an event's `data:` line carries, `_sequence` first.
 pub fn event_data(event: &Event) -> String {
-    let mut data = String::with_capacity(DATA_OVERHEAD + event.fields.len());
+    let mut data = String::with_capacity(data_capacity(event));
     write_data(
         &mut data,
         event,
@@ -28,9 +28,36 @@ pub fn event_data(event: &Event) -> String {
     data
 }
 
-/// Bytes of the data object besides the type, topics and fields (`_sequence`, `messageId`,
-/// `timestamp`, `version` and their punctuation, with room for a long sequence).
-const DATA_OVERHEAD: usize = 140;
+/// Bytes of the data object besides the type, topics and fields: `{"_sequence":`,
+/// `,"messageId":"`, `","timestamp":"`, `","version":"1.0","type":"`, `"`, `,`, `}` (107),
+/// the longest sequence (20), a uuid (36) and the longest timestamp.
+const DATA_OVERHEAD: usize = 107 + 20 + 36 + Rfc3339::CAPACITY;
+
+/// Bytes of a frame besides its data object: `id: `, the sequence again, `\nevent: `, the type,
+/// `\ndata: ` and `\n\n`.
+const FRAME_OVERHEAD: usize = 4 + 20 + 8 + 7 + 2;
+
+/// The most bytes [`write_data`] writes for `event`.
+fn data_capacity(event: &Event) -> usize {
+    let topics = match event.topics.len() {
+        0 => 0,
+        // `,"topics":[` and `]`, then each topic quoted with a comma.
+        _ => {
+            12 + event
+                .topics
+                .iter()
+                .map(|t| t.as_str().len() + 3)
+                .sum::<usize>()
+        }
+    };
+    DATA_OVERHEAD + event.event_type.as_str().len() + topics + event.fields.len()
+}
+
+/// The most bytes [`encode_event`] writes for `event`, so the frame's buffer never grows (a
+/// reallocation would copy every frame once more).
+fn frame_capacity(event: &Event) -> usize {
+    FRAME_OVERHEAD + event.event_type.as_str().len() + data_capacity(event)
+}
 
 /// Writes [`event_data`] into `out`: straight into the frame's buffer, no `format!`.
 /// `sequence` is the event's sequence in decimal, formatted once by the caller.
@@ -66,7 +93,7 @@ fn write_data(out: &mut String, event: &Event, sequence: &str) {
         .trim();
     if !members.is_empty() {
         out.push(',');
-        if members.contains(['\n', '\r']) {
+        if memchr::memchr2(b'\n', b'\r', members.as_bytes()).is_some() {
             // Only a corrupt store could produce this; never let it split the data line.
             out.push_str(&members.replace(['\n', '\r'], " "));
         } else {
@@ -79,10 +106,7 @@ fn write_data(out: &mut String, event: &Event, sequence: &str) {
 /// `id: <seq>\nevent: <type>\ndata: <json>\n\n`
 pub fn encode_event(event: &Event) -> Bytes {
     let event_type = event.event_type.as_str();
-    let topics: usize = event.topics.iter().map(|t| t.as_str().len() + 3).sum();
-    let mut frame = String::with_capacity(
-        DATA_OVERHEAD + 2 * event_type.len() + topics + event.fields.len() + 20,
-    );
+    let mut frame = String::with_capacity(frame_capacity(event));
     let mut digits = itoa::Buffer::new();
     let sequence = digits.format(event.sequence.0);
     frame.push_str("id: ");
@@ -274,6 +298,28 @@ mod tests {
                     "{fields}"
                 );
             }
+        }
+    }
+
+    /// The buffers are sized for the longest frame an event can make, so they never grow.
+    #[test]
+    fn the_longest_frames_fit_their_reserved_capacity() {
+        let mut event = event(r#"{"data":{"t":1}}"#);
+        event.sequence = Sequence(u64::MAX);
+        event.message_id = MessageId(uuid::Uuid::max());
+        event.event_type = EventType::new(&"T".repeat(64)).unwrap();
+        event.topics = vec![
+            Topic::new("org/42/room1").unwrap(),
+            Topic::new("b").unwrap(),
+        ];
+        for created in [0, 253_402_300_799_999, i64::MAX, i64::MIN] {
+            event.created_at = UnixMillis(created);
+            let frame = encode_event(&event);
+            assert!(frame.len() <= frame_capacity(&event), "{created}");
+            assert!(
+                event_data(&event).len() <= data_capacity(&event),
+                "{created}"
+            );
         }
     }
 }
