@@ -1,8 +1,8 @@
 //! The event log in redb: append under the stored head, read, trim.
 
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use redb::{ReadableDatabase, ReadableTable};
 
-use super::record::{decode, Rows};
+use super::record::{created_at, decode, records, Rows, CHUNK_EVENTS};
 use super::{EmbeddedStore, OpError, CHOSEN_IDS, EVENTS, HEAD, MESSAGE_IDS, META, PROBE};
 use crate::event::{Event, NewEvent, Sequence, UnixMillis};
 use crate::outbox::{Appended, EventLog, Page, Retention, StoreFuture};
@@ -28,20 +28,35 @@ impl EventLog for EmbeddedStore {
                     None
                 };
                 let mut head = meta.get(HEAD)?.map_or(0, |v| v.value());
-                for row in rows.iter() {
+                // The run of rows being gathered into one chunk, stored under its first sequence.
+                let mut run = 0..0;
+                for (n, row) in rows.iter().enumerate() {
                     if let (true, Some((ids, _))) = (row.chosen, &index) {
                         if let Some(original) = ids.get(row.id)? {
                             results.push(Appended::Retry(Sequence(original.value())));
+                            // A retry takes no sequence: the chunk ends before it.
+                            if !run.is_empty() {
+                                let first = head + 1 - run.len() as u64;
+                                events.insert(first, rows.chunk(run.clone()))?;
+                            }
+                            run = n + 1..n + 1;
                             continue;
                         }
                     }
                     head += 1;
-                    events.insert(head, row.record)?;
+                    run.end = n + 1;
+                    if run.len() == CHUNK_EVENTS {
+                        events.insert(head + 1 - run.len() as u64, rows.chunk(run.clone()))?;
+                        run = n + 1..n + 1;
+                    }
                     if let (true, Some((ids, chosen))) = (row.chosen, &mut index) {
                         ids.insert(row.id, head)?;
                         chosen.insert(head, (row.id, row.created))?;
                     }
                     results.push(Appended::New(Sequence(head)));
+                }
+                if !run.is_empty() {
+                    events.insert(head + 1 - run.len() as u64, rows.chunk(run))?;
                 }
                 meta.insert(HEAD, head)?;
             }
@@ -58,16 +73,27 @@ impl EventLog for EmbeddedStore {
             let Some(start) = after.0.checked_add(1) else {
                 return Ok(Vec::new());
             };
+            // The chunk holding `start` begins at or before it.
+            let from = match events.range(..=start)?.next_back() {
+                Some(entry) => entry?.0.value(),
+                None => start,
+            };
             let mut out = Vec::with_capacity(page.events.min(1024));
             let mut bytes = 0;
-            for entry in events.range(start..)? {
-                if !page.has_room(out.len(), bytes) {
-                    break;
+            for entry in events.range(from..)? {
+                let (key, chunk) = entry?;
+                for record in records(key.value(), chunk.value()) {
+                    let (sequence, _, record) = record?;
+                    if sequence < start {
+                        continue;
+                    }
+                    if !page.has_room(out.len(), bytes) {
+                        return Ok(out);
+                    }
+                    let event = decode(sequence, record)?;
+                    bytes += event.fields.len();
+                    out.push(event);
                 }
-                let (key, value) = entry?;
-                let event = decode(key.value(), value.value())?;
-                bytes += event.fields.len();
-                out.push(event);
             }
             Ok(out)
         })
@@ -106,31 +132,53 @@ impl EventLog for EmbeddedStore {
             let removed;
             {
                 let mut events = txn.open_table(EVENTS)?;
-                let before = events.len()?;
+                let Some(first) = events.first()?.map(|(key, _)| key.value()) else {
+                    return Ok(0);
+                };
+                let head = txn.open_table(META)?.get(HEAD)?.map_or(0, |v| v.value());
+                // Sequences in the table are consecutive up to the head.
+                let before = head + 1 - first;
                 // Everything up to and including `cut` goes.
                 let mut cut: Option<u64> = None;
                 if let Some(max) = retention.max_events {
                     if before > max {
-                        let first = events.first()?.map_or(0, |(k, _)| k.value());
-                        // Sequences in the table are consecutive, so the count maps to a key.
                         cut = Some(first + (before - max) - 1);
                     }
                 }
                 if let Some(max_age) = retention.max_age {
                     let cutoff = UnixMillis::now().0 - max_age.as_millis() as i64;
-                    for entry in events.iter()? {
-                        let (key, value) = entry?;
-                        let event = decode(key.value(), value.value())?;
-                        if event.created_at.0 >= cutoff {
-                            break;
+                    'chunks: for entry in events.iter()? {
+                        let (key, chunk) = entry?;
+                        for record in records(key.value(), chunk.value()) {
+                            let (sequence, _, record) = record?;
+                            if created_at(sequence, record)? >= cutoff {
+                                break 'chunks;
+                            }
+                            cut = Some(cut.map_or(sequence, |c| c.max(sequence)));
                         }
-                        cut = Some(cut.map_or(key.value(), |c| c.max(key.value())));
                     }
                 }
-                if let Some(cut) = cut {
-                    events.retain_in(..=cut, |_, _| false)?;
+                let Some(cut) = cut else {
+                    return Ok(0);
+                };
+                // The chunk holding `cut` keeps the events after it, stored again under the
+                // first of them.
+                let mut kept = None;
+                if let Some(entry) = events.range(..=cut)?.next_back() {
+                    let (key, chunk) = entry?;
+                    for record in records(key.value(), chunk.value()) {
+                        let (sequence, offset, _) = record?;
+                        if sequence > cut {
+                            kept = Some((sequence, chunk.value()[offset..].to_vec()));
+                            break;
+                        }
+                    }
                 }
-                removed = before - events.len()?;
+                events.retain_in(..=cut, |_, _| false)?;
+                if let Some((key, rest)) = kept {
+                    events.insert(key, rest.as_slice())?;
+                }
+                removed = cut.min(head) + 1 - first;
             }
             txn.commit()?;
             Ok::<u64, OpError>(removed)

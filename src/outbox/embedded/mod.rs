@@ -27,7 +27,10 @@ use redb::{Database, ReadableTable, TableDefinition};
 use self::handle::Handle;
 use super::{NodeReport, StoreError, StoreFuture};
 
-const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+/// Events in chunks of consecutive sequences, keyed by the first (see `record`).
+const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("event_chunks");
+/// Schema 2's events, one per row; converted into `EVENTS` when such a file is opened.
+const EVENTS_SCHEMA_2: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const CHECKPOINTS: TableDefinition<&str, u64> = TableDefinition::new("checkpoints");
 const LEASES: TableDefinition<&str, (&str, i64)> = TableDefinition::new("leases");
@@ -44,7 +47,7 @@ const DEMO_INTERVAL: &str = "demo.interval_secs";
 const PROBE: &str = "probe";
 /// The layout of the tables above; a file with another layout is refused, never misread.
 const SCHEMA: &str = "schema";
-const SCHEMA_VERSION: u64 = 2;
+const SCHEMA_VERSION: u64 = 3;
 /// Older layouts, named in the refusal so an operator knows what wrote the file.
 const OLDER_SCHEMAS: [(u64, &str); 1] = [(1, "ssehub before event topics")];
 
@@ -141,6 +144,11 @@ fn open_database(path: &Path) -> Result<Database, StoreError> {
             .map(|v| v.value());
         match stored {
             Some(SCHEMA_VERSION) => {}
+            Some(2) => {
+                convert_schema_2(&txn).map_err(fail)?;
+                meta.insert(SCHEMA, SCHEMA_VERSION)
+                    .map_err(|e| fail(e.into()))?;
+            }
             Some(other) => {
                 let writer = OLDER_SCHEMAS
                     .iter()
@@ -174,4 +182,38 @@ fn open_database(path: &Path) -> Result<Database, StoreError> {
     }
     txn.commit().map_err(|e| fail(e.into()))?;
     Ok(db)
+}
+
+/// Stores schema 2's one-event rows as chunks, in the transaction that records schema 3, so a
+/// crash leaves the file either as it was or converted.
+fn convert_schema_2(txn: &redb::WriteTransaction) -> Result<(), OpError> {
+    {
+        let old = txn.open_table(EVENTS_SCHEMA_2)?;
+        let mut new = txn.open_table(EVENTS)?;
+        // The chunk being filled: its first sequence, its events and bytes.
+        let (mut first, mut count, mut chunk) = (0, 0, Vec::new());
+        for entry in old.iter()? {
+            let (key, value) = entry?;
+            if count == 0 {
+                first = key.value();
+            } else if key.value() != first + count as u64 {
+                return Err(OpError::Corrupt(format!(
+                    "schema 2 events skip from {} to {}",
+                    first + count as u64 - 1,
+                    key.value()
+                )));
+            }
+            record::push_record(&mut chunk, value.value());
+            count += 1;
+            if count == record::CHUNK_EVENTS {
+                new.insert(first, chunk.as_slice())?;
+                (count, chunk) = (0, Vec::new());
+            }
+        }
+        if count > 0 {
+            new.insert(first, chunk.as_slice())?;
+        }
+    }
+    txn.delete_table(EVENTS_SCHEMA_2)?;
+    Ok(())
 }

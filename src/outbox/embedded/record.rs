@@ -1,14 +1,21 @@
-//! The byte layout of one stored event.
+//! The byte layout of stored events.
 //!
-//! Schema 2: message id (16) · created_at (8, LE) · type len (1) · type · target len (1, 0 =
+//! Schema 3 stores events in **chunks**: one `events` row holds up to [`CHUNK_EVENTS`]
+//! consecutive sequences, keyed by the first, as their records one after another, each preceded
+//! by its length (4, LE). One B-tree insert per chunk instead of one per event is what makes a
+//! large append cheap; a read from the middle of a chunk skips records by their lengths.
+//!
+//! A record: message id (16) · created_at (8, LE) · type len (1) · type · target len (1, 0 =
 //! broadcast) · target · topic count (1) · per topic: len (2, LE) · topic · fields (rest).
 //! Names are validated, so type and target lengths fit a byte, a topic's two bytes.
-//! (Schema 1 was the same without the topics; such files are refused when opened.)
+//! (Schema 2 had the same records one per row, in a table named `events`; such a file is
+//! converted when opened. Schema 1 had no topics; such files are refused.)
 
 use super::OpError;
 use crate::event::{ClientId, Event, EventType, MessageId, NewEvent, Sequence, Topic, UnixMillis};
 
-/// The records of a batch in one buffer, with what the idempotency index needs of each.
+/// The records of a batch in one buffer, each preceded by its length as in a chunk, so any
+/// run of consecutive rows is stored as it lies; with what the idempotency index needs of each.
 pub(super) struct Rows {
     bytes: Vec<u8>,
     rows: Vec<RowMeta>,
@@ -21,9 +28,8 @@ struct RowMeta {
     created: i64,
 }
 
-/// One event's record and index data.
-pub(super) struct Row<'a> {
-    pub(super) record: &'a [u8],
+/// One event's index data.
+pub(super) struct Row {
     pub(super) id: u128,
     pub(super) chosen: bool,
     pub(super) created: i64,
@@ -31,14 +37,13 @@ pub(super) struct Row<'a> {
 
 impl Rows {
     pub(super) fn encode(batch: &[NewEvent]) -> Rows {
-        let size = batch
-            .iter()
-            .map(|e| 35 + e.topics.len() * 8 + e.fields.len())
-            .sum();
+        let size = batch.iter().map(|e| 4 + record_len(e)).sum();
         let mut bytes = Vec::with_capacity(size);
         let rows = batch
             .iter()
             .map(|event| {
+                let len = u32::try_from(record_len(event)).expect("an event record fits 4 GiB");
+                bytes.extend_from_slice(&len.to_le_bytes());
                 encode_into(event, &mut bytes);
                 RowMeta {
                     end: bytes.len(),
@@ -59,19 +64,83 @@ impl Rows {
         self.rows.iter().any(|r| r.chosen)
     }
 
-    pub(super) fn iter(&self) -> impl Iterator<Item = Row<'_>> {
-        let mut start = 0;
-        self.rows.iter().map(move |meta| {
-            let record = &self.bytes[start..meta.end];
-            start = meta.end;
-            Row {
-                record,
-                id: meta.id,
-                chosen: meta.chosen,
-                created: meta.created,
-            }
+    pub(super) fn iter(&self) -> impl Iterator<Item = Row> + '_ {
+        self.rows.iter().map(|meta| Row {
+            id: meta.id,
+            chosen: meta.chosen,
+            created: meta.created,
         })
     }
+
+    /// Rows `rows` as one chunk's bytes.
+    pub(super) fn chunk(&self, rows: std::ops::Range<usize>) -> &[u8] {
+        let start = match rows.start {
+            0 => 0,
+            n => self.rows[n - 1].end,
+        };
+        &self.bytes[start..self.rows[rows.end - 1].end]
+    }
+}
+
+/// The bytes [`encode_into`] writes for `event`.
+fn record_len(event: &NewEvent) -> usize {
+    let topics: usize = event.topics.iter().map(|t| 2 + t.as_str().len()).sum();
+    16 + 8
+        + 1
+        + event.event_type.as_str().len()
+        + 1
+        + event.target.as_ref().map_or(0, |c| c.as_str().len())
+        + 1
+        + topics
+        + event.fields.len()
+}
+
+/// Most events in one stored chunk: large enough that a 4,096-event append costs 64 inserts,
+/// small enough that reading one event from a chunk's middle skips little.
+pub(super) const CHUNK_EVENTS: usize = 64;
+
+/// Appends `record` to a chunk's bytes.
+pub(super) fn push_record(chunk: &mut Vec<u8>, record: &[u8]) {
+    let len = u32::try_from(record.len()).expect("an event record fits 4 GiB");
+    chunk.extend_from_slice(&len.to_le_bytes());
+    chunk.extend_from_slice(record);
+}
+
+/// The records of the chunk stored under `first`: (sequence, offset of its length prefix in
+/// `chunk`, record). A length that runs past the chunk's end is corrupt.
+pub(super) fn records(
+    first: u64,
+    chunk: &[u8],
+) -> impl Iterator<Item = Result<(u64, usize, &[u8]), OpError>> {
+    let mut offset = 0;
+    let mut sequence = first;
+    std::iter::from_fn(move || {
+        if offset == chunk.len() {
+            return None;
+        }
+        let start = offset;
+        let record = chunk
+            .get(offset..offset + 4)
+            .map(|len| u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize)
+            .and_then(|len| chunk.get(offset + 4..offset + 4 + len));
+        let Some(record) = record else {
+            offset = chunk.len();
+            return Some(Err(OpError::Corrupt(format!(
+                "the chunk stored at {first} is malformed at event {sequence}"
+            ))));
+        };
+        offset += 4 + record.len();
+        sequence += 1;
+        Some(Ok((sequence - 1, start, record)))
+    })
+}
+
+/// When the event of `record` was created (its second field).
+pub(super) fn created_at(sequence: u64, record: &[u8]) -> Result<i64, OpError> {
+    record
+        .get(16..24)
+        .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .ok_or_else(|| OpError::Corrupt(format!("event {sequence} has a malformed record")))
 }
 
 /// Appends the record of `event` to `out`.

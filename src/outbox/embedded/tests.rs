@@ -115,7 +115,7 @@ fn a_file_from_before_topics_is_refused_by_name() {
         message.contains("schema 1 (written by ssehub before event topics)"),
         "{message}"
     );
-    assert!(message.contains("reads schema 2 only"), "{message}");
+    assert!(message.contains("reads schema 3 only"), "{message}");
 }
 
 #[test]
@@ -156,4 +156,230 @@ async fn reads_stop_at_the_byte_budget_but_return_at_least_one() {
         .await
         .unwrap();
     assert_eq!(all.len(), 10);
+}
+
+fn numbers(events: &[crate::event::Event]) -> Vec<u64> {
+    events.iter().map(|e| e.sequence.0).collect()
+}
+
+/// One append of 200 events is stored as chunks of 64, 64, 64 and 8: every read position,
+/// inside a chunk or at its border, returns exactly the events after it.
+#[tokio::test]
+async fn reads_start_anywhere_in_a_chunk_and_cross_chunk_borders() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let batch: Vec<_> = (1..=200).map(|n| sample(n, None)).collect();
+    store.append(&batch).await.unwrap();
+    store.append(&[sample(201, None)]).await.unwrap();
+    for after in [0, 1, 63, 64, 65, 127, 128, 150, 192, 199, 200, 201, 500] {
+        let events = store
+            .read_after(Sequence(after), Page::events(70))
+            .await
+            .unwrap();
+        let expected: Vec<u64> = (after + 1..=201).take(70).collect();
+        assert_eq!(numbers(&events), expected, "after {after}");
+        for event in &events {
+            assert_eq!(
+                event.fields,
+                format!(r#"{{"data":{{"n":{}}}}}"#, event.sequence.0)
+            );
+        }
+    }
+}
+
+/// Trimming inside a chunk keeps exactly the events after the cut, stored again under the
+/// first kept sequence, and the count it reports is the events it removed.
+#[tokio::test]
+async fn trimming_cuts_inside_a_chunk_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let batch: Vec<_> = (1..=100).map(|n| sample(n, None)).collect();
+    store.append(&batch).await.unwrap();
+    let keep = |max| Retention {
+        max_events: Some(max),
+        max_age: None,
+    };
+    assert_eq!(store.trim(keep(30)).await.unwrap(), 70);
+    assert_eq!(store.oldest().await.unwrap(), Some(Sequence(71)));
+    let events = store
+        .read_after(Sequence::ZERO, Page::events(1000))
+        .await
+        .unwrap();
+    assert_eq!(numbers(&events), (71..=100).collect::<Vec<_>>());
+    assert_eq!(store.trim(keep(30)).await.unwrap(), 0);
+    assert_eq!(store.trim(keep(29)).await.unwrap(), 1);
+    assert_eq!(store.oldest().await.unwrap(), Some(Sequence(72)));
+    // Survives a reopen, and numbering continues after the head.
+    drop(store);
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    assert_eq!(store.oldest().await.unwrap(), Some(Sequence(72)));
+    assert_eq!(
+        store.append(&[sample(101, None)]).await.unwrap(),
+        vec![crate::outbox::Appended::New(Sequence(101))]
+    );
+    let events = store
+        .read_after(Sequence(98), Page::events(10))
+        .await
+        .unwrap();
+    assert_eq!(numbers(&events), vec![99, 100, 101]);
+}
+
+/// A trim by age that falls inside a chunk (old and new events appended together) keeps the
+/// recent ones.
+#[tokio::test]
+async fn trimming_by_age_cuts_inside_a_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let batch: Vec<_> = (1..=10)
+        .map(|n| {
+            let mut event = sample(n, None);
+            if n <= 6 {
+                event.created_at = crate::event::UnixMillis(event.created_at.0 - 3_600_000);
+            }
+            event
+        })
+        .collect();
+    store.append(&batch).await.unwrap();
+    let removed = store
+        .trim(Retention {
+            max_events: None,
+            max_age: Some(std::time::Duration::from_secs(60)),
+        })
+        .await
+        .unwrap();
+    assert_eq!(removed, 6);
+    assert_eq!(store.oldest().await.unwrap(), Some(Sequence(7)));
+}
+
+/// A chunk whose length prefix runs past its end is reported corrupt, never misread.
+#[tokio::test]
+async fn a_malformed_chunk_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        store.append(&[sample(1, None)]).await.unwrap();
+    }
+    {
+        let db = redb::Database::create(dir.path().join(FILE_NAME)).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(EVENTS)
+            .unwrap()
+            .insert(1, [200u8, 0, 0, 0, 1, 2, 3].as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let error = store
+        .read_after(Sequence::ZERO, Page::events(10))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("malformed"), "{error}");
+}
+
+/// A file written by schema 2 (one event per row in `events`) is converted when opened: its
+/// events, head, idempotency index and checkpoints are all still there.
+#[tokio::test]
+async fn a_schema_2_file_is_converted_to_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let originals: Vec<_> = (1..=150).map(|n| sample(n, Some("alice"))).collect();
+    let retried = super::record::encode(&crate::outbox::contract::chosen(7));
+    {
+        let db = redb::Database::create(dir.path().join(FILE_NAME)).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut meta = txn.open_table(META).unwrap();
+            meta.insert(SCHEMA, 2).unwrap();
+            meta.insert(HEAD, 151).unwrap();
+            let mut events = txn.open_table(EVENTS_SCHEMA_2).unwrap();
+            // The first ten were trimmed.
+            for (n, event) in originals.iter().enumerate().skip(10) {
+                events
+                    .insert(n as u64 + 1, encode(event).as_slice())
+                    .unwrap();
+            }
+            events.insert(151, retried.as_slice()).unwrap();
+            let id = crate::outbox::contract::chosen(7).message_id.0.as_u128();
+            txn.open_table(MESSAGE_IDS)
+                .unwrap()
+                .insert(id, 151)
+                .unwrap();
+            txn.open_table(CHOSEN_IDS)
+                .unwrap()
+                .insert(151, (id, 0))
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    assert_eq!(store.head().await.unwrap(), Sequence(151));
+    assert_eq!(store.oldest().await.unwrap(), Some(Sequence(11)));
+    let events = store
+        .read_after(Sequence::ZERO, Page::events(1000))
+        .await
+        .unwrap();
+    assert_eq!(numbers(&events), (11..=151).collect::<Vec<_>>());
+    for (event, original) in events.iter().zip(originals.iter().skip(10)) {
+        assert_eq!(*event, original.clone().with_sequence(event.sequence));
+    }
+    // The index still answers a retry with the original, and numbering goes on.
+    assert_eq!(
+        store
+            .append(&[crate::outbox::contract::chosen(7), sample(152, None)])
+            .await
+            .unwrap(),
+        vec![
+            crate::outbox::Appended::Retry(Sequence(151)),
+            crate::outbox::Appended::New(Sequence(152))
+        ]
+    );
+    drop(store);
+    let db = redb::Database::create(dir.path().join(FILE_NAME)).unwrap();
+    let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
+    assert!(
+        txn.open_table(EVENTS_SCHEMA_2).is_err(),
+        "the old table is gone"
+    );
+    assert_eq!(
+        txn.open_table(META)
+            .unwrap()
+            .get(SCHEMA)
+            .unwrap()
+            .unwrap()
+            .value(),
+        3
+    );
+}
+
+/// Retries inside a long append end a chunk where they stand: every stored event keeps its
+/// own record, in order, whatever the chunk borders.
+#[tokio::test]
+async fn retries_inside_an_append_split_its_chunks_cleanly() {
+    use crate::outbox::contract::chosen;
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    store
+        .append(&(1..=70).map(chosen).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    // 71..=200 new, with retries of 7 (twice), 70 and a repeat of 150 among them.
+    let mut batch: Vec<_> = (71..=200).map(chosen).collect();
+    batch.insert(10, chosen(7));
+    batch.insert(75, chosen(70));
+    batch.insert(76, chosen(7));
+    batch.insert(100, chosen(150));
+    let appended = store.append(&batch).await.unwrap();
+    let new: Vec<u64> = appended
+        .iter()
+        .filter(|a| a.is_new())
+        .map(|a| a.sequence().0)
+        .collect();
+    assert_eq!(new, (71..=200).collect::<Vec<_>>());
+    let events = store
+        .read_after(Sequence::ZERO, Page::events(1000))
+        .await
+        .unwrap();
+    assert_eq!(numbers(&events), (1..=200).collect::<Vec<_>>());
+    for event in &events {
+        assert_eq!(event.message_id, chosen(event.sequence.0).message_id);
+    }
 }
