@@ -2,7 +2,7 @@
 
 use redb::{ReadableDatabase, ReadableTable};
 
-use super::record::{created_at, decode, records, Rows, CHUNK_EVENTS};
+use super::record::{chunk_full, created_at, decode, records, Rows};
 use super::{EmbeddedStore, OpError, CHOSEN_IDS, EVENTS, HEAD, MESSAGE_IDS, META, PROBE};
 use crate::event::{Event, NewEvent, Sequence, UnixMillis};
 use crate::outbox::{Appended, EventLog, Page, Retention, StoreFuture};
@@ -45,7 +45,7 @@ impl EventLog for EmbeddedStore {
                     }
                     head += 1;
                     run.end = n + 1;
-                    if run.len() == CHUNK_EVENTS {
+                    if chunk_full(run.len(), rows.chunk(run.clone()).len()) {
                         events.insert(head + 1 - run.len() as u64, rows.chunk(run.clone()))?;
                         run = n + 1..n + 1;
                     }

@@ -205,7 +205,7 @@ fn convert_schema_2(txn: &redb::WriteTransaction) -> Result<(), OpError> {
             }
             record::push_record(&mut chunk, value.value());
             count += 1;
-            if count == record::CHUNK_EVENTS {
+            if record::chunk_full(count, chunk.len()) {
                 new.insert(first, chunk.as_slice())?;
                 (count, chunk) = (0, Vec::new());
             }

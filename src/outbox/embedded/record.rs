@@ -1,7 +1,7 @@
 //! The byte layout of stored events.
 //!
-//! Schema 3 stores events in **chunks**: one `events` row holds up to [`CHUNK_EVENTS`]
-//! consecutive sequences, keyed by the first, as their records one after another, each preceded
+//! Schema 3 stores events in **chunks**: one `event_chunks` row holds up to [`CHUNK_EVENTS`]
+//! consecutive sequences (fewer once it reaches [`CHUNK_BYTES`]), keyed by the first, as their records one after another, each preceded
 //! by its length (4, LE). One B-tree insert per chunk instead of one per event is what makes a
 //! large append cheap; a read from the middle of a chunk skips records by their lengths.
 //!
@@ -95,9 +95,19 @@ fn record_len(event: &NewEvent) -> usize {
         + event.fields.len()
 }
 
-/// Most events in one stored chunk: large enough that a 4,096-event append costs 64 inserts,
-/// small enough that reading one event from a chunk's middle skips little.
-pub(super) const CHUNK_EVENTS: usize = 64;
+/// Most events in one stored chunk. redb's cost per insert (~17 µs for a chunk) is what a
+/// chunk spreads; batches of 100 at 32 publishers went 200k -> 213k -> 225k events/s with
+/// chunks of 64, 256 and 1,024 (docs/PERFORMANCE.md).
+pub(super) const CHUNK_EVENTS: usize = 1024;
+
+/// A chunk ends once it holds this many bytes, so a read that needs one event of a chunk never
+/// loads much more than this, however large the events are.
+pub(super) const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Whether a chunk of `events` events and `bytes` bytes is complete.
+pub(super) fn chunk_full(events: usize, bytes: usize) -> bool {
+    events >= CHUNK_EVENTS || bytes >= CHUNK_BYTES
+}
 
 /// Appends `record` to a chunk's bytes.
 pub(super) fn push_record(chunk: &mut Vec<u8>, record: &[u8]) {

@@ -162,21 +162,38 @@ fn numbers(events: &[crate::event::Event]) -> Vec<u64> {
     events.iter().map(|e| e.sequence.0).collect()
 }
 
-/// One append of 200 events is stored as chunks of 64, 64, 64 and 8: every read position,
+/// One append of three chunks and 8 events more, then a lone event: every read position,
 /// inside a chunk or at its border, returns exactly the events after it.
 #[tokio::test]
 async fn reads_start_anywhere_in_a_chunk_and_cross_chunk_borders() {
+    const C: u64 = super::record::CHUNK_EVENTS as u64;
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(dir.path()).unwrap();
-    let batch: Vec<_> = (1..=200).map(|n| sample(n, None)).collect();
+    let last = 3 * C + 8;
+    let batch: Vec<_> = (1..=last).map(|n| sample(n, None)).collect();
     store.append(&batch).await.unwrap();
-    store.append(&[sample(201, None)]).await.unwrap();
-    for after in [0, 1, 63, 64, 65, 127, 128, 150, 192, 199, 200, 201, 500] {
+    store.append(&[sample(last + 1, None)]).await.unwrap();
+    let positions = [
+        0,
+        1,
+        C - 1,
+        C,
+        C + 1,
+        2 * C - 1,
+        2 * C,
+        2 * C + C / 2,
+        3 * C,
+        last - 1,
+        last,
+        last + 1,
+        last + 100,
+    ];
+    for after in positions {
         let events = store
             .read_after(Sequence(after), Page::events(70))
             .await
             .unwrap();
-        let expected: Vec<u64> = (after + 1..=201).take(70).collect();
+        let expected: Vec<u64> = (after + 1..=last + 1).take(70).collect();
         assert_eq!(numbers(&events), expected, "after {after}");
         for event in &events {
             assert_eq!(
@@ -185,6 +202,60 @@ async fn reads_start_anywhere_in_a_chunk_and_cross_chunk_borders() {
             );
         }
     }
+    // A page larger than a chunk crosses its borders.
+    let events = store
+        .read_after(Sequence(C / 2), Page::events(2 * C as usize))
+        .await
+        .unwrap();
+    assert_eq!(
+        numbers(&events),
+        (C / 2 + 1..=C / 2 + 2 * C).collect::<Vec<_>>()
+    );
+}
+
+/// Large events end a chunk by bytes: each row stays near `CHUNK_BYTES`, and every event
+/// reads back whole.
+#[tokio::test]
+async fn large_events_make_chunks_of_bounded_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let big = "x".repeat(100 * 1024);
+    let batch: Vec<_> = (1..=10)
+        .map(|n| {
+            let mut event = sample(n, None);
+            event.fields = format!(r#"{{"data":"{big}{n}"}}"#);
+            event
+        })
+        .collect();
+    store.append(&batch).await.unwrap();
+    let rows: Vec<(u64, usize)> = store
+        .blocking(|db| {
+            use redb::ReadableDatabase;
+            let txn = db.begin_read()?;
+            let table = txn.open_table(EVENTS)?;
+            let mut rows = Vec::new();
+            for entry in table.iter()? {
+                let (key, value) = entry?;
+                rows.push((key.value(), value.value().len()));
+            }
+            Ok(rows)
+        })
+        .await
+        .unwrap();
+    // 100 KiB events: a chunk closes at its third (over 256 KiB), so 3 + 3 + 3 + 1.
+    assert_eq!(
+        rows.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        [1, 4, 7, 10]
+    );
+    assert!(rows
+        .iter()
+        .all(|(_, len)| *len < super::record::CHUNK_BYTES + 101 * 1024));
+    let events = store
+        .read_after(Sequence(5), Page::events(100))
+        .await
+        .unwrap();
+    assert_eq!(numbers(&events), (6..=10).collect::<Vec<_>>());
+    assert_eq!(events[4].fields, batch[9].fields);
 }
 
 /// Trimming inside a chunk keeps exactly the events after the cut, stored again under the
@@ -280,8 +351,10 @@ async fn a_malformed_chunk_is_corrupt() {
 /// events, head, idempotency index and checkpoints are all still there.
 #[tokio::test]
 async fn a_schema_2_file_is_converted_to_chunks() {
+    // More than one chunk's worth.
+    const N: u64 = super::record::CHUNK_EVENTS as u64 + 140;
     let dir = tempfile::tempdir().unwrap();
-    let originals: Vec<_> = (1..=150).map(|n| sample(n, Some("alice"))).collect();
+    let originals: Vec<_> = (1..=N).map(|n| sample(n, Some("alice"))).collect();
     let retried = super::record::encode(&crate::outbox::contract::chosen(7));
     {
         let db = redb::Database::create(dir.path().join(FILE_NAME)).unwrap();
@@ -289,7 +362,7 @@ async fn a_schema_2_file_is_converted_to_chunks() {
         {
             let mut meta = txn.open_table(META).unwrap();
             meta.insert(SCHEMA, 2).unwrap();
-            meta.insert(HEAD, 151).unwrap();
+            meta.insert(HEAD, N + 1).unwrap();
             let mut events = txn.open_table(EVENTS_SCHEMA_2).unwrap();
             // The first ten were trimmed.
             for (n, event) in originals.iter().enumerate().skip(10) {
@@ -297,39 +370,39 @@ async fn a_schema_2_file_is_converted_to_chunks() {
                     .insert(n as u64 + 1, encode(event).as_slice())
                     .unwrap();
             }
-            events.insert(151, retried.as_slice()).unwrap();
+            events.insert(N + 1, retried.as_slice()).unwrap();
             let id = crate::outbox::contract::chosen(7).message_id.0.as_u128();
             txn.open_table(MESSAGE_IDS)
                 .unwrap()
-                .insert(id, 151)
+                .insert(id, N + 1)
                 .unwrap();
             txn.open_table(CHOSEN_IDS)
                 .unwrap()
-                .insert(151, (id, 0))
+                .insert(N + 1, (id, 0))
                 .unwrap();
         }
         txn.commit().unwrap();
     }
     let store = EmbeddedStore::open(dir.path()).unwrap();
-    assert_eq!(store.head().await.unwrap(), Sequence(151));
+    assert_eq!(store.head().await.unwrap(), Sequence(N + 1));
     assert_eq!(store.oldest().await.unwrap(), Some(Sequence(11)));
     let events = store
-        .read_after(Sequence::ZERO, Page::events(1000))
+        .read_after(Sequence::ZERO, Page::events(10_000))
         .await
         .unwrap();
-    assert_eq!(numbers(&events), (11..=151).collect::<Vec<_>>());
+    assert_eq!(numbers(&events), (11..=N + 1).collect::<Vec<_>>());
     for (event, original) in events.iter().zip(originals.iter().skip(10)) {
         assert_eq!(*event, original.clone().with_sequence(event.sequence));
     }
     // The index still answers a retry with the original, and numbering goes on.
     assert_eq!(
         store
-            .append(&[crate::outbox::contract::chosen(7), sample(152, None)])
+            .append(&[crate::outbox::contract::chosen(7), sample(N + 2, None)])
             .await
             .unwrap(),
         vec![
-            crate::outbox::Appended::Retry(Sequence(151)),
-            crate::outbox::Appended::New(Sequence(152))
+            crate::outbox::Appended::Retry(Sequence(N + 1)),
+            crate::outbox::Appended::New(Sequence(N + 2))
         ]
     );
     drop(store);
