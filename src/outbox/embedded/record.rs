@@ -1,9 +1,10 @@
 //! The byte layout of stored events.
 //!
 //! Schema 3 stores events in **chunks**: one `event_chunks` row holds up to [`CHUNK_EVENTS`]
-//! consecutive sequences (fewer once it reaches [`CHUNK_BYTES`]), keyed by the first, as their records one after another, each preceded
-//! by its length (4, LE). One B-tree insert per chunk instead of one per event is what makes a
-//! large append cheap; a read from the middle of a chunk skips records by their lengths.
+//! consecutive sequences (fewer once it reaches [`CHUNK_BYTES`]), keyed by the first: their
+//! records one after another, each preceded by its length (4, LE). One B-tree insert per chunk
+//! instead of one per event is what makes a large append cheap; a read from the middle of a
+//! chunk skips records by their lengths.
 //!
 //! A record: message id (16) · created_at (8, LE) · type len (1) · type · target len (1, 0 =
 //! broadcast) · target · topic count (1) · per topic: len (2, LE) · topic · fields (rest).
@@ -42,8 +43,7 @@ impl Rows {
         let rows = batch
             .iter()
             .map(|event| {
-                let len = u32::try_from(record_len(event)).expect("an event record fits 4 GiB");
-                bytes.extend_from_slice(&len.to_le_bytes());
+                bytes.extend_from_slice(&length_prefix(record_len(event)));
                 encode_into(event, &mut bytes);
                 RowMeta {
                     end: bytes.len(),
@@ -111,9 +111,15 @@ pub(super) fn chunk_full(events: usize, bytes: usize) -> bool {
 
 /// Appends `record` to a chunk's bytes.
 pub(super) fn push_record(chunk: &mut Vec<u8>, record: &[u8]) {
-    let len = u32::try_from(record.len()).expect("an event record fits 4 GiB");
-    chunk.extend_from_slice(&len.to_le_bytes());
+    chunk.extend_from_slice(&length_prefix(record.len()));
     chunk.extend_from_slice(record);
+}
+
+/// What precedes a record of `len` bytes in a chunk.
+fn length_prefix(len: usize) -> [u8; 4] {
+    u32::try_from(len)
+        .expect("an event record fits 4 GiB")
+        .to_le_bytes()
 }
 
 /// The records of the chunk stored under `first`: (sequence, offset of its length prefix in
