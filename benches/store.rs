@@ -15,7 +15,7 @@ use tokio::runtime::Runtime;
 
 /// Events built ahead of one timed run of appends; bounds the memory a run needs.
 const EVENTS_PER_CHUNK: u64 = 16_384;
-const BATCH_SIZES: [u64; 3] = [1, 16, 256];
+const BATCH_SIZES: [u64; 4] = [1, 16, 256, 2048];
 
 /// Appends `iters` batches of `size` events; returns the time spent in `append` only.
 fn append(runtime: &Runtime, store: &dyn Store, size: u64, iters: u64) -> Duration {
