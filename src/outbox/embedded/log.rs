@@ -1,6 +1,9 @@
 //! The event log in redb: append under the stored head, read, trim.
 
-use redb::{ReadableDatabase, ReadableTable};
+use std::mem;
+use std::ops::Range;
+
+use redb::{ReadableDatabase, ReadableTable, Table};
 
 use super::record::{chunk_full, created_at, decode, records, Rows};
 use super::{EmbeddedStore, OpError, CHOSEN_IDS, EVENTS, HEAD, MESSAGE_IDS, META, PROBE};
@@ -28,26 +31,31 @@ impl EventLog for EmbeddedStore {
                     None
                 };
                 let mut head = meta.get(HEAD)?.map_or(0, |v| v.value());
-                // The run of rows being gathered into one chunk, stored under its first sequence.
+                // The run of rows being gathered into one chunk; the last of them is `head`.
                 let mut run = 0..0;
                 for (n, row) in rows.iter().enumerate() {
                     if let (true, Some((ids, _))) = (row.chosen, &index) {
                         if let Some(original) = ids.get(row.id)? {
                             results.push(Appended::Retry(Sequence(original.value())));
                             // A retry takes no sequence: the chunk ends before it.
-                            if !run.is_empty() {
-                                let first = head + 1 - run.len() as u64;
-                                events.insert(first, rows.chunk(run.clone()))?;
-                            }
-                            run = n + 1..n + 1;
+                            store_chunk(
+                                &mut events,
+                                &rows,
+                                mem::replace(&mut run, n + 1..n + 1),
+                                head,
+                            )?;
                             continue;
                         }
                     }
                     head += 1;
                     run.end = n + 1;
                     if chunk_full(run.len(), rows.chunk(run.clone()).len()) {
-                        events.insert(head + 1 - run.len() as u64, rows.chunk(run.clone()))?;
-                        run = n + 1..n + 1;
+                        store_chunk(
+                            &mut events,
+                            &rows,
+                            mem::replace(&mut run, n + 1..n + 1),
+                            head,
+                        )?;
                     }
                     if let (true, Some((ids, chosen))) = (row.chosen, &mut index) {
                         ids.insert(row.id, head)?;
@@ -55,9 +63,7 @@ impl EventLog for EmbeddedStore {
                     }
                     results.push(Appended::New(Sequence(head)));
                 }
-                if !run.is_empty() {
-                    events.insert(head + 1 - run.len() as u64, rows.chunk(run))?;
-                }
+                store_chunk(&mut events, &rows, run, head)?;
                 meta.insert(HEAD, head)?;
             }
             // Durability::Immediate is redb's default: commit returns after fsync.
@@ -228,6 +234,20 @@ impl EventLog for EmbeddedStore {
             }
         })
     }
+}
+
+/// Stores rows `run` of an append as one chunk (nothing when empty); `last` is the sequence the
+/// last of them took.
+fn store_chunk(
+    events: &mut Table<'_, u64, &'static [u8]>,
+    rows: &Rows,
+    run: Range<usize>,
+    last: u64,
+) -> Result<(), OpError> {
+    if !run.is_empty() {
+        events.insert(last + 1 - run.len() as u64, rows.chunk(run))?;
+    }
+    Ok(())
 }
 
 /// Chosen ids forgotten per write transaction.
